@@ -1,0 +1,237 @@
+"""What the kit keeps in memory, and the pandas DataFrames you read it through.
+
+Every service set up with :func:`kit.telemetry.setup` writes into the same
+store, so one DataFrame holds a trace that crosses several services in one
+kernel. The store is bounded (the newest ``MAX_ITEMS`` of each signal are
+kept), so a long-running script does not grow without end.
+
+    >>> from kit import capture
+    >>> capture.spans_df()      # one row per finished span
+    >>> capture.metrics_df()    # latest value of each metric stream
+    >>> capture.logs_df()       # one row per log record
+    >>> capture.clear()         # forget everything captured so far
+
+The exporters here are ordinary OpenTelemetry SDK exporters; you could write
+them yourself by subclassing ``SpanExporter``, ``MetricExporter`` and
+``LogRecordExporter``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from datetime import datetime, timezone
+
+import pandas as pd
+from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
+from opentelemetry.sdk.metrics.export import (
+    Gauge,
+    Histogram,
+    MetricExporter,
+    MetricExportResult,
+    Sum,
+)
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import format_span_id, format_trace_id
+
+MAX_ITEMS = 50_000
+
+SPAN_COLUMNS = ["trace_id", "span_id", "parent_span_id", "name", "kind", "service",
+                "start", "duration_ms", "status", "attributes", "events", "links"]
+METRIC_COLUMNS = ["time", "service", "name", "kind", "unit", "attributes", "value"]
+LOG_COLUMNS = ["time", "severity", "body", "logger", "service", "trace_id", "span_id",
+               "attributes"]
+
+_lock = threading.Lock()
+_spans: deque = deque(maxlen=MAX_ITEMS)
+_metric_points: deque = deque(maxlen=MAX_ITEMS)
+_logs: deque = deque(maxlen=MAX_ITEMS)
+
+
+class CaptureSpanExporter(SpanExporter):
+    """Keeps finished spans in the kit's store."""
+
+    def export(self, spans):
+        with _lock:
+            _spans.extend(spans)
+        return SpanExportResult.SUCCESS
+
+
+class CaptureLogExporter(LogRecordExporter):
+    """Keeps log records in the kit's store."""
+
+    def export(self, batch):
+        with _lock:
+            _logs.extend(batch)
+        return LogRecordExportResult.SUCCESS
+
+    def shutdown(self):
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+class CaptureMetricExporter(MetricExporter):
+    """Keeps every collected data point, with the time it was collected, so a
+    metric can be drawn over time."""
+
+    def __init__(self):
+        super().__init__(preferred_temporality={})  # cumulative for every kind
+
+    def export(self, metrics_data, timeout_millis: float = 10_000, **kwargs):
+        rows = []
+        for rm in metrics_data.resource_metrics:
+            service = rm.resource.attributes.get("service.name", "")
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    kind = _metric_kind(metric.data)
+                    for point in metric.data.data_points:
+                        rows.append({
+                            "time": _ns_to_datetime(point.time_unix_nano),
+                            "service": service,
+                            "name": metric.name,
+                            "kind": kind,
+                            "unit": metric.unit or "",
+                            "attributes": dict(point.attributes or {}),
+                            "value": _point_value(point),
+                        })
+        with _lock:
+            _metric_points.extend(rows)
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs) -> None:
+        pass
+
+
+def _metric_kind(data) -> str:
+    if isinstance(data, Sum):
+        if not data.is_monotonic:
+            return "up_down_counter"
+        return "counter"
+    if isinstance(data, Histogram):
+        return "histogram"
+    if isinstance(data, Gauge):
+        return "gauge"
+    return type(data).__name__.lower()
+
+
+def _point_value(point):
+    if hasattr(point, "bucket_counts"):
+        return {"count": point.count, "sum": point.sum, "min": point.min, "max": point.max,
+                "bounds": list(point.explicit_bounds), "buckets": list(point.bucket_counts)}
+    return point.value
+
+
+def _ns_to_datetime(ns):
+    if ns is None:
+        return None
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
+
+
+def _hex_or_none(value, fmt):
+    return fmt(value) if value else None
+
+
+def clear() -> None:
+    """Forget every span, metric point and log record captured so far."""
+    with _lock:
+        _spans.clear()
+        _metric_points.clear()
+        _logs.clear()
+
+
+def finished_spans() -> list:
+    """The SDK's ``ReadableSpan`` objects, oldest first."""
+    with _lock:
+        return list(_spans)
+
+
+def spans_df(trace_id: str | None = None, service: str | None = None) -> pd.DataFrame:
+    """One row per finished span, in start order.
+
+    Ids are lower-case hex as in a ``traceparent``; ``parent_span_id`` is None for
+    a root span; ``duration_ms`` is a float; ``attributes`` a dict; ``events`` a
+    list of ``(name, attributes)``; ``links`` a list of ``(trace_id, span_id)``.
+    """
+    rows = []
+    for span in finished_spans():
+        ctx = span.context
+        rows.append({
+            "trace_id": format_trace_id(ctx.trace_id),
+            "span_id": format_span_id(ctx.span_id),
+            "parent_span_id": _hex_or_none(span.parent.span_id if span.parent else 0,
+                                           format_span_id),
+            "name": span.name,
+            "kind": span.kind.name,
+            "service": span.resource.attributes.get("service.name", ""),
+            "start": _ns_to_datetime(span.start_time),
+            "duration_ms": (span.end_time - span.start_time) / 1e6,
+            "status": span.status.status_code.name,
+            "attributes": dict(span.attributes or {}),
+            "events": [(e.name, dict(e.attributes or {})) for e in span.events],
+            "links": [(format_trace_id(link.context.trace_id),
+                       format_span_id(link.context.span_id)) for link in span.links],
+        })
+    df = pd.DataFrame(rows, columns=SPAN_COLUMNS)
+    if trace_id is not None:
+        df = df[df.trace_id == trace_id]
+    if service is not None:
+        df = df[df.service == service]
+    return df.sort_values("start", kind="stable").reset_index(drop=True)
+
+
+def metric_points_df(name: str | None = None) -> pd.DataFrame:
+    """Every collected point of every metric stream: the history a chart draws."""
+    with _lock:
+        df = pd.DataFrame(list(_metric_points), columns=METRIC_COLUMNS)
+    if name is not None:
+        df = df[df.name == name].reset_index(drop=True)
+    return df
+
+
+def metrics_df(name: str | None = None) -> pd.DataFrame:
+    """The latest value of each metric stream (service, name and attributes).
+
+    Counters are cumulative: ``value`` is the total so far. A histogram's value
+    is a dict with ``count``, ``sum``, ``min``, ``max``, ``bounds`` and ``buckets``.
+    """
+    df = metric_points_df(name)
+    if df.empty:
+        return df.drop(columns="time")
+    key = df.service + "\x00" + df.name + "\x00" + df.attributes.map(
+        lambda a: repr(sorted(a.items())))
+    latest = df.groupby(key, sort=False).tail(1)
+    return latest.drop(columns="time").reset_index(drop=True)
+
+
+def logs_df(trace_id: str | None = None) -> pd.DataFrame:
+    """One row per log record. ``trace_id``/``span_id`` are hex, or None when the
+    record was written outside any span."""
+    rows = []
+    with _lock:
+        records = list(_logs)
+    for readable in records:
+        rec = readable.log_record
+        rows.append({
+            "time": _ns_to_datetime(rec.timestamp),
+            "severity": rec.severity_text,
+            "body": rec.body,
+            "logger": readable.instrumentation_scope.name if readable.instrumentation_scope else "",
+            "service": readable.resource.attributes.get("service.name", ""),
+            "trace_id": _hex_or_none(rec.trace_id, format_trace_id),
+            "span_id": _hex_or_none(rec.span_id, format_span_id),
+            "attributes": dict(rec.attributes or {}),
+        })
+    df = pd.DataFrame(rows, columns=LOG_COLUMNS)
+    if trace_id is not None:
+        df = df[df.trace_id == trace_id].reset_index(drop=True)
+    return df
+
+
+__all__ = ["clear", "finished_spans", "spans_df", "metrics_df",
+           "metric_points_df", "logs_df", "CaptureSpanExporter", "CaptureMetricExporter",
+           "CaptureLogExporter"]

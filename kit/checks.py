@@ -1,0 +1,139 @@
+"""Self-checks for the exercises: each looks at what was really captured and
+says what is right, or exactly what is missing and how to fix it.
+
+    >>> from kit.checks import check_span
+    >>> check_span("read sensor", attributes={"sensor.id": "s-1"})
+    ✗ The span 'read sensor' has no attribute 'sensor.id'. Try span.set_attribute("sensor.id", "s-1").
+
+Every check flushes first, looks at the *newest* matching span (so re-running
+your cell is fine), and returns a :class:`Result` that is printed as ✓ or ✗.
+Use ``result.passed`` in code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from kit import capture, telemetry
+
+
+@dataclass
+class Result:
+    passed: bool
+    message: str
+
+    def __repr__(self):
+        return ("✓ " if self.passed else "✗ ") + self.message
+
+    def __bool__(self):
+        return self.passed
+
+
+def _newest_span(name: str):
+    telemetry.flush()
+    df = capture.spans_df()
+    match = df[df.name == name]
+    if match.empty:
+        seen = ", ".join(repr(n) for n in dict.fromkeys(df.name.tolist()[-8:])) or "none yet"
+        return None, Result(False, f"No span named {name!r} was captured. Spans seen lately: {seen}. "
+                                   f"Check the name you gave start_as_current_span(...) and run the cell.")
+    return match.iloc[-1], None
+
+
+def check_span(name: str, *, kind: str | None = None, attributes: dict | None = None,
+               events: list[str] | None = None, status: str | None = None,
+               exception: str | None = None, service: str | None = None) -> Result:
+    """The newest span called ``name`` has this kind, these attributes (and
+    values), these event names, this status (``"ERROR"``/``"OK"``), a recorded
+    exception of this type, and comes from this service."""
+    span, missing = _newest_span(name)
+    if missing is not None:
+        return missing
+    if service and span.service != service:
+        return Result(False, f"The span {name!r} comes from service {span.service!r}, not {service!r}: "
+                             f"make it with that service's tracer.")
+    if kind and span.kind != kind:
+        return Result(False, f"The span {name!r} has kind {span.kind}, expected {kind}. "
+                             f"Pass kind=SpanKind.{kind} when you start it.")
+    for key, value in (attributes or {}).items():
+        if key not in span.attributes:
+            return Result(False, f"The span {name!r} has no attribute {key!r}. "
+                                 f"Try span.set_attribute({key!r}, {value!r}).")
+        if span.attributes[key] != value:
+            return Result(False, f"The span {name!r} has {key}={span.attributes[key]!r}, expected {value!r}.")
+    event_names = [e[0] for e in span.events]
+    for event in events or []:
+        if event not in event_names:
+            return Result(False, f"The span {name!r} has no event {event!r} (it has {event_names or 'none'}). "
+                                 f"Try span.add_event({event!r}).")
+    if status and span.status != status:
+        return Result(False, f"The span {name!r} has status {span.status}, expected {status}. "
+                             f"Try span.set_status(Status(StatusCode.{status})).")
+    if exception:
+        types = [e[1].get("exception.type") for e in span.events if e[0] == "exception"]
+        if exception not in types:
+            return Result(False, f"The span {name!r} has no recorded {exception}. "
+                                 f"Call span.record_exception(exc) in the except block.")
+    return Result(True, f"The span {name!r} is as expected.")
+
+
+def check_parent(child: str, parent: str) -> Result:
+    """The newest span ``child`` is a child of a span called ``parent``, in the same trace."""
+    span, missing = _newest_span(child)
+    if missing is not None:
+        return missing
+    df = capture.spans_df(trace_id=span.trace_id)
+    if pd.isna(span.parent_span_id):
+        return Result(False, f"The span {child!r} has no parent: it started a trace of its own. "
+                             f"Start it inside the {parent!r} span, or pass the context you extracted "
+                             f"(context=ctx).")
+    parents = df[df.span_id == span.parent_span_id]
+    if parents.empty:
+        return Result(False, f"The span {child!r} has a parent ({span.parent_span_id}) that was not "
+                             f"captured: did the context come from another trace?")
+    if parents.name.iloc[0] != parent:
+        return Result(False, f"The span {child!r} is a child of {parents.name.iloc[0]!r}, not {parent!r}.")
+    return Result(True, f"{child!r} is a child of {parent!r} in trace {span.trace_id}.")
+
+
+def check_metric(name: str, expected, attributes: dict | None = None) -> Result:
+    """The metric ``name`` has the value ``expected`` for the given attributes
+    (a counter's total, a gauge's value, a histogram's count)."""
+    telemetry.flush()
+    df = capture.metrics_df(name)
+    if df.empty:
+        return Result(False, f"No metric named {name!r} has recorded anything. Did you create it with "
+                             f"that name and call .add()/.record() on it?")
+    want = attributes or {}
+    rows = df[df.attributes.map(lambda a: a == want)]
+    if rows.empty:
+        sets = [a for a in df.attributes]
+        return Result(False, f"{name!r} has no stream with attributes {want}; it has {sets}. "
+                             f"Pass the attributes as the second argument of add()/record().")
+    value = rows.value.iloc[0]
+    value = value["count"] if isinstance(value, dict) else value
+    if value != expected:
+        return Result(False, f"{name!r} {want} is {value}, expected {expected}.")
+    return Result(True, f"{name!r} {want} = {value}.")
+
+
+def check_log_in_span(text: str, span_name: str, severity: str | None = None) -> Result:
+    """A log record containing ``text`` was written inside the newest ``span_name``
+    span (same trace_id and span_id), with this severity (e.g. ``"WARN"``)."""
+    span, missing = _newest_span(span_name)
+    if missing is not None:
+        return missing
+    logs = capture.logs_df()
+    logs = logs[logs.body.astype(str).str.contains(text, regex=False)]
+    if logs.empty:
+        return Result(False, f"No log record contains {text!r}. Log it with a logger, e.g. "
+                             f"logging.getLogger('myapp').warning({text!r}).")
+    last = logs.iloc[-1]
+    if last.trace_id != span.trace_id or last.span_id != span.span_id:
+        return Result(False, f"The log {text!r} was written outside the span {span_name!r}. "
+                             f"Write it inside the `with ... as span:` block.")
+    if severity and last.severity != severity:
+        return Result(False, f"The log {text!r} has severity {last.severity}, expected {severity}.")
+    return Result(True, f"The log {text!r} carries the trace and span id of {span_name!r}.")

@@ -1,0 +1,414 @@
+"""One call sets up a service's traces, metrics and logs for a notebook or a script.
+
+    >>> from kit.telemetry import setup
+    >>> tele = setup("sensor")                 # service.name = "sensor"
+    >>> with tele.tracer.start_as_current_span("read"):
+    ...     tele.logger.info("reading taken")
+    >>> tele.flush()                           # everything finished is now visible
+    >>> tele.spans()                           # a pandas DataFrame
+
+What it does for you (each step is what you would otherwise write by hand, as
+notebook 01 shows):
+
+* a ``Resource`` with ``service.name`` (argument, else ``OTEL_SERVICE_NAME``),
+  a stable ``service.instance.id`` and anything in ``OTEL_RESOURCE_ATTRIBUTES``;
+* a ``TracerProvider``, ``MeterProvider`` and ``LoggerProvider`` for it, with
+  the in-memory capture always on (so :mod:`kit.views` can draw it) plus the
+  exporters you ask for: ``exporters="otlp"`` / ``"console"``, or
+  ``OTEL_TRACES_EXPORTER`` / ``OTEL_METRICS_EXPORTER`` / ``OTEL_LOGS_EXPORTER``;
+* the W3C ``tracecontext`` + ``baggage`` propagators (or ``OTEL_PROPAGATORS``);
+* Python ``logging`` bridged to OpenTelemetry logs with the current handler
+  from ``opentelemetry-instrumentation-logging`` (the SDK's own is deprecated).
+
+Re-running the cell is safe. OpenTelemetry lets a process set its global
+providers only once (a second ``trace.set_tracer_provider`` is ignored with
+"Overriding of current TracerProvider is not allowed"). The kit sets them once,
+to small routers that forward to the service set up last, and re-running
+``setup`` for the same service re-uses its providers and swaps the exporters,
+so a ``tracer`` you made before keeps working. Several services can live in one
+kernel: each ``Telemetry`` has its own ``tracer``, ``meter`` and ``logger``.
+
+Telemetry never hurts the app: an OTLP endpoint that is down or speaks the
+other protocol is reported once, in the cell that called ``setup``; export
+errors from background threads are summed up by the next ``flush()``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import sys
+import threading
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from opentelemetry import _logs, metrics, propagate, trace
+from opentelemetry.instrumentation.logging.handler import LoggingHandler
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    ConsoleLogRecordExporter,
+    SimpleLogRecordProcessor,
+)
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
+
+from kit import capture
+from kit.otlp import SettingError, check_endpoint, exporter_names, make_exporter, otlp_target
+
+__all__ = ["setup", "Telemetry", "flush", "services", "SettingError"]
+
+_services: dict[str, "Telemetry"] = {}
+_instance_ids: dict[str, str] = {}
+_current: list["Telemetry"] = []  # the service the global providers route to
+_failed_exports: Counter = Counter()
+_lock = threading.RLock()
+
+
+# ---------------------------------------------------------------- exporters
+
+class _SwitchSpanProcessor(SpanProcessor):
+    """The one processor the kit adds to a TracerProvider; re-running ``setup``
+    swaps what is inside it (the SDK has no way to remove a processor)."""
+
+    def __init__(self):
+        self.inner: list = []
+
+    def on_start(self, span, parent_context=None):
+        for p in self.inner:
+            p.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span):
+        for p in self.inner:
+            p.on_end(span)
+
+    def shutdown(self):
+        for p in self.inner:
+            p.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return all([p.force_flush(timeout_millis) for p in self.inner])
+
+
+class _SwitchLogProcessor(_SwitchSpanProcessor):
+    def on_emit(self, log_record):
+        for p in self.inner:
+            p.on_emit(log_record)
+
+    def emit(self, log_record):  # older name of on_emit
+        self.on_emit(log_record)
+
+
+class _Watched:
+    """Wraps an OTLP exporter to count failed exports, so ``flush()`` can say
+    in one line what went wrong instead of returning as if all was well."""
+
+    def __init__(self, exporter, target):
+        self._exporter, self._target = exporter, target
+
+    def export(self, *args, **kwargs):
+        result = self._exporter.export(*args, **kwargs)
+        if getattr(result, "name", "") == "FAILURE":
+            _failed_exports[f"{self._target.signal} to {self._target.endpoint} ({self._target.protocol})"] += 1
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._exporter, name)
+
+
+def _otlp(target):
+    return _Watched(make_exporter(target), target)
+
+
+def _span_processors(names, otlp):
+    out = [SimpleSpanProcessor(capture.CaptureSpanExporter())]
+    for name in names:
+        if name == "console":  # synchronous, so it prints in the cell that ended the span
+            out.append(SimpleSpanProcessor(ConsoleSpanExporter()))
+        else:
+            out.append(BatchSpanProcessor(_otlp(otlp)))
+    return out
+
+
+def _metric_readers(names, otlp, interval_s):
+    out = []
+    for name in names:
+        if name == "console":  # prints only on flush(), never from a background thread
+            out.append(PeriodicExportingMetricReader(ConsoleMetricExporter(), export_interval_millis=math.inf))
+        else:
+            interval = float(os.environ.get("OTEL_METRIC_EXPORT_INTERVAL", 10_000))
+            out.append(PeriodicExportingMetricReader(_otlp(otlp), export_interval_millis=interval))
+    return out
+
+
+def _log_processors(names, otlp):
+    out = [SimpleLogRecordProcessor(capture.CaptureLogExporter())]
+    for name in names:
+        if name == "console":
+            out.append(SimpleLogRecordProcessor(ConsoleLogRecordExporter()))
+        else:
+            out.append(BatchLogRecordProcessor(_otlp(otlp)))
+    return out
+
+
+# ---------------------------------------------------------------- telemetry
+
+@dataclass
+class Telemetry:
+    """A service's providers, its ``tracer``/``meter``/``logger``, and views of what it captured."""
+
+    service_name: str
+    resource: Resource
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    exporters: dict = field(default_factory=dict)
+    endpoint_checks: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.tracer = self.tracer_provider.get_tracer(self.service_name)
+        self.meter = self.meter_provider.get_meter(self.service_name)
+        self.logger = logging.getLogger(self.service_name)
+        self.logger.propagate = False  # its records go to this service only
+        self._log_handler = LoggingHandler(logger_provider=self.logger_provider)
+        self.logger.handlers[:] = [self._log_handler]
+        self._span_switch = _SwitchSpanProcessor()
+        self._log_switch = _SwitchLogProcessor()
+        self.tracer_provider.add_span_processor(self._span_switch)
+        self.logger_provider.add_log_record_processor(self._log_switch)
+        self._extra_readers: list = []
+
+    def _configure(self, names: dict, otlp: dict, interval_s: float):
+        old = self._span_switch.inner + self._log_switch.inner
+        self.flush()
+        self._span_switch.inner = _span_processors(names["traces"], otlp.get("traces"))
+        self._log_switch.inner = _log_processors(names["logs"], otlp.get("logs"))
+        for p in old:
+            p.shutdown()
+        for reader in self._extra_readers:
+            self.meter_provider.remove_metric_reader(reader)
+        self._extra_readers = _metric_readers(names["metrics"], otlp.get("metrics"), interval_s)
+        for reader in self._extra_readers:
+            self.meter_provider.add_metric_reader(reader)
+        self.exporters = {s: ["memory"] + names[s] for s in names}
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Export everything finished, now, and wait at most ``timeout_s``.
+
+        After it returns, the DataFrames and views show every span that has
+        ended, every log written and a fresh point of every metric. Returns
+        False (and says why) if an exporter did not finish in time.
+        """
+        ms = timeout_s * 1000
+        ok = all([self.tracer_provider.force_flush(ms), self.meter_provider.force_flush(ms),
+                  self.logger_provider.force_flush(ms)])
+        return _report_notices() and ok
+
+    def spans(self):
+        """This service's finished spans (see :func:`kit.capture.spans_df`)."""
+        return capture.spans_df(service=self.service_name)
+
+    def metrics(self):
+        """This service's metrics, latest value per stream (flush first for a fresh point)."""
+        df = capture.metrics_df()
+        return df[df.service == self.service_name].reset_index(drop=True)
+
+    def logs(self):
+        """This service's log records."""
+        df = capture.logs_df()
+        return df[df.service == self.service_name].reset_index(drop=True)
+
+    def __repr__(self):
+        exp = ", ".join(f"{s}→{'+'.join(v)}" for s, v in self.exporters.items())
+        return f"<Telemetry service.name={self.service_name!r} {exp}>"
+
+
+def setup(service_name: str | None = None, *, exporters=None, endpoint: str | None = None,
+          protocol: str | None = None, resource_attributes: dict | None = None,
+          log_level: int | str = logging.INFO, metric_interval_s: float = 1.0,
+          make_global: bool = True, check: bool = True) -> Telemetry:
+    """Set up (or set up again) the telemetry of one service and return it.
+
+    ``exporters``: ``"otlp"``, ``"console"``, ``"none"`` or a comma list; by
+    default read from ``OTEL_<SIGNAL>_EXPORTER``. The in-memory capture is
+    always on. ``endpoint``/``protocol`` default to the ``OTEL_EXPORTER_OTLP_*``
+    variables, then ``http://localhost:4317`` over gRPC. ``log_level`` lowers the
+    root logger's level so ``logging.info`` is recorded. ``metric_interval_s`` is
+    how often the in-memory capture reads the metrics. ``make_global`` routes
+    ``trace.get_tracer()`` and friends to this service. ``check`` probes an
+    OTLP endpoint once and says what is wrong with it. An unknown exporter,
+    protocol or malformed endpoint raises :class:`SettingError` naming the setting.
+    """
+    service_name = service_name or os.environ.get("OTEL_SERVICE_NAME") or "notebook"
+    names = {s: exporter_names(s, exporters) for s in ("traces", "metrics", "logs")}
+    otlp = {s: otlp_target(s, endpoint, protocol) for s in names if "otlp" in names[s]}
+    with _lock:
+        instance = _instance_ids.setdefault(service_name, str(uuid.uuid4()))
+        resource = Resource.create({"service.name": service_name, "service.instance.id": instance,
+                                    **(resource_attributes or {})})
+        tele = _services.get(service_name)
+        if tele is None or tele.resource.attributes != resource.attributes:
+            if tele is not None:  # new resource: the SDK fixes it per provider
+                _retire(tele)
+            tele = Telemetry(service_name, resource, TracerProvider(resource=resource),
+                             MeterProvider(resource=resource, metric_readers=[
+                                 PeriodicExportingMetricReader(capture.CaptureMetricExporter(),
+                                                               export_interval_millis=metric_interval_s * 1000)]),
+                             LoggerProvider(resource=resource))
+            _services[service_name] = tele
+        tele._configure(names, otlp, metric_interval_s)
+        if make_global:
+            _current[:] = [tele]
+            _install_globals()
+        _set_log_level(log_level)
+    if check:
+        tele.endpoint_checks = _check_endpoints(otlp.values())
+    return tele
+
+
+def services() -> dict[str, Telemetry]:
+    """Every service set up in this process, by ``service.name``."""
+    return dict(_services)
+
+
+def flush(timeout_s: float = 5.0) -> bool:
+    """Flush every service set up in this process (see :meth:`Telemetry.flush`)."""
+    return all([t.flush(timeout_s) for t in list(_services.values())])
+
+
+def _retire(tele: Telemetry) -> None:
+    tele.flush()
+    for provider in (tele.tracer_provider, tele.meter_provider, tele.logger_provider):
+        provider.shutdown()
+
+
+def _check_endpoints(targets) -> list:
+    results = []
+    for key in sorted({(t.protocol, t.endpoint.split("/v1/")[0]) for t in targets}):
+        result = check_endpoint(key[1], key[0])
+        results.append(result)
+        if not result.ok:
+            print(f"kit: OTLP endpoint problem: {result.message}", file=sys.stderr)
+    return results
+
+
+def _set_log_level(level) -> None:
+    level = logging.getLevelName(level.upper()) if isinstance(level, str) else level
+    root = logging.getLogger()
+    if root.level > level or root.level == logging.NOTSET:
+        root.setLevel(level)
+
+
+# ---------------------------------------------------------------- globals
+
+def _now() -> Telemetry:
+    return _current[0]
+
+
+class _RouterTracerProvider(trace.TracerProvider):
+    """Global tracer provider: forwards to the service set up last."""
+
+    def get_tracer(self, *args, **kwargs):
+        return _now().tracer_provider.get_tracer(*args, **kwargs)
+
+    def __getattr__(self, name):  # add_span_processor, force_flush, resource, ...
+        return getattr(_now().tracer_provider, name)
+
+
+class _RouterMeterProvider(metrics.MeterProvider):
+    def get_meter(self, *args, **kwargs):
+        return _now().meter_provider.get_meter(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(_now().meter_provider, name)
+
+
+class _RouterLoggerProvider(_logs.LoggerProvider):
+    def get_logger(self, *args, **kwargs):
+        return _now().logger_provider.get_logger(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(_now().logger_provider, name)
+
+
+_NOT_BRIDGED = ("opentelemetry", "grpc", "urllib3", "asyncio", "kit", "matplotlib", "PIL")
+
+
+class _SkipInternal(logging.Filter):
+    """Keep the exporters' own log lines out of the log pipeline (no feedback loop)."""
+
+    def filter(self, record):
+        return not record.name.startswith(_NOT_BRIDGED)
+
+
+class _NoticeHandler(logging.Handler):
+    """OpenTelemetry's own warnings. Export errors (they come from background
+    threads, and repeat) are counted and summed up by the next ``flush()``, so
+    they never land in a later cell; any other warning is shown at once."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.pending: Counter = Counter()
+
+    HARMLESS = ("until it is registered on a MeterProvider",)  # a removed reader's last collect
+
+    def emit(self, record):
+        if any(h in record.getMessage() for h in self.HARMLESS):
+            return
+        if "export" in record.name or "export" in record.getMessage().lower():
+            self.pending[record.name] += 1
+        else:
+            print(f"{record.name}: {record.getMessage().splitlines()[0]}", file=sys.stderr)
+
+
+_notices = _NoticeHandler()
+_globals_done: list = []
+
+
+def _install_globals() -> None:
+    if _globals_done:
+        return
+    _globals_done.append(True)
+    otel_logger = logging.getLogger("opentelemetry")
+    otel_logger.addHandler(_notices)
+    otel_logger.propagate = False
+    router = _RouterTracerProvider()
+    for setter, getter, value, what in (
+            (trace.set_tracer_provider, trace.get_tracer_provider, router, "TracerProvider"),
+            (metrics.set_meter_provider, metrics.get_meter_provider, _RouterMeterProvider(), "MeterProvider"),
+            (_logs.set_logger_provider, _logs.get_logger_provider, _RouterLoggerProvider(), "LoggerProvider")):
+        setter(value)
+        if getter() is not value:
+            print(f"kit: a global {what} was already set (by opentelemetry-instrument or an earlier "
+                  f"set_*_provider call). Use tele.tracer / tele.meter / tele.logger; the global "
+                  f"getters keep using the other one.", file=sys.stderr)
+    if "OTEL_PROPAGATORS" not in os.environ:
+        from opentelemetry.baggage.propagation import W3CBaggagePropagator
+        from opentelemetry.propagators.composite import CompositePropagator
+        from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+        propagate.set_global_textmap(CompositePropagator(
+            [TraceContextTextMapPropagator(), W3CBaggagePropagator()]))
+    handler = LoggingHandler(logger_provider=_logs.get_logger_provider())
+    handler.addFilter(_SkipInternal())
+    logging.getLogger().addHandler(handler)
+
+
+def _report_notices() -> bool:
+    """Say in one line per destination what failed since the last flush; False if anything did."""
+    failed, _failed_exports_copy = bool(_failed_exports), dict(_failed_exports)
+    pending = dict(_notices.pending)
+    _failed_exports.clear()
+    _notices.pending.clear()
+    for where, count in sorted(_failed_exports_copy.items()):
+        print(f"kit: {count} export{'s' * (count > 1)} of {where} failed. Is the collector up, "
+              f"and on this protocol? Check with kit.otlp.check_endpoint(...); the app itself is "
+              f"unaffected.", file=sys.stderr)
+    if pending and not failed:
+        print(f"kit: the exporters logged {sum(pending.values())} warning(s) since the last flush "
+              f"({', '.join(sorted(pending))}).", file=sys.stderr)
+    return not failed

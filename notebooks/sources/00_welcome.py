@@ -1,0 +1,118 @@
+# %% [markdown]
+# # 00 · Welcome: your first trace
+#
+# **Teaching:** 5 min · **Exercises:** 5 min
+#
+# > **Questions**
+# > - What does this kit teach, and how is it laid out?
+# > - What does a trace look like, and where do I see it?
+# >
+# > **Objectives**
+# > - Make a trace of two spans and see it as a waterfall, right here in the notebook.
+# > - Check that your environment is ready for the rest of the lessons.
+
+# %% [markdown]
+# ## A first trace in three cells
+#
+# One call sets up OpenTelemetry for a *service* (here called `welcome`): the providers,
+# the exporters and an in-memory copy of everything, so the notebook can show it.
+
+# %%
+from kit.telemetry import setup
+from kit.views import waterfall
+
+tele = setup("welcome")
+tele
+
+# %% [markdown]
+# A **span** is one timed operation. Spans started inside another become its children,
+# and together they form a **trace**.
+
+# %%
+import time
+
+with tele.tracer.start_as_current_span("hello"):
+    time.sleep(0.01)
+    with tele.tracer.start_as_current_span("say hello to MQTT"):
+        time.sleep(0.02)
+
+# %%
+waterfall()
+
+# %% [markdown]
+# Read the waterfall from top to bottom: `hello` is the **root span**; `say hello to MQTT`
+# is its child (indented, `└─`) and starts after it and ends before it. The bar lengths are
+# the durations. In Jaeger or Zipkin the same trace looks the same, only bigger.
+#
+# The picture also has a text form, which is what you see on GitHub or in a terminal:
+
+# %%
+print(repr(waterfall()))
+
+# %% [markdown]
+# ## How this kit works
+#
+# | Lesson | You learn | Minutes |
+# |---|---|---|
+# | 00 welcome | a first trace; the environment check | 10 |
+# | 01 traces | providers, resources, spans: kinds, attributes, events, status, exceptions; processors and exporters | 35 |
+# | 02 metrics | counters, up-down counters, histograms, gauges, views, reader intervals | 25 |
+# | 03 logs | the logging bridge, severity, logs correlated with traces | 20 |
+# | 04 context and baggage | `traceparent`, inject and extract between services, baggage | 25 |
+#
+# Later modules carry this over MQTT (paho-mqtt, MQTT v5 user properties and 3.1.1 JSON
+# payloads), then through an OpenTelemetry Collector.
+#
+# * The helper package `kit` hides plumbing, never the lesson: the OpenTelemetry calls you
+#   are learning stay in the cells. Read any helper with `??`, e.g. `setup??`.
+# * Everything runs offline after `pip install -r requirements.txt`: no Docker, no network.
+#   To send the same telemetry to a real collector, set `OTEL_TRACES_EXPORTER=otlp` (and
+#   friends) before starting Jupyter; the lesson code does not change.
+# * Exercises end with a **self-check** that says ✓, or exactly what is wrong.
+#   Each has a solution in the collapsed cell after it.
+#
+# ## Is your environment ready?
+
+# %%
+from kit.environment import check_environment
+
+check_environment()
+
+# %% [markdown]
+# Every line should start with ✓ (a `·` line is information). A ✗ line says what to run.
+#
+# ## Exercise 0.1: a third span
+#
+# Add a span called `say goodbye` **inside** `hello` (after `say hello to MQTT`), run the
+# cell, and look at the waterfall and the self-check.
+
+# %% tags=["exercise"]
+from kit.checks import check_parent
+
+with tele.tracer.start_as_current_span("hello"):
+    with tele.tracer.start_as_current_span("say hello to MQTT"):
+        pass
+    # your span here
+
+check_parent("say goodbye", "hello")
+
+# %% [markdown]
+# Solution (expand the cell below):
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+with tele.tracer.start_as_current_span("hello"):
+    with tele.tracer.start_as_current_span("say hello to MQTT"):
+        pass
+    with tele.tracer.start_as_current_span("say goodbye"):
+        pass
+
+check_parent("say goodbye", "hello")
+
+# %%
+waterfall()
+
+# %% [markdown]
+# > **Key points**
+# > - A trace is a tree of spans; the waterfall shows it as bars on a timeline.
+# > - `kit.telemetry.setup("name")` sets up a service; `tele.tracer` makes its spans.
+# > - Everything runs in the notebook; the same code exports to a collector through `OTEL_*` variables.

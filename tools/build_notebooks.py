@@ -1,0 +1,41 @@
+"""Build the lesson notebooks from their plain-text sources and store fresh outputs.
+
+    python tools/build_notebooks.py            # every notebook
+    python tools/build_notebooks.py 01 03      # only those whose name starts so
+
+The source of each lesson is ``notebooks/sources/NN_name.py`` (jupytext
+"py:percent": a diff reads like code). This script writes
+``notebooks/NN_name.ipynb`` and runs it top to bottom in a fresh kernel, so
+the committed outputs are exactly what a learner's run produces; strict nbval
+(``pytest``) then proves they still are.
+"""
+
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ROOT / "notebooks" / "sources"
+
+
+def build(source: Path) -> Path:
+    nb = jupytext.read(source)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata.pop("jupytext", None)
+    target = ROOT / "notebooks" / (source.stem + ".ipynb")
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(target.parent)}}).execute()
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(nb, target)
+    return target
+
+
+if __name__ == "__main__":
+    prefixes = sys.argv[1:]
+    for src in sorted(SOURCES.glob("*.py")):
+        if not prefixes or any(src.name.startswith(p) for p in prefixes):
+            print("built", build(src).relative_to(ROOT))
