@@ -115,7 +115,9 @@ def check_metric(name: str, expected, attributes: dict | None = None) -> Result:
     value = rows.value.iloc[0]
     value = value["count"] if isinstance(value, dict) else value
     if value != expected:
-        return Result(False, f"{name!r} {want} is {value}, expected {expected}.")
+        again = (" Counters add up: did the cell run more than once? Re-run the notebook from the top."
+                 if expected and value > expected and value % expected == 0 else "")
+        return Result(False, f"{name!r} {want} is {value}, expected {expected}.{again}")
     return Result(True, f"{name!r} {want} = {value}.")
 
 

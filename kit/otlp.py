@@ -177,7 +177,10 @@ def check_endpoint(endpoint: str, protocol: str = "grpc", timeout_s: float = 2.0
 
 
 def _judge_reply(reply: bytes, protocol: str, where: str) -> EndpointCheck:
-    speaks_http1 = reply.startswith(b"HTTP/1.")
+    # An HTTP/1.x server answers the HTTP/2 preface with a status line or, like
+    # Python's http.server, with a bare error page: text either way.
+    speaks_http1 = reply.startswith(b"HTTP/1.") or (
+        protocol == "grpc" and bool(reply) and all(32 <= b < 127 or b in b"\r\n\t" for b in reply))
     # An HTTP/2 server's first frame is SETTINGS (type 4) or GOAWAY (type 7).
     speaks_http2 = len(reply) >= 9 and reply[3] in (4, 7)
     if protocol == "grpc":
@@ -187,7 +190,7 @@ def _judge_reply(reply: bytes, protocol: str, where: str) -> EndpointCheck:
             return EndpointCheck(False, f"{where} speaks HTTP/1.1, not gRPC: it is probably the OTLP/HTTP "
                                  f"port (4318). Use port 4317, or set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf.")
     else:
-        if speaks_http1:
+        if reply.startswith(b"HTTP/1."):
             status = reply.split(b" ", 2)[1:2]
             code = status[0].decode(errors="replace") if status else "?"
             if code.startswith("2"):

@@ -35,6 +35,7 @@ errors from background threads are summed up by the next ``flush()``.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import os
@@ -125,11 +126,22 @@ def _otlp(target):
     return _Watched(make_exporter(target), target)
 
 
+class _Stdout:
+    """Whatever ``sys.stdout`` is when the console exporter writes (the SDK's
+    default is the one of import time, which misses Jupyter's and pytest's)."""
+
+    def write(self, text):
+        return sys.stdout.write(text)
+
+    def flush(self):
+        sys.stdout.flush()
+
+
 def _span_processors(names, otlp):
     out = [SimpleSpanProcessor(capture.CaptureSpanExporter())]
     for name in names:
         if name == "console":  # synchronous, so it prints in the cell that ended the span
-            out.append(SimpleSpanProcessor(ConsoleSpanExporter()))
+            out.append(SimpleSpanProcessor(ConsoleSpanExporter(out=_Stdout())))
         else:
             out.append(BatchSpanProcessor(_otlp(otlp)))
     return out
@@ -139,7 +151,8 @@ def _metric_readers(names, otlp, interval_s):
     out = []
     for name in names:
         if name == "console":  # prints only on flush(), never from a background thread
-            out.append(PeriodicExportingMetricReader(ConsoleMetricExporter(), export_interval_millis=math.inf))
+            out.append(PeriodicExportingMetricReader(ConsoleMetricExporter(out=_Stdout()),
+                                                    export_interval_millis=math.inf))
         else:
             interval = float(os.environ.get("OTEL_METRIC_EXPORT_INTERVAL", 10_000))
             out.append(PeriodicExportingMetricReader(_otlp(otlp), export_interval_millis=interval))
@@ -150,7 +163,7 @@ def _log_processors(names, otlp):
     out = [SimpleLogRecordProcessor(capture.CaptureLogExporter())]
     for name in names:
         if name == "console":
-            out.append(SimpleLogRecordProcessor(ConsoleLogRecordExporter()))
+            out.append(SimpleLogRecordProcessor(ConsoleLogRecordExporter(out=_Stdout())))
         else:
             out.append(BatchLogRecordProcessor(_otlp(otlp)))
     return out
@@ -182,6 +195,12 @@ class Telemetry:
         self.tracer_provider.add_span_processor(self._span_switch)
         self.logger_provider.add_log_record_processor(self._log_switch)
         self._extra_readers: list = []
+        atexit.register(self._shutdown_extra_readers)  # runs before the SDK's own exit hook
+
+    def _shutdown_extra_readers(self):
+        for reader in self._extra_readers:  # the SDK's shutdown skips added readers too
+            reader.shutdown(timeout_millis=5000)
+        self._extra_readers = []
 
     def _configure(self, names: dict, otlp: dict, interval_s: float):
         old = self._span_switch.inner + self._log_switch.inner
@@ -205,7 +224,10 @@ class Telemetry:
         False (and says why) if an exporter did not finish in time.
         """
         ms = timeout_s * 1000
+        # MeterProvider.force_flush() skips readers added after it was built (SDK 1.45),
+        # so the exporters' readers are flushed one by one.
         ok = all([self.tracer_provider.force_flush(ms), self.meter_provider.force_flush(ms),
+                  *[reader.force_flush(ms) for reader in self._extra_readers],
                   self.logger_provider.force_flush(ms)])
         return _report_notices() and ok
 

@@ -207,8 +207,8 @@ class MetricsChart:
                 secs = (stream.time - t0).dt.total_seconds()
                 ax.plot(secs, stream.value.map(self._y), marker="o", markersize=3, label=label)
             kind, unit = df.kind.iloc[0], df.unit.iloc[0]
-            ax.set_title(f"{name} ({kind})", fontsize=10, loc="left")
-            ax.set_ylabel(("count" if kind == "histogram" else "value") + (f" [{unit}]" if unit else ""))
+            ax.set_title(f"{name} ({kind}{', ' + unit if unit else ''})", fontsize=10, loc="left")
+            ax.set_ylabel("values recorded" if kind == "histogram" else (unit or "value"))
             ax.set_xlabel("seconds")
             ax.legend(fontsize=8, loc="upper left")
             ax.grid(alpha=0.3)

@@ -1,0 +1,247 @@
+# %% [markdown]
+# # 04 · Context and baggage: how a trace crosses from one service to the next
+#
+# **Teaching:** 17 min · **Exercises:** 8 min
+#
+# > **Questions**
+# > - How does the next service know which trace a message belongs to?
+# > - What is inside a `traceparent`, and what happens when it is broken?
+# > - What is baggage, and what must it never carry?
+# >
+# > **Objectives**
+# > - Read the parts of a `traceparent` and a `tracestate`.
+# > - Inject the current context into a carrier and extract it on the other side, so two
+# >   services share one trace.
+# > - Carry baggage with it, and know the composite propagator that does both.
+#
+# This is the ground of the MQTT lessons: there the carrier is an MQTT message (its v5 user
+# properties, or its JSON payload); here it is a plain dict.
+
+# %% [markdown]
+# ## 1. Context: what is current
+#
+# OpenTelemetry keeps a **context**: an immutable bag of values (the current span, the
+# baggage) that follows your code through calls, threads' own copies and asyncio tasks.
+# `start_as_current_span` puts a span in it for the length of the `with` block.
+
+# %%
+from opentelemetry import baggage, context, propagate, trace
+from opentelemetry.trace import SpanKind
+
+from kit.telemetry import setup
+from kit.views import waterfall
+
+orders = setup("order-service")
+
+print("outside any span:", trace.get_current_span().get_span_context().is_valid)
+with orders.tracer.start_as_current_span("place order") as span:
+    print("inside:          ", trace.get_current_span() is span)
+
+# %% [markdown]
+# ## 2. The `traceparent`: a trace in 55 characters
+#
+# To cross a process boundary, the context is written into the message as text. That is
+# what a **propagator** does: `inject` writes the current context into a *carrier* (here a
+# dict standing for message headers), `extract` reads it back.
+
+# %%
+with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER) as span:
+    headers = {}
+    propagate.inject(headers)
+
+headers
+
+# %%
+version, trace_id, parent_id, flags = headers["traceparent"].split("-")
+print(f"version   {version}                                 always 00 today")
+print(f"trace-id  {trace_id}  the whole trace, 16 random bytes")
+print(f"parent-id {parent_id}                  the span that sent it: 'place order'")
+print(f"flags     {flags}                                 bit 01 = sampled (recorded), "
+      f"bit 02 = the trace id is random (W3C Trace Context level 2)")
+print("same span?", parent_id == format(span.get_span_context().span_id, "016x"))
+
+# %% [markdown]
+# A **`tracestate`** may travel beside it: vendors' own key=value pairs, for example
+# `congo=t61rcWkgMzE,rojo=00f067aa0ba902b7` (the blog's envelope shows one). Propagators
+# carry it through unchanged.
+#
+# ## 3. Inject here, extract there: two services, one trace
+#
+# Both services live in this kernel, each with its own `service.name`. Service A injects
+# while its span is current; service B extracts and starts its span *in that context*:
+
+# %%
+shipping = setup("shipping-service")
+
+# service A: the producer
+with orders.tracer.start_as_current_span("publish order", kind=SpanKind.PRODUCER):
+    message = {"headers": {}, "body": {"order": 42}}
+    propagate.inject(message["headers"])
+
+# ... the message travels (over MQTT, later) ...
+
+# service B: the consumer
+ctx = propagate.extract(message["headers"])
+with shipping.tracer.start_as_current_span("process order", context=ctx, kind=SpanKind.CONSUMER):
+    with shipping.tracer.start_as_current_span("book courier"):
+        pass
+
+waterfall()
+
+# %% [markdown]
+# One trace, two services (two colours). `process order`'s parent is `publish order`, a span
+# of *another* service: the `traceparent` carried its id across.
+#
+# Without `context=ctx`, B's span would start a trace of its own: the commonest mistake
+# when instrumenting by hand (exercise 4.1).
+
+# %% [markdown]
+# ## 4. Baggage: values that travel with the trace
+#
+# **Baggage** is key=value data your services pass along, for example a tenant or a
+# customer tier, so a downstream service can use it or tag its spans with it. It travels in
+# its own `baggage` header, set by the W3C Baggage propagator.
+
+# %%
+with orders.tracer.start_as_current_span("publish order", kind=SpanKind.PRODUCER):
+    ctx_with_baggage = baggage.set_baggage("customer.tier", "gold")
+    headers = {}
+    propagate.inject(headers, context=ctx_with_baggage)
+
+headers
+
+# %%
+received = propagate.extract(headers)
+print("B reads:", baggage.get_baggage("customer.tier", received))
+
+with shipping.tracer.start_as_current_span("process order", context=received) as span:
+    span.set_attribute("customer.tier", baggage.get_baggage("customer.tier", received))
+
+shipping.spans().iloc[-1]["attributes"]
+
+# %% [markdown]
+# Baggage does **not** land on spans by itself: B copies what it needs (or installs a
+# span processor that does it for every span).
+#
+# > **Never put secrets or personal data in baggage.** It is sent in clear text with every
+# > message to every downstream hop, including systems you do not own, and is easy to log.
+#
+# ## 5. The composite propagator, and the blog's choice
+#
+# `propagate.inject` / `extract` use the *global* propagator. By default (and as the kit
+# sets it) that is a **composite** of W3C trace context and W3C baggage, so both headers go
+# out; `OTEL_PROPAGATORS=tracecontext,baggage` says the same from the environment.
+
+# %%
+textmap = propagate.get_global_textmap()
+type(textmap).__name__, sorted(textmap.fields)
+
+# %% [markdown]
+# | Then (2023 blog) | Now | Why |
+# |---|---|---|
+# | `TraceContextTextMapPropagator().inject(carrier=carrier)` | `propagate.inject(carrier)` | the blog's propagator carries only the trace context, never baggage; the global one follows `OTEL_PROPAGATORS` |
+# | `dict(msg.properties.UserProperty)` before extracting | a Getter that reads every value of a key (lesson 06) | MQTT allows a key more than once |
+# | `SpanKind.SERVER` for the receiving span | `SpanKind.CONSUMER` | see lesson 01's kinds |
+#
+# ## 6. A broken `traceparent` never breaks the receiver
+#
+# Messages arrive from code you do not control. The W3C rule: a `traceparent` that does not
+# parse is ignored (and its `tracestate` with it) and the receiver starts a new trace.
+# The propagator never raises:
+
+# %%
+bad_values = {
+    "a good one": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    "too short": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331",
+    "all-zero trace id": "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+    "all-zero parent id": "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+    "version not hex": "zz-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    "version ff (forbidden)": "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+    "not a traceparent": "hello",
+}
+for label, value in bad_values.items():
+    ctx = propagate.extract({"traceparent": value, "tracestate": "congo=t61rcWkgMzE"})
+    parent = trace.get_current_span(ctx).get_span_context()
+    print(f"{label:<23} → {'continues the trace' if parent.is_valid else 'new trace'}")
+
+# %% [markdown]
+# ## Exercises
+#
+# ### Exercise 4.1: continue the trace
+#
+# Service B extracts the context but its span `ship order` does not join the trace of
+# `place order`. Fix the consumer side.
+
+# %% tags=["exercise"]
+from kit.checks import check_parent
+
+with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
+    carrier = {}
+    propagate.inject(carrier)
+
+ctx = propagate.extract(carrier)
+with shipping.tracer.start_as_current_span("ship order", kind=SpanKind.CONSUMER):
+    pass
+
+check_parent("ship order", "place order")
+
+# %% [markdown]
+# Solution:
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
+    carrier = {}
+    propagate.inject(carrier)
+
+ctx = propagate.extract(carrier)
+with shipping.tracer.start_as_current_span("ship order", context=ctx, kind=SpanKind.CONSUMER):
+    pass
+
+check_parent("ship order", "place order")
+
+# %% [markdown]
+# ### Exercise 4.2: baggage to billing
+#
+# The order service knows the tenant: `tenant.id` = `"acme"`. Send it as baggage, and have
+# the billing service put it on its span `bill order` as the attribute `tenant.id`.
+
+# %% tags=["exercise"]
+from kit.checks import check_span
+
+billing = setup("billing-service")
+
+with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
+    carrier = {}
+    propagate.inject(carrier)  # change this side ...
+
+ctx = propagate.extract(carrier)
+with billing.tracer.start_as_current_span("bill order", context=ctx) as span:
+    pass  # ... and this side
+
+check_span("bill order", attributes={"tenant.id": "acme"}, service="billing-service")
+
+# %% [markdown]
+# Solution:
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
+    carrier = {}
+    propagate.inject(carrier, context=baggage.set_baggage("tenant.id", "acme"))
+
+ctx = propagate.extract(carrier)
+with billing.tracer.start_as_current_span("bill order", context=ctx) as span:
+    span.set_attribute("tenant.id", baggage.get_baggage("tenant.id", ctx))
+
+check_span("bill order", attributes={"tenant.id": "acme"}, service="billing-service")
+
+# %%
+waterfall()
+
+# %% [markdown]
+# > **Key points**
+# > - A `traceparent` is `version-traceid-parentid-flags`; `tracestate` carries vendors' extras beside it.
+# > - Inject on the sending side while its span is current; extract on the receiving side and
+# >   start the span with `context=ctx`.
+# > - Baggage travels in its own header and is not added to spans by itself; never put secrets in it.
+# > - `propagate.inject/extract` follow the global composite propagator (trace context + baggage).
+# > - A broken `traceparent` starts a new trace; it never raises.
