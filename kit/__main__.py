@@ -1,0 +1,53 @@
+"""Command line: ``python -m kit broker --protocol 5 --port 1883``.
+
+Runs one of the kit's tools in the foreground, prints one line when it is
+ready, and stops cleanly on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+
+def _broker(args) -> int:
+    from kit.broker import BrokerError, start_broker
+    stop = _stop_on_signal()  # before the "ready" line, so a signal right after it is not lost
+    try:
+        broker = start_broker(args.protocol, port=args.port, host=args.host)
+    except BrokerError as exc:
+        print(f"kit broker: {exc}", file=sys.stderr)
+        return 1
+    print(f"MQTT {broker.protocol} broker ready on {broker.url} ({broker.implementation}); "
+          f"Ctrl-C to stop", flush=True)
+    while not stop.wait(0.5):
+        pass
+    broker.stop()
+    print("broker stopped", flush=True)
+    return 0
+
+
+def _stop_on_signal() -> threading.Event:
+    done = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: done.set())
+    return done
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("broker", help="run an embedded MQTT broker in the foreground")
+    b.add_argument("--protocol", default="3.1.1", choices=["3.1.1", "5"],
+                   help="3.1.1 (amqtt) or 5 (the kit's broker, which also accepts 3.1.1 clients)")
+    b.add_argument("--port", type=int, default=1883)
+    b.add_argument("--host", default="127.0.0.1")
+    b.set_defaults(run=_broker)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
