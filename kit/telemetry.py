@@ -369,9 +369,10 @@ class _SkipInternal(logging.Filter):
 
 
 class _NoticeHandler(logging.Handler):
-    """OpenTelemetry's own warnings. Export errors (they come from background
-    threads, and repeat) are counted and summed up by the next ``flush()``, so
-    they never land in a later cell; any other warning is shown at once."""
+    """OpenTelemetry's own warnings. Those from background threads (exporters,
+    an MQTT client's network loop) and export errors are counted and summed up
+    by the next ``flush()``, so they never land in a later cell; a warning
+    caused by the cell being run is shown at once."""
 
     def __init__(self):
         super().__init__(logging.WARNING)
@@ -382,7 +383,8 @@ class _NoticeHandler(logging.Handler):
     def emit(self, record):
         if any(h in record.getMessage() for h in self.HARMLESS):
             return
-        if "export" in record.name or "export" in record.getMessage().lower():
+        if threading.current_thread() is not threading.main_thread() or "export" in record.name \
+                or "export" in record.getMessage().lower():
             self.pending[record.name] += 1
         else:
             print(f"{record.name}: {record.getMessage().splitlines()[0]}", file=sys.stderr)

@@ -1,0 +1,1 @@
+"""Instrumentations shipped with the kit (``opentelemetry-instrument`` finds them by entry point)."""

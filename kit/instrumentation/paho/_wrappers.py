@@ -1,0 +1,246 @@
+"""The two wrappers around paho's ``Client``: ``publish`` and ``_handle_on_message``.
+
+Every delivery path of paho 2.x (QoS 0 and 1 from ``_handle_publish``, QoS 2
+from ``_handle_pubrel``; ``on_message`` and ``message_callback_add`` filters)
+passes through ``Client._handle_on_message``, so one wrapper sees them all.
+
+The hot path is kept short: attributes that do not change per message are
+computed once per connection and cached on the client; nothing telemetry
+does may raise into the application or change its message beyond adding the
+context.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+
+from opentelemetry import baggage
+from opentelemetry import context as otel_context
+from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.trace import Link, SpanKind, Status, StatusCode
+from paho.mqtt.client import MQTTv5, MQTTv311, MQTTv31
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from kit.instrumentation.paho.version import __version__
+from kit.propagation import inject_json_payload, json_getter, json_object, user_properties_getter, \
+    user_properties_setter
+
+_log = logging.getLogger(__name__)
+_PROTOCOL_VERSION = {MQTTv5: "5", MQTTv311: "3.1.1", MQTTv31: "3.1"}
+# semconv bucket advisory for messaging durations, in seconds
+DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
+_CACHE = "_kit_otel_attributes"
+
+
+class Telemetry:
+    """A tracer, the four messaging instruments and the options, for all clients
+    (``instrument()``) or for one (``instrument_client()``)."""
+
+    def __init__(self, tracer_provider=None, meter_provider=None, *, json_payload=False, links_only=False,
+                 retained_as_link=False, publish_hook=None, process_hook=None, message_body_size=False):
+        from opentelemetry.metrics import get_meter
+        self.tracer = trace.get_tracer(__name__, __version__, tracer_provider,
+                                       schema_url="https://opentelemetry.io/schemas/1.37.0")
+        meter = get_meter(__name__, __version__, meter_provider)
+        self.sent = meter.create_counter("messaging.client.sent.messages", unit="{message}",
+                                         description="Number of messages producer attempted to send to the broker.")
+        self.consumed = meter.create_counter("messaging.client.consumed.messages", unit="{message}",
+                                             description="Number of messages that were delivered to the application.")
+        self.operation_duration = meter.create_histogram(
+            "messaging.client.operation.duration", unit="s", explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+            description="Duration of messaging operation initiated by a producer or consumer client.")
+        self.process_duration = meter.create_histogram(
+            "messaging.process.duration", unit="s", explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+            description="Duration of processing operation.")
+        self.json_payload = json_payload
+        self.links_only = links_only
+        self.retained_as_link = retained_as_link
+        self.publish_hook = publish_hook
+        self.process_hook = process_hook
+        self.message_body_size = message_body_size
+
+
+def _connection_attributes(client) -> tuple[dict, dict, bool]:
+    """(span attributes, metric attributes, is_v5) of a client's current connection, cached."""
+    key = (client._host, client._port, client._protocol, client._client_id)
+    cached = client.__dict__.get(_CACHE)
+    if cached is None or cached[0] != key:
+        host, port, protocol, client_id = key
+        metric = {"messaging.system": "mqtt", "server.address": host or "", "server.port": port}
+        span = dict(metric)
+        client_id = client_id.decode("utf-8", "replace") if isinstance(client_id, bytes) else str(client_id)
+        if client_id:  # empty on v5 until the broker assigns one
+            span["messaging.client.id"] = client_id
+        span["network.protocol.name"] = "mqtt"
+        span["network.protocol.version"] = _PROTOCOL_VERSION.get(protocol, str(protocol))
+        cached = (key, span, metric, protocol == MQTTv5)
+        client.__dict__[_CACHE] = cached
+    return cached[1], cached[2], cached[3]
+
+
+def _existing_context(properties, payload, is_v5: bool, json_on: bool):
+    """A traceparent the application already put on the message, as a span context (or None)."""
+    if is_v5:
+        if properties is None or not user_properties_getter.get(properties, "traceparent"):
+            return None
+        ctx = propagate.extract(properties, getter=user_properties_getter)
+    elif json_on and payload and b"traceparent" in payload:
+        obj = json_object(payload)
+        if not obj or "traceparent" not in obj:
+            return None
+        ctx = propagate.extract(obj, getter=json_getter)
+    else:
+        return None
+    span_context = trace.get_current_span(ctx).get_span_context()
+    return span_context if span_context.is_valid else None
+
+
+def _bind_publish(topic, payload=None, qos=0, retain=False, properties=None):
+    return topic, payload, qos, retain, properties
+
+
+def _payload_bytes(payload) -> bytes:
+    if payload is None:
+        return b""
+    if isinstance(payload, (bytes, bytearray)):
+        return bytes(payload)
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    if isinstance(payload, (int, float)):
+        return str(payload).encode("ascii")
+    return payload  # paho raises its own TypeError for anything else
+
+
+def make_publish_wrapper(get_telemetry):
+    def publish(wrapped, instance, args, kwargs):
+        tel = get_telemetry(instance)
+        if tel is None or not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
+        try:
+            topic, payload, qos, retain, properties = _bind_publish(*args, **kwargs)
+            span_attrs, metric_attrs, is_v5 = _connection_attributes(instance)
+            json_on = tel.json_payload and not is_v5
+            payload = _payload_bytes(payload) if json_on else payload
+            existing = _existing_context(properties, payload, is_v5, json_on)
+            attributes = {**span_attrs, "messaging.operation.type": "send", "messaging.operation.name": "publish",
+                          "messaging.destination.name": topic, "messaging.mqtt.qos": qos,
+                          "messaging.mqtt.retain": bool(retain)}
+            if tel.message_body_size:
+                attributes["messaging.message.body.size"] = len(_payload_bytes(payload))
+            span = tel.tracer.start_span(f"publish {topic}", kind=SpanKind.PRODUCER, attributes=attributes,
+                                         links=[Link(existing)] if existing else None)
+        except Exception:  # telemetry must not stop the publish
+            _log.debug("paho instrumentation: publish span not started", exc_info=True)
+            return wrapped(*args, **kwargs)
+
+        with trace.use_span(span, end_on_exit=True, record_exception=True, set_status_on_exception=True):
+            if existing is None:
+                try:
+                    if is_v5:
+                        properties = copy.copy(properties) if properties is not None \
+                            else Properties(PacketTypes.PUBLISH)
+                        propagate.inject(properties, setter=user_properties_setter)
+                    elif json_on:
+                        payload = inject_json_payload(payload)
+                except Exception:
+                    _log.debug("paho instrumentation: context not injected", exc_info=True)
+            if tel.publish_hook is not None:
+                try:
+                    tel.publish_hook(span, instance, topic, payload)
+                except Exception:
+                    _log.warning("paho instrumentation: publish_hook raised", exc_info=True)
+            start = time.perf_counter()
+            try:
+                info = wrapped(topic, payload, qos, retain, properties)
+            except Exception as exc:
+                _record(tel, metric_attrs, "publish", topic, start, type(exc).__qualname__)
+                raise
+            error = None if info.rc == 0 else getattr(info.rc, "name", str(info.rc))
+            if error:
+                span.set_status(Status(StatusCode.ERROR, f"publish returned {error}"))
+                span.set_attribute("error.type", error)
+            _record(tel, metric_attrs, "publish", topic, start, error)
+            return info
+
+    return publish
+
+
+def _record(tel, base, operation, topic, start, error):
+    try:
+        attrs = {**base, "messaging.operation.name": operation, "messaging.destination.name": topic}
+        if error:
+            attrs["error.type"] = error
+        elapsed = time.perf_counter() - start
+        if operation == "publish":
+            tel.sent.add(1, attrs)
+            tel.operation_duration.record(elapsed, attrs)
+        else:
+            tel.consumed.add(1, attrs)
+            tel.process_duration.record(elapsed, attrs)
+    except Exception:
+        _log.debug("paho instrumentation: metrics not recorded", exc_info=True)
+
+
+def make_on_message_wrapper(get_telemetry):
+    def handle_on_message(wrapped, instance, args, kwargs):
+        tel = get_telemetry(instance)
+        if tel is None or not is_instrumentation_enabled():
+            return wrapped(*args, **kwargs)
+        try:
+            message = args[0] if args else kwargs["message"]
+            topic = message._topic.decode("utf-8", "replace")
+            span_attrs, metric_attrs, is_v5 = _connection_attributes(instance)
+            if is_v5:
+                ctx = propagate.extract(message.properties, getter=user_properties_getter) \
+                    if message.properties is not None else None
+            elif tel.json_payload:
+                obj = json_object(message.payload)
+                ctx = propagate.extract(obj, getter=json_getter) if obj and "traceparent" in obj else None
+            else:
+                ctx = None
+            remote = trace.get_current_span(ctx).get_span_context() if ctx is not None else None
+            attributes = {**span_attrs, "messaging.operation.type": "process", "messaging.operation.name": "process",
+                          "messaging.destination.name": topic, "messaging.mqtt.qos": message.qos,
+                          "messaging.mqtt.retain": bool(message.retain)}
+            if tel.message_body_size:
+                attributes["messaging.message.body.size"] = len(message.payload)
+            valid = remote is not None and remote.is_valid
+            link = valid and (tel.links_only or (message.retain and tel.retained_as_link))
+            if valid and not link:
+                parent = ctx  # the publisher's span, and the message's baggage
+            else:
+                parent = otel_context.get_current()
+                for key, value in (baggage.get_all(ctx).items() if ctx is not None else ()):
+                    parent = baggage.set_baggage(key, value, parent)
+            span = tel.tracer.start_span(f"process {topic}", context=parent, kind=SpanKind.CONSUMER,
+                                         attributes=attributes, links=[Link(remote)] if link else None)
+        except Exception:
+            _log.debug("paho instrumentation: process span not started", exc_info=True)
+            return wrapped(*args, **kwargs)
+
+        token = otel_context.attach(trace.set_span_in_context(span, parent))
+        start = time.perf_counter()
+        error = None
+        try:
+            if tel.process_hook is not None:
+                try:
+                    tel.process_hook(span, instance, message)
+                except Exception:
+                    _log.warning("paho instrumentation: process_hook raised", exc_info=True)
+            return wrapped(*args, **kwargs)
+        except Exception as exc:  # the user's callback raised: record it, then behave as paho does
+            error = type(exc).__qualname__
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, f"{error}: {exc}"))
+            span.set_attribute("error.type", error)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
+            _record(tel, metric_attrs, "process", topic, start, error)
+
+    return handle_on_message

@@ -1,0 +1,1 @@
+_instruments = ("paho-mqtt >= 2.0",)
