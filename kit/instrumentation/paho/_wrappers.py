@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import copy
 import logging
+import threading
 import time
 
 from opentelemetry import baggage
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+from opentelemetry.metrics import Observation
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from paho.mqtt.client import MQTTv5, MQTTv311, MQTTv31
 from paho.mqtt.packettypes import PacketTypes
@@ -33,12 +35,19 @@ _log = logging.getLogger(__name__)
 _PROTOCOL_VERSION = {MQTTv5: "5", MQTTv311: "3.1.1", MQTTv31: "3.1"}
 # semconv bucket advisory for messaging durations, in seconds
 DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]
-_CACHE = "_kit_otel_attributes"
+_CACHE = "_kit_otel_connection"
+_MAX_CACHED = 4096  # attribute dicts kept per Telemetry (topics x QoS x retain); cleared beyond
+_EMPTY_PUBLISH_PROPERTIES = Properties(PacketTypes.PUBLISH)
 
 
 class Telemetry:
     """A tracer, the four messaging instruments and the options, for all clients
-    (``instrument()``) or for one (``instrument_client()``)."""
+    (``instrument()``) or for one (``instrument_client()``).
+
+    The two counters are observable: each message adds 1 to a plain dict (under
+    a lock) and the SDK reads the totals when it collects, which costs far less
+    per message than a synchronous ``Counter.add``. Exported, they are the same
+    monotonic sums. The attribute dicts are built once per topic and reused."""
 
     def __init__(self, tracer_provider=None, meter_provider=None, *, json_payload=False, links_only=False,
                  retained_as_link=False, publish_hook=None, process_hook=None, message_body_size=False):
@@ -46,16 +55,15 @@ class Telemetry:
         self.tracer = trace.get_tracer(__name__, __version__, tracer_provider,
                                        schema_url="https://opentelemetry.io/schemas/1.37.0")
         meter = get_meter(__name__, __version__, meter_provider)
-        self.sent = meter.create_counter("messaging.client.sent.messages", unit="{message}",
-                                         description="Number of messages producer attempted to send to the broker.")
-        self.consumed = meter.create_counter("messaging.client.consumed.messages", unit="{message}",
-                                             description="Number of messages that were delivered to the application.")
+        self._lock, self._totals = _totals_for(meter)
         self.operation_duration = meter.create_histogram(
             "messaging.client.operation.duration", unit="s", explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
             description="Duration of messaging operation initiated by a producer or consumer client.")
         self.process_duration = meter.create_histogram(
             "messaging.process.duration", unit="s", explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
             description="Duration of processing operation.")
+        self._span_attrs: dict = {}
+        self._metric_attrs: dict = {}
         self.json_payload = json_payload
         self.links_only = links_only
         self.retained_as_link = retained_as_link
@@ -63,9 +71,69 @@ class Telemetry:
         self.process_hook = process_hook
         self.message_body_size = message_body_size
 
+    def span_attributes(self, conn, operation, topic, qos, retain):
+        key = (conn[0], operation, topic, qos, retain)
+        attrs = self._span_attrs.get(key)
+        if attrs is None:
+            if len(self._span_attrs) > _MAX_CACHED:
+                self._span_attrs.clear()
+            attrs = self._span_attrs[key] = {
+                **conn[1], "messaging.operation.type": "send" if operation == "publish" else "process",
+                "messaging.operation.name": operation, "messaging.destination.name": topic,
+                "messaging.mqtt.qos": qos, "messaging.mqtt.retain": bool(retain)}
+        return attrs
 
-def _connection_attributes(client) -> tuple[dict, dict, bool]:
-    """(span attributes, metric attributes, is_v5) of a client's current connection, cached."""
+    def record(self, conn, operation, topic, seconds, error=None):
+        try:
+            key = (conn[0], operation, topic, error)
+            attrs = self._metric_attrs.get(key)
+            if attrs is None:
+                if len(self._metric_attrs) > _MAX_CACHED:
+                    self._metric_attrs.clear()
+                attrs = {**conn[2], "messaging.operation.name": operation, "messaging.destination.name": topic}
+                if error:
+                    attrs["error.type"] = error
+                self._metric_attrs[key] = attrs
+            totals = self._totals[operation]
+            with self._lock:
+                entry = totals.get(key)
+                totals[key] = (attrs, entry[1] + 1 if entry else 1)
+            (self.operation_duration if operation == "publish" else self.process_duration).record(seconds, attrs)
+        except Exception:
+            _log.debug("paho instrumentation: metrics not recorded", exc_info=True)
+
+
+_meters: dict = {}  # id(meter) -> (meter, lock, totals): one pair of observable counters per meter
+
+
+def _totals_for(meter):
+    """The message totals behind the two observable counters of ``meter``. They
+    are registered once per meter (a second registration would be ignored by the
+    SDK), so instrumenting again keeps counting where it was."""
+    entry = _meters.get(id(meter))
+    if entry is None or entry[0] is not meter:
+        lock, totals = threading.Lock(), {"publish": {}, "process": {}}
+
+        def observer(operation):
+            def observe(options):
+                with lock:
+                    values = list(totals[operation].values())
+                return [Observation(count, attrs) for attrs, count in values]
+            return observe
+
+        meter.create_observable_counter(
+            "messaging.client.sent.messages", [observer("publish")], unit="{message}",
+            description="Number of messages producer attempted to send to the broker.")
+        meter.create_observable_counter(
+            "messaging.client.consumed.messages", [observer("process")], unit="{message}",
+            description="Number of messages that were delivered to the application.")
+        entry = _meters[id(meter)] = (meter, lock, totals)
+    return entry[1], entry[2]
+
+
+def _connection(client) -> tuple:
+    """(key, span attributes, metric attributes, is_v5) of the client's current
+    connection: computed once per connection, cached on the client."""
     key = (client._host, client._port, client._protocol, client._client_id)
     cached = client.__dict__.get(_CACHE)
     if cached is None or cached[0] != key:
@@ -79,7 +147,7 @@ def _connection_attributes(client) -> tuple[dict, dict, bool]:
         span["network.protocol.version"] = _PROTOCOL_VERSION.get(protocol, str(protocol))
         cached = (key, span, metric, protocol == MQTTv5)
         client.__dict__[_CACHE] = cached
-    return cached[1], cached[2], cached[3]
+    return cached
 
 
 def _existing_context(properties, payload, is_v5: bool, json_on: bool):
@@ -99,6 +167,13 @@ def _existing_context(properties, payload, is_v5: bool, json_on: bool):
     return span_context if span_context.is_valid else None
 
 
+def _new_publish_properties() -> Properties:
+    """An empty PUBLISH ``Properties``, copied from a template (paho's constructor is slow)."""
+    props = Properties.__new__(Properties)
+    props.__dict__.update(_EMPTY_PUBLISH_PROPERTIES.__dict__)
+    return props
+
+
 def _bind_publish(topic, payload=None, qos=0, retain=False, properties=None):
     return topic, payload, qos, retain, properties
 
@@ -115,6 +190,14 @@ def _payload_bytes(payload) -> bytes:
     return payload  # paho raises its own TypeError for anything else
 
 
+def _fail(span, exc) -> str:
+    error = type(exc).__qualname__
+    span.record_exception(exc)
+    span.set_status(Status(StatusCode.ERROR, f"{error}: {exc}"))
+    span.set_attribute("error.type", error)
+    return error
+
+
 def make_publish_wrapper(get_telemetry):
     def publish(wrapped, instance, args, kwargs):
         tel = get_telemetry(instance)
@@ -122,27 +205,30 @@ def make_publish_wrapper(get_telemetry):
             return wrapped(*args, **kwargs)
         try:
             topic, payload, qos, retain, properties = _bind_publish(*args, **kwargs)
-            span_attrs, metric_attrs, is_v5 = _connection_attributes(instance)
+            conn = _connection(instance)
+            is_v5 = conn[3]
             json_on = tel.json_payload and not is_v5
-            payload = _payload_bytes(payload) if json_on else payload
-            existing = _existing_context(properties, payload, is_v5, json_on)
-            attributes = {**span_attrs, "messaging.operation.type": "send", "messaging.operation.name": "publish",
-                          "messaging.destination.name": topic, "messaging.mqtt.qos": qos,
-                          "messaging.mqtt.retain": bool(retain)}
+            if json_on:
+                payload = _payload_bytes(payload)
+            existing = _existing_context(properties, payload, is_v5, json_on) \
+                if properties is not None or json_on else None
+            attributes = tel.span_attributes(conn, "publish", topic, qos, retain)
             if tel.message_body_size:
-                attributes["messaging.message.body.size"] = len(_payload_bytes(payload))
+                attributes = {**attributes, "messaging.message.body.size": len(_payload_bytes(payload))}
             span = tel.tracer.start_span(f"publish {topic}", kind=SpanKind.PRODUCER, attributes=attributes,
                                          links=[Link(existing)] if existing else None)
+            token = otel_context.attach(trace.set_span_in_context(span))
         except Exception:  # telemetry must not stop the publish
             _log.debug("paho instrumentation: publish span not started", exc_info=True)
             return wrapped(*args, **kwargs)
 
-        with trace.use_span(span, end_on_exit=True, record_exception=True, set_status_on_exception=True):
+        start = time.perf_counter()
+        error = None
+        try:
             if existing is None:
                 try:
                     if is_v5:
-                        properties = copy.copy(properties) if properties is not None \
-                            else Properties(PacketTypes.PUBLISH)
+                        properties = copy.copy(properties) if properties is not None else _new_publish_properties()
                         propagate.inject(properties, setter=user_properties_setter)
                     elif json_on:
                         payload = inject_json_payload(payload)
@@ -153,36 +239,21 @@ def make_publish_wrapper(get_telemetry):
                     tel.publish_hook(span, instance, topic, payload)
                 except Exception:
                     _log.warning("paho instrumentation: publish_hook raised", exc_info=True)
-            start = time.perf_counter()
-            try:
-                info = wrapped(topic, payload, qos, retain, properties)
-            except Exception as exc:
-                _record(tel, metric_attrs, "publish", topic, start, type(exc).__qualname__)
-                raise
-            error = None if info.rc == 0 else getattr(info.rc, "name", str(info.rc))
-            if error:
+            info = wrapped(topic, payload, qos, retain, properties)
+            if info.rc:
+                error = getattr(info.rc, "name", str(info.rc))
                 span.set_status(Status(StatusCode.ERROR, f"publish returned {error}"))
                 span.set_attribute("error.type", error)
-            _record(tel, metric_attrs, "publish", topic, start, error)
             return info
+        except Exception as exc:  # paho's own errors (bad topic, QoS, payload) go on to the caller
+            error = _fail(span, exc)
+            raise
+        finally:
+            otel_context.detach(token)
+            span.end()
+            tel.record(conn, "publish", topic, time.perf_counter() - start, error)
 
     return publish
-
-
-def _record(tel, base, operation, topic, start, error):
-    try:
-        attrs = {**base, "messaging.operation.name": operation, "messaging.destination.name": topic}
-        if error:
-            attrs["error.type"] = error
-        elapsed = time.perf_counter() - start
-        if operation == "publish":
-            tel.sent.add(1, attrs)
-            tel.operation_duration.record(elapsed, attrs)
-        else:
-            tel.consumed.add(1, attrs)
-            tel.process_duration.record(elapsed, attrs)
-    except Exception:
-        _log.debug("paho instrumentation: metrics not recorded", exc_info=True)
 
 
 def make_on_message_wrapper(get_telemetry):
@@ -193,8 +264,8 @@ def make_on_message_wrapper(get_telemetry):
         try:
             message = args[0] if args else kwargs["message"]
             topic = message._topic.decode("utf-8", "replace")
-            span_attrs, metric_attrs, is_v5 = _connection_attributes(instance)
-            if is_v5:
+            conn = _connection(instance)
+            if conn[3]:
                 ctx = propagate.extract(message.properties, getter=user_properties_getter) \
                     if message.properties is not None else None
             elif tel.json_payload:
@@ -203,11 +274,6 @@ def make_on_message_wrapper(get_telemetry):
             else:
                 ctx = None
             remote = trace.get_current_span(ctx).get_span_context() if ctx is not None else None
-            attributes = {**span_attrs, "messaging.operation.type": "process", "messaging.operation.name": "process",
-                          "messaging.destination.name": topic, "messaging.mqtt.qos": message.qos,
-                          "messaging.mqtt.retain": bool(message.retain)}
-            if tel.message_body_size:
-                attributes["messaging.message.body.size"] = len(message.payload)
             valid = remote is not None and remote.is_valid
             link = valid and (tel.links_only or (message.retain and tel.retained_as_link))
             if valid and not link:
@@ -216,13 +282,16 @@ def make_on_message_wrapper(get_telemetry):
                 parent = otel_context.get_current()
                 for key, value in (baggage.get_all(ctx).items() if ctx is not None else ()):
                     parent = baggage.set_baggage(key, value, parent)
+            attributes = tel.span_attributes(conn, "process", topic, message.qos, message.retain)
+            if tel.message_body_size:
+                attributes = {**attributes, "messaging.message.body.size": len(message.payload)}
             span = tel.tracer.start_span(f"process {topic}", context=parent, kind=SpanKind.CONSUMER,
                                          attributes=attributes, links=[Link(remote)] if link else None)
+            token = otel_context.attach(trace.set_span_in_context(span, parent))
         except Exception:
             _log.debug("paho instrumentation: process span not started", exc_info=True)
             return wrapped(*args, **kwargs)
 
-        token = otel_context.attach(trace.set_span_in_context(span, parent))
         start = time.perf_counter()
         error = None
         try:
@@ -233,14 +302,11 @@ def make_on_message_wrapper(get_telemetry):
                     _log.warning("paho instrumentation: process_hook raised", exc_info=True)
             return wrapped(*args, **kwargs)
         except Exception as exc:  # the user's callback raised: record it, then behave as paho does
-            error = type(exc).__qualname__
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, f"{error}: {exc}"))
-            span.set_attribute("error.type", error)
+            error = _fail(span, exc)
             raise
         finally:
             otel_context.detach(token)
             span.end()
-            _record(tel, metric_attrs, "process", topic, start, error)
+            tel.record(conn, "process", topic, time.perf_counter() - start, error)
 
     return handle_on_message

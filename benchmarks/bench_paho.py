@@ -1,0 +1,217 @@
+"""What PahoMqttInstrumentor costs, as ratios measured in one run (this machine is shared and noisy).
+
+1. Per message, without the network: an instrumented publish + process (spans,
+   semconv attributes, context in user properties, metrics) minus the same
+   calls uninstrumented, divided by the SDK floor: two bare spans and one W3C
+   inject/extract through a dict, with the same span processor. Goal <= 1.5.
+2. Throughput over a real broker, publisher and subscriber in this process:
+   plain paho, the blog's hand-written tracing (two spans, inject/extract
+   through user properties) and the kit's instrumentation with metrics, and the
+   kit's with its OTLP exporter pointing at a port where nothing listens.
+   Ratios to plain paho; the kit's must not be below the blog's. Messages lost
+   are counted: the goal is zero.
+
+    python benchmarks/bench_paho.py [messages] [rounds]
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import timeit
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import paho.mqtt.client as mqtt  # noqa: E402
+from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
+from opentelemetry.trace import SpanKind  # noqa: E402
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator  # noqa: E402
+from paho.mqtt.packettypes import PacketTypes  # noqa: E402
+from paho.mqtt.properties import Properties  # noqa: E402
+
+from kit.broker import Broker, start_broker  # noqa: E402
+from kit.instrumentation.paho import PahoMqttInstrumentor  # noqa: E402
+from kit.ports import free_port, is_listening  # noqa: E402
+
+
+class Discard(SpanExporter):
+    def export(self, spans):
+        return SpanExportResult.SUCCESS
+
+
+def providers(dead_exporter=False):
+    tp = TracerProvider()
+    tp.add_span_processor(BatchSpanProcessor(Discard()))
+    if dead_exporter:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+        tp.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"http://127.0.0.1:{free_port()}",
+                                                                  insecure=True, timeout=2)))
+    return tp, MeterProvider(metric_readers=[InMemoryMetricReader()])
+
+
+# ------------------------------------------------------------ 1. per message, no network
+
+def per_message(n=20_000, repeat=7):
+    tp, mp = providers()
+    tracer = tp.get_tracer("floor")
+    tc = TraceContextTextMapPropagator()
+
+    def floor():
+        with tracer.start_as_current_span("publish", kind=SpanKind.PRODUCER):
+            carrier = {}
+            tc.inject(carrier)
+        ctx = tc.extract(carrier)
+        with tracer.start_as_current_span("process", context=ctx, kind=SpanKind.CONSUMER):
+            pass
+
+    def client(instrumented):
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench", protocol=mqtt.MQTTv5)
+        c._host, c._port = "127.0.0.1", 1883
+        c._send_publish = lambda *a, **k: mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS  # no socket: paho + us only
+        c.on_message = lambda *a: None
+        if instrumented:
+            PahoMqttInstrumentor.instrument_client(c, tp, mp)
+        return c
+
+    received = Properties(PacketTypes.PUBLISH)  # what an instrumented publisher sends
+    received.UserProperty = [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
+
+    def one_message(c):
+        info = c.publish("bench/topic", b'{"t": 21.5}', qos=1)
+        msg = mqtt.MQTTMessage(info.mid, b"bench/topic")
+        msg.payload, msg.qos, msg.properties = b'{"t": 21.5}', 1, received
+        c._handle_on_message(msg)
+
+    plain, instrumented = client(False), client(True)
+    timings = {"floor": [], "plain": [], "kit": []}
+    for _ in range(repeat):  # alternate the three, so drift hits all alike
+        timings["floor"].append(timeit.timeit(floor, number=n) / n)
+        timings["plain"].append(timeit.timeit(lambda: one_message(plain), number=n) / n)
+        timings["kit"].append(timeit.timeit(lambda: one_message(instrumented), number=n) / n)
+    f, pl, k = (statistics.median(timings[x]) for x in ("floor", "plain", "kit"))
+    cost = k - pl
+    print(f"1. per message, no network (median of {repeat} x {n}):")
+    print(f"   SDK floor (2 spans + inject/extract)    {f * 1e6:7.1f} µs")
+    print(f"   instrumentation cost (kit - plain paho)  {cost * 1e6:7.1f} µs")
+    print(f"   ratio cost / floor                       {cost / f:7.2f}   (goal <= 1.5)")
+    tp.shutdown()
+    return cost / f
+
+
+# ------------------------------------------------------------ 2. throughput over a broker
+
+def blog_style(pub, sub, tracer):
+    """The blog's technique, hand-written: what a learner would do without the kit."""
+    tc = TraceContextTextMapPropagator()
+    original_on_message = sub.on_message
+
+    def publish(topic, payload, qos=0):
+        with tracer.start_as_current_span("Service2_Publish_Message", kind=SpanKind.PRODUCER):
+            carrier = {}
+            tc.inject(carrier=carrier)
+            properties = Properties(PacketTypes.PUBLISH)
+            properties.UserProperty = list(carrier.items())
+            return pub.publish(topic, payload, qos=qos, properties=properties)
+
+    def on_message(client, userdata, msg):
+        ctx = tc.extract(carrier=dict(msg.properties.UserProperty))
+        with tracer.start_as_current_span("Service2_Receive_Message", context=ctx, kind=SpanKind.CONSUMER):
+            original_on_message(client, userdata, msg)
+
+    sub.on_message = on_message
+    return publish
+
+
+def throughput(broker: Broker, contender: str, n: int) -> tuple[float, int]:
+    got = threading.Event()
+    count = [0]
+
+    def on_message(c, u, m):
+        count[0] += 1
+        if count[0] == n:
+            got.set()
+
+    subscribed = threading.Event()
+    sub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    sub.on_message = on_message
+    sub.on_connect = lambda c, u, f, rc, p: c.subscribe("bench/#", qos=0)
+    sub.on_subscribe = lambda *a: subscribed.set()
+    pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    pub.max_queued_messages_set(0)
+    tp, mp = providers(dead_exporter=contender == "kit, exporter down")
+    publish = pub.publish
+    if contender == "blog-style":
+        publish = blog_style(pub, sub, tp.get_tracer("blog"))
+    elif contender.startswith("kit"):
+        PahoMqttInstrumentor.instrument_client(pub, tp, mp)
+        PahoMqttInstrumentor.instrument_client(sub, tp, mp)
+        publish = pub.publish
+    sub.connect(broker.host, broker.port)
+    sub.loop_start()
+    subscribed.wait(10)
+    pub.connect(broker.host, broker.port)
+    pub.loop_start()
+    start = time.perf_counter()
+    for i in range(n):
+        publish("bench/t", b'{"t": 21.5}', qos=0)
+    got.wait(60)
+    elapsed = time.perf_counter() - start
+    pub.disconnect(), sub.disconnect()
+    pub.loop_stop(), sub.loop_stop()
+    tp.shutdown()
+    return n / elapsed, n - count[0]
+
+
+def compare(broker: Broker, label: str, n: int, rounds: int) -> dict:
+    contenders = ["plain paho", "blog-style", "kit", "kit, exporter down"]
+    rates = {c: [] for c in contenders}
+    lost = {c: 0 for c in contenders}
+    for _ in range(rounds):
+        for c in contenders:  # alternate, so drift on a shared machine hits all alike
+            rate, missing = throughput(broker, c, n)
+            rates[c].append(rate)
+            lost[c] += missing
+    base = statistics.median(rates["plain paho"])
+    print(f"2. throughput on {label}, {n} messages x {rounds} rounds (median), ratio to plain paho:")
+    for c in contenders:
+        r = statistics.median(rates[c])
+        print(f"   {c:<20} {r:8.0f} msg/s   ratio {r / base:5.2f}   lost {lost[c]}")
+    return {c: statistics.median(rates[c]) / base for c in contenders}
+
+
+def mosquitto():
+    exe = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin")
+    if not exe:
+        return None, None
+    port = free_port()
+    proc = subprocess.Popen([exe, "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not is_listening("127.0.0.1", port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return Broker("127.0.0.1", port, "5", "mosquitto", embedded=False), proc
+
+
+def main(n=3000, rounds=3):
+    per_message()
+    results = compare(start_broker(protocol=5), "the embedded v5 broker", n, rounds)
+    broker, proc = mosquitto()
+    if broker:
+        try:
+            compare(broker, "Mosquitto", n, rounds)
+        finally:
+            proc.terminate()
+    else:
+        print("   (Mosquitto not installed: skipped)")
+    return results
+
+
+if __name__ == "__main__":
+    main(*(int(a) for a in sys.argv[1:3]))
