@@ -136,6 +136,13 @@ def _hex_or_none(value, fmt):
     return fmt(value) if value else None
 
 
+def none_for_missing(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """Missing ids as None (not NaN), so ``row.parent_span_id is None`` reads as it should."""
+    for col in columns:
+        df[col] = df[col].astype(object).where(df[col].notna(), None)
+    return df
+
+
 def clear() -> None:
     """Forget every span, metric point and log record captured so far."""
     with _lock:
@@ -176,7 +183,7 @@ def spans_df(trace_id: str | None = None, service: str | None = None) -> pd.Data
             "links": [(format_trace_id(link.context.trace_id),
                        format_span_id(link.context.span_id)) for link in span.links],
         })
-    df = pd.DataFrame(rows, columns=SPAN_COLUMNS)
+    df = none_for_missing(pd.DataFrame(rows, columns=SPAN_COLUMNS), ["parent_span_id"])
     if trace_id is not None:
         df = df[df.trace_id == trace_id]
     if service is not None:
@@ -226,7 +233,7 @@ def logs_df(trace_id: str | None = None) -> pd.DataFrame:
             "span_id": _hex_or_none(rec.span_id, format_span_id),
             "attributes": dict(rec.attributes or {}),
         })
-    df = pd.DataFrame(rows, columns=LOG_COLUMNS)
+    df = none_for_missing(pd.DataFrame(rows, columns=LOG_COLUMNS), ["trace_id", "span_id"])
     if trace_id is not None:
         df = df[df.trace_id == trace_id].reset_index(drop=True)
     return df

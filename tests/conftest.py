@@ -5,26 +5,28 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from otlp_servers import start_grpc, start_http  # noqa: E402
-
 from kit import capture  # noqa: E402
+from kit.receiver import start_receiver  # noqa: E402
 
 
 @pytest.fixture
-def grpc_endpoint():
-    """A real OTLP/gRPC endpoint: (url, received)."""
-    server, port, received = start_grpc()
-    yield f"http://127.0.0.1:{port}", received
-    server.stop(grace=None)
+def receiver():
+    """The kit's embedded OTLP endpoint (gRPC and HTTP) on free ports."""
+    r = start_receiver(grpc_port=0, http_port=0)
+    yield r
+    r.stop()
 
 
 @pytest.fixture
-def http_endpoint():
-    """A real OTLP/HTTP endpoint: (url, received)."""
-    server, port, received = start_http()
-    yield f"http://127.0.0.1:{port}", received
-    server.shutdown()
-    server.server_close()
+def grpc_endpoint(receiver):
+    """A real OTLP/gRPC endpoint: (url, receiver)."""
+    return receiver.grpc_endpoint, receiver
+
+
+@pytest.fixture
+def http_endpoint(receiver):
+    """A real OTLP/HTTP endpoint: (url, receiver)."""
+    return receiver.http_endpoint, receiver
 
 
 @pytest.fixture

@@ -113,8 +113,7 @@ def test_311_json_option_puts_the_context_in_the_payload(instrument, monkeypatch
 def test_311_json_option_leaves_non_json_payloads_exactly_as_they_are(instrument):
     instrument(json_payload=True)
     assert exchange(V311, "t/bin", b"\x00\xffnot json").payload == b"\x00\xffnot json"
-    assert spans("CONSUMER").iloc[0].parent_span_id is None or \
-        spans("CONSUMER").iloc[0].trace_id != spans("PRODUCER").iloc[0].trace_id
+    assert spans("CONSUMER").iloc[0].parent_span_id is None  # nothing to continue: a new trace
 
 
 @pytest.mark.parametrize("qos", [0, 1, 2])
@@ -200,8 +199,7 @@ def test_links_only_starts_a_new_trace_linked_to_the_publisher(instrument):
     instrument(links_only=True)
     delivered(v5_client(lambda *a: None), properties=props(("traceparent", KNOWN)))
     consumer = spans("CONSUMER").iloc[0]
-    assert consumer.trace_id != KNOWN_TRACE and consumer.parent_span_id is None or \
-        consumer.parent_span_id != KNOWN_SPAN
+    assert consumer.trace_id != KNOWN_TRACE and consumer.parent_span_id is None
     assert consumer.links == [(KNOWN_TRACE, KNOWN_SPAN)]
 
 

@@ -98,9 +98,10 @@ def test_flush_delivers_all_three_signals_over_otlp(otel_env, request, protocol,
     tele.meter.create_counter("otlp_counter").add(1)
     assert tele.flush() is True
     # flush() returns only when the exports are done: no waiting needed
-    assert (svc, "sent over otlp") in received.spans
-    assert "a log over otlp" in received.log_bodies
-    assert "otlp_counter" in received.metric_names
+    spans = received.spans_df()
+    assert (svc, "sent over otlp") in set(zip(spans.service, spans.name))
+    assert "a log over otlp" in set(received.logs_df().body)
+    assert "otlp_counter" in set(received.metric_points_df().name)
     setup(svc)  # back to memory only
 
 
@@ -113,7 +114,8 @@ def test_environment_switches_exporters_without_code_change(otel_env, grpc_endpo
     with tele.tracer.start_as_current_span("via the environment"):
         pass
     tele.flush()
-    assert (svc, "via the environment") in received.spans
+    spans = received.spans_df()
+    assert (svc, "via the environment") in set(zip(spans.service, spans.name))
     otel_env.delenv("OTEL_TRACES_EXPORTER")
     setup(svc)
 
