@@ -151,7 +151,13 @@ async def _serve(protocol: str, host: str, port: int):
         return broker.stop
     from amqtt.broker import Broker as AmqttBroker
     for name in ("amqtt", "transitions"):
-        logging.getLogger(name).setLevel(logging.WARNING)  # amqtt is chatty at INFO
+        # amqtt is chatty, and its thread would print into whatever cell runs next:
+        # keep its log to itself (set propagate = True on these loggers to see it)
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.WARNING)
+        logger.propagate = False
+        if not logger.handlers:
+            logger.addHandler(logging.NullHandler())
     broker = AmqttBroker({
         "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
         "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},

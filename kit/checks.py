@@ -139,3 +139,20 @@ def check_log_in_span(text: str, span_name: str, severity: str | None = None) ->
     if severity and last.severity != severity:
         return Result(False, f"The log {text!r} has severity {last.severity}, expected {severity}.")
     return Result(True, f"The log {text!r} carries the trace and span id of {span_name!r}.")
+
+
+def check_received(messages, topics: list[str]) -> Result:
+    """The paho messages in ``messages`` came in on exactly these topics (any order)."""
+    got = sorted(m.topic for m in messages)
+    want = sorted(topics)
+    if not got:
+        return Result(False, "No message arrived. Is the client subscribed (in on_connect) to a filter "
+                             "that matches, and did you wait for the messages before checking?")
+    missing = [t for t in want if t not in got]
+    extra = [t for t in got if t not in want]
+    if missing:
+        return Result(False, f"Nothing arrived on {missing}; got {got}. Does your topic filter match them? "
+                             f"'+' matches one level, '#' any number of levels at the end.")
+    if extra:
+        return Result(False, f"Also received {extra}, which you did not ask for: narrow the filter.")
+    return Result(True, f"Received {len(got)} messages on {sorted(set(got))}.")

@@ -1,0 +1,41 @@
+"""An ``on_message`` callback that keeps what arrives, so a cell can wait for it.
+
+    >>> inbox = Inbox()
+    >>> client.on_message = inbox          # paho calls inbox(client, userdata, msg)
+    >>> client.publish("sensors/temp", b"21.5")
+    >>> inbox.wait(1)                      # the messages, once 1 has arrived (or after 5 s)
+
+paho runs callbacks in its network thread; a notebook cell must wait for them
+before looking. Waiting on a condition returns as soon as the message is
+there: no ``time.sleep`` guess that is too short on a slow laptop and too long
+on a fast one.
+"""
+
+from __future__ import annotations
+
+import threading
+
+
+class Inbox:
+    def __init__(self, then=None):
+        """``then(client, userdata, msg)``, if given, is called for each message too."""
+        self.messages: list = []
+        self.then = then
+        self._arrived = threading.Condition()
+
+    def __call__(self, client, userdata, msg):  # the paho VERSION2 on_message signature
+        with self._arrived:
+            self.messages.append(msg)
+            self._arrived.notify_all()
+        if self.then is not None:
+            self.then(client, userdata, msg)
+
+    def wait(self, count: int = 1, timeout_s: float = 5.0) -> list:
+        """The messages received, once at least ``count`` are in (or after ``timeout_s``)."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.messages) >= count, timeout=timeout_s)
+            return list(self.messages)
+
+    def clear(self) -> None:
+        with self._arrived:
+            self.messages.clear()
