@@ -18,17 +18,19 @@ import threading
 
 class Inbox:
     def __init__(self, then=None):
-        """``then(client, userdata, msg)``, if given, is called for each message too."""
+        """``then(client, userdata, msg)``, if given, handles each message before it is kept."""
         self.messages: list = []
         self.then = then
         self._arrived = threading.Condition()
 
     def __call__(self, client, userdata, msg):  # the paho VERSION2 on_message signature
-        with self._arrived:
-            self.messages.append(msg)
-            self._arrived.notify_all()
-        if self.then is not None:
-            self.then(client, userdata, msg)
+        try:
+            if self.then is not None:  # first, so wait() returns only once it is done
+                self.then(client, userdata, msg)
+        finally:
+            with self._arrived:
+                self.messages.append(msg)
+                self._arrived.notify_all()
 
     def wait(self, count: int = 1, timeout_s: float = 5.0) -> list:
         """The messages received, once at least ``count`` are in (or after ``timeout_s``)."""
