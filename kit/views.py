@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import io
+import warnings
 import pandas as pd
 
 from kit import capture
@@ -25,6 +26,12 @@ ERROR_RED = "#D62728"
 
 def _fmt_ms(ms: float) -> str:
     return f"{ms:.2f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+def _fmt_sum(value, unit: str) -> str:
+    if unit == "s":  # durations read better in ms
+        return _fmt_ms(value * 1000)
+    return f"{value:g}" + (f" {unit}" if unit else "")
 
 
 def latest_trace_id() -> str | None:
@@ -171,10 +178,21 @@ class MetricsChart:
     def _y(value):
         return value["count"] if isinstance(value, dict) else value
 
-    @staticmethod
-    def _label(row) -> str:
-        attrs = ", ".join(f"{k}={v}" for k, v in sorted(row["attributes"].items()))
-        return f"{row['service']}" + (f" {{{attrs}}}" if attrs else "")
+    def _labeller(self, df, short=False):
+        """Label each stream by the service and the attributes that tell its streams apart
+        (the ones equal for all would only make the legend long). ``short``: values only,
+        and the service only when there are several."""
+        keys = sorted({k for a in df.attributes for k in a})
+        varying = [k for k in keys if len({repr(a.get(k)) for a in df.attributes}) > 1] or keys
+        one_service = df.service.nunique() == 1
+
+        def label(row) -> str:
+            if short:
+                values = ", ".join(str(row["attributes"].get(k)) for k in varying)
+                return values if one_service and values else f"{row['service']} {values}".strip()
+            attrs = ", ".join(f"{k}={row['attributes'].get(k)}" for k in varying)
+            return f"{row['service']}" + (f" {{{attrs}}}" if attrs else "")
+        return label
 
     def __repr__(self) -> str:
         if self.points.empty:
@@ -184,10 +202,10 @@ class MetricsChart:
             df = self.points[self.points.name == name]
             first = df.iloc[0]
             lines.append(f"{name} ({first['kind']}{', ' + first['unit'] if first['unit'] else ''})")
-            for label, stream in df.groupby(df.apply(self._label, axis=1), sort=True):
+            for label, stream in df.groupby(df.apply(self._labeller(df), axis=1), sort=True):
                 last = stream.iloc[-1]["value"]
-                value = (f"count={last['count']} sum={last['sum']:g}" if isinstance(last, dict)
-                         else f"{last:g}")
+                value = (f"count={last['count']} sum={_fmt_sum(last['sum'], first['unit'])}"
+                         if isinstance(last, dict) else f"{last:g}")
                 lines.append(f"  {label}: {value}")
         return "\n".join(lines)
 
@@ -203,17 +221,27 @@ class MetricsChart:
         t0 = self.points.time.min()
         for ax, name in zip(axes, self.names):
             df = self.points[self.points.name == name]
-            for label, stream in df.groupby(df.apply(self._label, axis=1), sort=True):
-                secs = (stream.time - t0).dt.total_seconds()
-                ax.plot(secs, stream.value.map(self._y), marker="o", markersize=3, label=label)
             kind, unit = df.kind.iloc[0], df.unit.iloc[0]
+            streams = list(df.groupby(df.apply(self._labeller(df, short=True), axis=1), sort=True))
             ax.set_title(f"{name} ({kind}{', ' + unit if unit else ''})", fontsize=10, loc="left")
-            ax.set_ylabel("values recorded" if kind == "histogram" else (unit or "value"))
-            ax.set_xlabel("seconds")
-            ax.legend(fontsize=8, loc="upper left")
+            value_label = "values recorded" if kind == "histogram" else (unit or "value")
+            if df.time.nunique() == 1:  # one collection so far: a bar per stream says more than dots
+                ax.barh([label for label, _ in streams], [self._y(st.value.iloc[-1]) for _, st in streams],
+                        color=PALETTE[:len(streams)])
+                ax.set_xlabel(value_label)
+                ax.tick_params(axis="y", labelsize=8)
+            else:
+                for label, stream in streams:
+                    secs = (stream.time - t0).dt.total_seconds()
+                    ax.plot(secs, stream.value.map(self._y), marker="o", markersize=3, label=label)
+                ax.set_ylabel(value_label)
+                ax.set_xlabel("seconds")
+                ax.legend(fontsize=8, loc="upper left")
             ax.grid(alpha=0.3)
         buf = io.BytesIO()
-        fig.savefig(buf, format="png")
+        with warnings.catch_warnings():  # a layout hint must not print into the notebook
+            warnings.simplefilter("ignore")
+            fig.savefig(buf, format="png")
         return buf.getvalue()
 
 

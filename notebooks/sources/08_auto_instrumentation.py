@@ -1,0 +1,258 @@
+# %% [markdown]
+# # 08 · Instrumentation libraries: paho-mqtt traced for you
+#
+# **Teaching:** 18 min · **Exercises:** 7 min
+#
+# > **Questions**
+# > - What is an instrumentation library, and how does `opentelemetry-instrument` find one?
+# > - What does an instrumented paho client record, with no tracing code of mine?
+# >
+# > **Objectives**
+# > - Instrument paho-mqtt in code with `PahoMqttInstrumentor`, and read the spans and
+# >   metrics it makes (named and attributed by the messaging conventions).
+# > - Give two clients in one process their own services.
+# > - Trace an unmodified script with `opentelemetry-instrument`, and switch it off.
+
+# %% [markdown]
+# ## 1. Instrumentation libraries
+#
+# Lessons 06 and 07 wrote the spans and the propagation by hand. An **instrumentation
+# library** does it for a library you use: it wraps the library's functions so that every
+# call makes the right spans and metrics. The blog's example was HTTP:
+#
+# ```python
+# from opentelemetry.instrumentation.requests import RequestsInstrumentor
+# RequestsInstrumentor().instrument()      # from now on every requests.get(...) is a CLIENT span
+# ```
+#
+# opentelemetry-python-contrib has dozens (requests, Flask, Kafka, pika/RabbitMQ, …) but,
+# still today, none for paho-mqtt. This kit ships one, built the way contrib's messaging
+# instrumentations are: `kit.instrumentation.paho.PahoMqttInstrumentor`. Each registers an
+# **entry point**, which is how `opentelemetry-instrument` finds what is installed:
+
+# %%
+from importlib.metadata import entry_points
+
+sorted(ep.name for ep in entry_points(group="opentelemetry_instrumentor"))
+
+# %% [markdown]
+# ## 2. `PahoMqttInstrumentor` in code
+#
+# One call before the clients are used. The app code below is plain paho: no span, no
+# propagator, no user properties.
+
+# %%
+import threading
+
+import paho.mqtt.client as mqtt
+
+from kit.broker import start_broker
+from kit.inbox import Inbox
+from kit.instrumentation.paho import PahoMqttInstrumentor
+from kit.telemetry import setup
+from kit.views import metrics_chart, waterfall
+
+tele = setup("sensor-app")
+PahoMqttInstrumentor().instrument()
+broker = start_broker(protocol=5)
+
+
+def connect(client_id, subscribe_to=None, on_message=None):
+    """A connected MQTT v5 client; subscribed (in on_connect) if asked."""
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    ready = threading.Event()
+    if subscribe_to:
+        client.on_connect = lambda c, userdata, flags, rc, props: c.subscribe(subscribe_to, qos=1)
+        client.on_subscribe = lambda *args: ready.set()
+    else:
+        client.on_connect = lambda *args: ready.set()
+    client.on_message = on_message
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    ready.wait(5)
+    return client
+
+
+inbox = Inbox()
+subscriber = connect("dashboard", subscribe_to="sensors/#", on_message=inbox)
+publisher = connect("sensor-7")
+
+with tele.tracer.start_as_current_span("read sensors"):
+    publisher.publish("sensors/temp", b'{"t": 21.5}', qos=1)
+inbox.wait(1)
+waterfall()
+
+# %% [markdown]
+# `publish sensors/temp` (PRODUCER) and `process sensors/temp` (CONSUMER) were made by the
+# instrumentation; the context travelled in the user properties, so the consumer is the
+# producer's child. Its attributes follow the messaging semantic conventions:
+
+# %%
+producer = tele.spans().query("kind == 'PRODUCER'").iloc[-1]
+{key: value for key, value in producer.attributes.items() if key != "server.port"}
+
+# %% [markdown]
+# (`server.port` is there too; it changes from run to run.) Compare with the blog's
+# `SpanAttributes.MESSAGING_PROTOCOL: "MQTT"`: today's names are `messaging.system`,
+# `messaging.operation.*`, `messaging.destination.name`, `network.protocol.*`, and
+# MQTT's own `messaging.mqtt.qos` / `messaging.mqtt.retain`.
+#
+# The metrics of the conventions come with it: messages sent and consumed, and durations
+# as histograms with the conventions' buckets.
+
+# %%
+for _ in range(5):
+    publisher.publish("sensors/humidity", b'{"rh": 40}', qos=1)
+inbox.wait(6)
+tele.flush()
+metrics_chart("messaging.client.sent.messages", "messaging.client.consumed.messages")
+
+# %% [markdown]
+# ## 3. An error in your callback
+#
+# If `on_message` raises, the span records the exception and ends with status ERROR, then
+# the exception goes on exactly as it would without instrumentation (paho re-raises it from
+# its network loop unless `client.suppress_exceptions = True`).
+
+# %%
+def fragile(client, userdata, msg):
+    raise ValueError("cannot parse " + msg.payload.decode())
+
+
+crashing = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="fragile", protocol=mqtt.MQTTv5)
+crashing.on_message = fragile
+message = mqtt.MQTTMessage(1, b"sensors/temp")
+message.payload = b"not json"
+try:
+    crashing._handle_on_message(message)  # what paho's loop calls for every message
+except ValueError as exc:
+    print("the app still gets:", exc)
+
+failed = tele.spans().iloc[-1]
+failed["name"], failed["status"], failed["attributes"]["error.type"], [e[0] for e in failed["events"]]
+
+# %% [markdown]
+# ## 4. Options
+#
+# | Keyword of `instrument()` | Environment (zero-code) | Effect |
+# |---|---|---|
+# | `json_payload=True` | `OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD=true` | on MQTT 3.1.1 connections, context in JSON-object payloads (lesson 07) |
+# | `links_only=True` | | process spans link to the publisher instead of being its children (lesson 06) |
+# | `retained_as_link=True` | | the same, for retained messages only |
+# | `publish_hook`, `process_hook` | | add your own attributes (exercise 8.1) |
+#
+# Read them all with `PahoMqttInstrumentor??`. Two services in one process (or one kernel)
+# can each instrument their own client with their own providers:
+
+# %%
+PahoMqttInstrumentor().uninstrument()
+
+sensor, dashboard = setup("sensor"), setup("dashboard")
+board = Inbox()
+sub = connect("dashboard-2", subscribe_to="rooms/#", on_message=board)
+pub = connect("sensor-8")
+PahoMqttInstrumentor.instrument_client(sub, dashboard.tracer_provider, dashboard.meter_provider)
+PahoMqttInstrumentor.instrument_client(pub, sensor.tracer_provider, sensor.meter_provider)
+
+pub.publish("rooms/kitchen", b'{"t": 23.0}', qos=1)
+board.wait(1)
+waterfall()
+
+# %%
+for client in (subscriber, publisher, sub, pub):
+    client.disconnect()
+    client.loop_stop()
+
+# %% [markdown]
+# ## 5. Zero code: `opentelemetry-instrument`
+#
+# `apps/hello_paho.py` is a plain paho app (open it: no OpenTelemetry in it). Run under
+# `opentelemetry-instrument`, every installed instrumentation is loaded before the app
+# starts, and the SDK is configured from `OTEL_*` variables:
+#
+# ```bash
+# OTEL_SERVICE_NAME=hello-paho OTEL_TRACES_EXPORTER=otlp \
+# OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4317 \
+#     opentelemetry-instrument python apps/hello_paho.py
+# ```
+#
+# Its spans leave the process over OTLP. To see them here, the kit starts an OTLP
+# endpoint in the notebook (lesson 09 does much more with it):
+
+# %%
+import os
+import subprocess
+import sys
+import sysconfig
+
+from kit.receiver import start_receiver
+
+receiver = start_receiver(grpc_port=0, http_port=0)  # 0: any free port
+instrument = os.path.join(sysconfig.get_path("scripts"), "opentelemetry-instrument")
+
+
+def run_instrumented(**extra_env):
+    env = {**os.environ, "MQTT_BROKER_URL": broker.url, "OTEL_SERVICE_NAME": "hello-paho",
+           "OTEL_TRACES_EXPORTER": "otlp", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none",
+           "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.grpc_endpoint, **extra_env}
+    done = subprocess.run([instrument, sys.executable, "apps/hello_paho.py"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    print(done.stdout.strip() or done.stderr)
+
+
+run_instrumented()
+hello = receiver.spans_df()
+print(len(hello), "spans from", sorted(set(hello.service)))
+waterfall(hello)
+
+# %% [markdown]
+# The process flushed its spans when it exited. Three publishes, three deliveries, each
+# pair one trace. To switch one instrumentation off, without uninstalling it:
+
+# %%
+run_instrumented(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="paho_mqtt")
+print(len(receiver.spans_df()) - len(hello), "new spans")
+receiver.stop()
+
+# %% [markdown]
+# ## Exercise 8.1: your own attribute, with a hook
+#
+# Instrument paho again so that every publish span carries `app.sensor.id` = `"s-1"`.
+# A `publish_hook(span, client, topic, payload)` is called with each publish span.
+
+# %% tags=["exercise"]
+from kit.checks import check_span
+
+tele = setup("sensor-app")
+PahoMqttInstrumentor().instrument()
+
+lab = connect("sensor-9")
+lab.publish("lab/temp", b'{"t": 20.0}', qos=1).wait_for_publish(5)
+lab.disconnect()
+PahoMqttInstrumentor().uninstrument()
+
+check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"})
+
+# %% [markdown]
+# Solution:
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+def add_sensor_id(span, client, topic, payload):
+    span.set_attribute("app.sensor.id", "s-1")
+
+
+PahoMqttInstrumentor().instrument(publish_hook=add_sensor_id)
+
+lab = connect("sensor-9")
+lab.publish("lab/temp", b'{"t": 20.0}', qos=1).wait_for_publish(5)
+lab.disconnect()
+PahoMqttInstrumentor().uninstrument()
+
+check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"})
+
+# %% [markdown]
+# > **Key points**
+# > - An instrumentation library wraps a library's calls; `instrument()` once, before use; `uninstrument()` undoes it.
+# > - `PahoMqttInstrumentor` makes `publish {topic}` (PRODUCER) and `process {topic}` (CONSUMER) spans, carries the context, and records the messaging metrics.
+# > - `opentelemetry-instrument python app.py` instruments an unmodified app through entry points; `OTEL_PYTHON_DISABLED_INSTRUMENTATIONS` turns one off.
+# > - Hooks add your own attributes; `instrument_client` gives one client its own providers.
