@@ -204,7 +204,7 @@ class Telemetry:
 
     def _configure(self, names: dict, otlp: dict, interval_s: float):
         old = self._span_switch.inner + self._log_switch.inner
-        self.flush()
+        self.flush(timeout_s=1.0)  # re-running setup must not hang on a collector that is down
         self._span_switch.inner = _span_processors(names["traces"], otlp.get("traces"))
         self._log_switch.inner = _log_processors(names["logs"], otlp.get("logs"))
         for p in old:

@@ -2,7 +2,6 @@
 
 import math
 
-import pandas as pd
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from kit import capture

@@ -11,7 +11,7 @@ from importlib.metadata import entry_points
 import paho.mqtt.client as mqtt
 import pytest
 from mqtt_helpers import V5, V311, Subscriber, publisher, wait_until
-from opentelemetry import baggage, context, trace
+from opentelemetry import baggage, context
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties

@@ -5,7 +5,6 @@ import json
 import shutil
 import subprocess
 
-import paho.mqtt.client as mqtt
 import pytest
 from mqtt_helpers import V5, V311, Subscriber, publisher, wait_until
 

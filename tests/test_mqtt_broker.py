@@ -6,7 +6,7 @@ import subprocess
 
 import paho.mqtt.client as mqtt
 import pytest
-from mqtt_helpers import V5, V311, Subscriber, publisher, wait_until
+from mqtt_helpers import V5, Subscriber, publisher, wait_until
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 

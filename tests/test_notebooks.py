@@ -10,14 +10,15 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-EXPECTED = ["00_welcome", "01_traces", "02_metrics", "03_logs", "04_context_and_baggage"]
+EXPECTED = ["00_welcome", "01_traces", "02_metrics", "03_logs", "04_context_and_baggage",
+            "05_mqtt_basics", "06_mqtt5_user_properties", "07_mqtt311_json_payload", "08_auto_instrumentation"]
 
 
 def load(path):
     return nbformat.read(path, as_version=4)
 
 
-def test_the_module_1_lessons_exist():
+def test_the_lessons_exist_in_order():
     assert [p.stem for p in NOTEBOOKS][:len(EXPECTED)] == EXPECTED
 
 
