@@ -103,12 +103,12 @@ def test_bad_traceparent_over_the_wire_starts_a_new_trace(instrumented, value):
     sub.close(), raw.disconnect()
 
 
-def test_json_mode_sends_non_objects_unchanged_over_the_wire(instrumented):
-    if not instrumented:
-        pytest.skip("JSON mode only")
+def test_json_mode_sends_non_objects_unchanged_over_the_wire():
+    setup("bad-input-tests")
     broker = start_broker("3.1.1")
     sub = Subscriber(broker, "json/#", protocol=V311)
     pub = publisher(broker, V311)
+    PahoMqttInstrumentor.instrument_client(pub, json_payload=True)
     sent = [b"", b"[1, 2]", b"\x00\x01binary", b"plain text", "é".encode("latin-1"), b'{"a": 1}']
     for p in sent:
         pub.publish("json/t", p, qos=1)
