@@ -1,0 +1,260 @@
+"""Check an OpenTelemetry Collector configuration, and draw its pipelines.
+
+    >>> from kit.collector_config import check_config, pipeline_diagram
+    >>> report = check_config(open("config/collector/otel-collector.yaml").read())
+    >>> report            # ✓ or one line per problem, with the fix
+    >>> report.ok         # False if anything would stop the collector or leak a secret
+    >>> pipeline_diagram(open("config/collector/otel-collector.yaml").read())
+
+A collector config has five sections: ``receivers``, ``processors``,
+``exporters``, ``extensions`` define components (``type`` or ``type/name``);
+``service`` switches them on: ``service.extensions`` and
+``service.pipelines.<signal>`` (traces, metrics, logs) list which receivers,
+processors and exporters each pipeline uses. A component that is defined but
+in no pipeline does nothing; a pipeline that names an undefined one stops the
+collector at start.
+
+What it finds (the collector itself would find the first two, at start):
+
+* pipelines or ``service.extensions`` naming components that are not defined;
+* defined components no pipeline uses (a warning);
+* components removed or renamed since 2023: the ``jaeger`` exporter (v0.85: use
+  ``otlp`` to Jaeger v2), ``logging`` (v0.111: ``debug``), ``loglevel``, the
+  Azure Monitor ``instrumentation_key`` (use ``connection_string``), the
+  Prometheus exporter's ``resource_to_telemetry_conversion``;
+* receivers that listen on localhost (the default since v0.104), which other
+  containers cannot reach: ``endpoint: 0.0.0.0:4317``;
+* secrets written inline instead of ``${env:NAME}``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+import yaml
+
+SECTIONS = ("receivers", "processors", "exporters", "extensions", "connectors")
+SIGNALS = ("traces", "metrics", "logs", "profiles")
+_SECRET_KEY = re.compile(r"(key|token|password|secret|connection_string|authorization)$", re.I)
+_DEFAULT_ENDPOINTS = {"otlp": {"grpc": "localhost:4317", "http": "localhost:4318"}, "zipkin": "localhost:9411"}
+_REMOVED = {
+    ("exporters", "jaeger"): "the jaeger exporter was removed in v0.85: Jaeger v2 takes OTLP, use an "
+                             "otlp exporter (endpoint: jaeger:4317, tls.insecure: true)",
+    ("exporters", "jaeger_thrift"): "removed with the jaeger exporter (v0.85): send OTLP to Jaeger v2",
+    ("exporters", "logging"): "the logging exporter was removed in v0.111: use debug (verbosity: basic|normal|detailed)",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str  # "error" or "warning"
+    where: str
+    message: str
+
+    def __str__(self):
+        return f"{'✗' if self.severity == 'error' else '!'} {self.where}: {self.message}"
+
+
+class Report(list):
+    """Findings; ``ok`` is True when there is no error (warnings allowed)."""
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity == "error" for f in self)
+
+    def errors(self):
+        return [f for f in self if f.severity == "error"]
+
+    def __repr__(self):
+        if not self:
+            return "✓ no problems found"
+        return "\n".join(str(f) for f in self)
+
+
+def load(text: str) -> dict:
+    config = yaml.safe_load(text) or {}
+    if not isinstance(config, dict):
+        raise ValueError("a collector config is a YAML mapping")
+    return config
+
+
+def _type(component_id: str) -> str:
+    return str(component_id).split("/", 1)[0]
+
+
+def _pipelines(config) -> dict:
+    return ((config.get("service") or {}).get("pipelines") or {})
+
+
+def check_config(text: str) -> Report:
+    """Check a collector config (YAML text); see the module's docstring."""
+    report = Report()
+    try:
+        config = load(text)
+    except (yaml.YAMLError, ValueError) as exc:
+        report.append(Finding("error", "yaml", f"does not parse: {exc}"))
+        return report
+    defined = {s: set((config.get(s) or {}).keys()) for s in SECTIONS}
+    used = {s: set() for s in SECTIONS}
+    service = config.get("service") or {}
+    pipelines = _pipelines(config)
+    if not pipelines:
+        report.append(Finding("error", "service.pipelines", "no pipeline: nothing is received or exported"))
+    for name, pipeline in pipelines.items():
+        where = f"service.pipelines.{name}"
+        if _type(name) not in SIGNALS:
+            report.append(Finding("error", where, f"unknown signal {_type(name)!r}: use traces, metrics or logs"))
+        pipeline = pipeline or {}
+        for section in ("receivers", "processors", "exporters"):
+            for component in pipeline.get(section) or []:
+                if component in defined[section]:
+                    used[section].add(component)
+                elif component in defined["connectors"] and section in ("receivers", "exporters"):
+                    used["connectors"].add(component)
+                else:
+                    report.append(Finding("error", where, f"names {section[:-1]} {component!r}, which "
+                                                          f"{section}: does not define"))
+        for section in ("receivers", "exporters"):
+            if not pipeline.get(section):
+                report.append(Finding("error", where, f"has no {section}"))
+    for extension in service.get("extensions") or []:
+        if extension in defined["extensions"]:
+            used["extensions"].add(extension)
+        else:
+            report.append(Finding("error", "service.extensions", f"names {extension!r}, which extensions: "
+                                                                 f"does not define"))
+    for section in SECTIONS:
+        for component in sorted(defined[section] - used[section]):
+            report.append(Finding("warning", f"{section}.{component}", "defined but used by no pipeline"
+                                  + (" (list it in service.extensions)" if section == "extensions" else "")))
+    for section in SECTIONS:
+        for component, settings in (config.get(section) or {}).items():
+            _check_component(report, section, component, settings or {})
+    return report
+
+
+def _check_component(report, section, component, settings):
+    where = f"{section}.{component}"
+    kind = _type(component)
+    if (section, kind) in _REMOVED:
+        report.append(Finding("error", where, _REMOVED[(section, kind)]))
+    if section == "exporters" and kind == "azuremonitor" and "instrumentation_key" in settings:
+        report.append(Finding("warning", where, "instrumentation_key is deprecated: use connection_string "
+                                                "(from ${env:APPLICATIONINSIGHTS_CONNECTION_STRING})"))
+    if section == "exporters" and kind == "prometheus" and "resource_to_telemetry_conversion" in settings:
+        report.append(Finding("warning", where, "resource_to_telemetry_conversion is deprecated"))
+    if isinstance(settings, dict) and "loglevel" in settings:
+        report.append(Finding("error", where, "loglevel was removed: use verbosity"))
+    if section == "receivers" and kind in _DEFAULT_ENDPOINTS:
+        _check_bind(report, where, kind, settings)
+    for path, value in _leaves(settings):
+        key = path.rsplit(".", 1)[-1]
+        if _SECRET_KEY.search(key) and isinstance(value, str) and value and "${" not in value:
+            report.append(Finding("error", f"{where}.{path}", "a secret written inline: read it from the "
+                                                              "environment, e.g. ${env:MY_SECRET}"))
+
+
+def _check_bind(report, where, kind, settings):
+    if kind == "otlp":
+        protocols = (settings or {}).get("protocols") or {}
+        for proto, proto_settings in protocols.items():
+            endpoint = (proto_settings or {}).get("endpoint") or _DEFAULT_ENDPOINTS["otlp"].get(proto, "localhost")
+            _warn_localhost(report, f"{where}.protocols.{proto}", endpoint, (proto_settings or {}).get("endpoint"))
+    else:
+        endpoint = (settings or {}).get("endpoint") or _DEFAULT_ENDPOINTS[kind]
+        _warn_localhost(report, where, endpoint, (settings or {}).get("endpoint"))
+
+
+def _warn_localhost(report, where, endpoint, given):
+    host = str(endpoint).rsplit(":", 1)[0]
+    if host in ("localhost", "127.0.0.1", "::1", "[::1]"):
+        why = "by default (since v0.104)" if not given else ""
+        report.append(Finding("warning", where, f"listens on {endpoint} {why}".strip() + ": other containers "
+                                                "cannot reach it; in a container use endpoint: 0.0.0.0:"
+                                                + str(endpoint).rsplit(":", 1)[-1]))
+
+
+def _leaves(value, prefix=""):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _leaves(v, f"{prefix}[{i}]")
+    else:
+        yield prefix, value
+
+
+class PipelineDiagram:
+    """Each pipeline as receivers → processors → exporters; undefined components in red."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.defined = {s: set((config.get(s) or {}).keys()) for s in SECTIONS}
+        self.pipelines = {name: {s: list((p or {}).get(s) or []) for s in ("receivers", "processors", "exporters")}
+                          for name, p in _pipelines(config).items()}
+
+    def _ok(self, section, component):
+        return component in self.defined[section] or component in self.defined["connectors"]
+
+    def __repr__(self):
+        if not self.pipelines:
+            return "no pipelines"
+        width = max(len(n) for n in self.pipelines)
+        lines = []
+        for name, p in self.pipelines.items():
+            parts = [", ".join(c + ("" if self._ok(s, c) else " (undefined!)") for c in p[s]) or "-"
+                     for s in ("receivers", "processors", "exporters")]
+            lines.append(f"{name:<{width}}  {parts[0]}  →  {parts[1]}  →  {parts[2]}")
+        ext = (self.config.get("service") or {}).get("extensions") or []
+        if ext:
+            lines.append(f"{'extensions':<{width}}  {', '.join(ext)}")
+        return "\n".join(lines)
+
+    def _repr_svg_(self):
+        if not self.pipelines:
+            return None
+        box_w, box_h, gap, col_w = 170, 24, 6, 230
+        rows = [(name, p, max(len(p[s]) for s in p) or 1) for name, p in self.pipelines.items()]
+        height = 40 + sum(r[2] * (box_h + gap) + 30 for r in rows)
+        width = 120 + 3 * col_w
+        e = html.escape
+        colors = {"receivers": "#4C78A8", "processors": "#54A24B", "exporters": "#F58518"}
+        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+               f'font-family="Helvetica, Arial, sans-serif" font-size="12">',
+               f'<rect width="{width}" height="{height}" fill="white"/>']
+        for i, section in enumerate(("receivers", "processors", "exporters")):
+            out.append(f'<text x="{120 + i * col_w}" y="20" font-weight="bold" fill="{colors[section]}">'
+                       f'{section}</text>')
+        y = 36
+        for name, p, n in rows:
+            out.append(f'<text x="8" y="{y + 16}" font-weight="bold">{e(name)}</text>')
+            centers = []
+            for i, section in enumerate(("receivers", "processors", "exporters")):
+                x = 120 + i * col_w
+                ys = []
+                for j, component in enumerate(p[section]):
+                    by = y + j * (box_h + gap)
+                    ok = self._ok(section, component)
+                    out.append(f'<rect x="{x}" y="{by}" width="{box_w}" height="{box_h}" rx="4" '
+                               f'fill="{colors[section] if ok else "#D62728"}" fill-opacity="0.85"/>'
+                               f'<text x="{x + 8}" y="{by + 16}" fill="white">{e(component)}'
+                               f'{"" if ok else " ✗"}</text>')
+                    ys.append(by + box_h / 2)
+                centers.append((x, ys))
+            filled = [c for c in centers if c[1]]  # a pipeline without processors links receivers to exporters
+            for (x1, ys1), (x2, ys2) in zip(filled, filled[1:]):
+                for a in ys1 or []:
+                    for b in ys2 or []:
+                        out.append(f'<line x1="{x1 + box_w}" y1="{a:.0f}" x2="{x2}" y2="{b:.0f}" '
+                                   f'stroke="#999" stroke-width="1.2"/>')
+            y += n * (box_h + gap) + 30
+        out.append("</svg>")
+        return "".join(out)
+
+
+def pipeline_diagram(text: str) -> PipelineDiagram:
+    """Draw the pipelines of a collector config (YAML text)."""
+    return PipelineDiagram(load(text))

@@ -1,0 +1,129 @@
+"""The compose stack and the Kubernetes manifests, checked here without Docker (no engine runs
+on these machines): they parse, agree with each other, and pass the kit's and Prometheus' checks."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kit.collector_config import check_config
+
+ROOT = Path(__file__).parent.parent
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def host_port(mapping: str) -> tuple[str, str]:
+    ip, host, _container = mapping.split(":")
+    return ip, host
+
+
+def test_every_image_is_pinned():
+    for name, service in SERVICES.items():
+        image = service["image"]
+        assert re.search(r":v?\d+\.\d+\.\d+$", image), f"{name}: {image} is not pinned to a version"
+        assert not image.endswith(":latest")
+
+
+def test_host_ports_are_on_loopback_and_unique_per_profile():
+    for profile in ("local", "azure"):
+        seen = {}
+        for name, service in SERVICES.items():
+            if service.get("profiles") and profile not in service["profiles"]:
+                continue
+            for mapping in service.get("ports", []):
+                ip, port = host_port(mapping)
+                assert ip == "127.0.0.1", f"{name}: {mapping} is reachable from the network"
+                assert port not in seen, f"{name} and {seen.get(port)} both want host port {port}"
+                seen[port] = name
+
+
+def test_mounted_files_exist():
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts {source}, which does not exist"
+
+
+def test_health_checks_where_the_image_can_run_one():
+    for name in ("mosquitto", "zipkin", "prometheus", "grafana"):
+        assert "healthcheck" in SERVICES[name]
+
+
+def test_default_and_azure_profiles():
+    assert "COMPOSE_PROFILES=local" in (ROOT / ".env").read_text()
+    azure = SERVICES["otel-collector-azure"]
+    assert azure["profiles"] == ["azure"] and "otel-collector" in azure["networks"]["default"]["aliases"]
+    assert azure["environment"]["APPLICATIONINSIGHTS_CONNECTION_STRING"].startswith("${")
+    text = (ROOT / "config/collector/otel-collector-azure.yaml").read_text()
+    assert "connection_string: ${env:APPLICATIONINSIGHTS_CONNECTION_STRING}" in text
+
+
+@pytest.mark.parametrize("service", ["otel-collector", "otel-collector-azure"])
+def test_collector_configs_pass_the_checker(service):
+    source = next(v.split(":")[0] for v in SERVICES[service]["volumes"])
+    report = check_config((ROOT / source).read_text())
+    assert report.ok and not list(report), repr(report)
+
+
+def test_collector_config_matches_the_stack():
+    config = yaml.safe_load((ROOT / "config/collector/otel-collector.yaml").read_text())
+    assert config["exporters"]["otlp/jaeger"]["endpoint"] == "jaeger:4317"
+    assert config["exporters"]["zipkin"]["endpoint"].startswith("http://zipkin:9411")
+    targets = {t for job in yaml.safe_load((ROOT / "config/prometheus/prometheus.yml").read_text())["scrape_configs"]
+               for sc in job["static_configs"] for t in sc["targets"]}
+    assert targets == {"otel-collector:8889", "otel-collector:8888"}
+    assert config["exporters"]["prometheus"]["endpoint"].endswith(":8889")
+
+
+@pytest.mark.skipif(not shutil.which("promtool"),
+                    reason="promtool is not installed (Debian: apt-get install prometheus); CI installs it")
+def test_promtool_accepts_the_prometheus_config():
+    out = subprocess.run(["promtool", "check", "config", str(ROOT / "config/prometheus/prometheus.yml")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "SUCCESS" in out.stdout + out.stderr
+
+
+def test_grafana_provisioning_and_dashboard():
+    ds = yaml.safe_load((ROOT / "config/grafana/provisioning/datasources/datasources.yaml").read_text())
+    assert {(d["type"], d["url"]) for d in ds["datasources"]} == {
+        ("prometheus", "http://prometheus:9090"), ("jaeger", "http://jaeger:16686")}
+    providers = yaml.safe_load((ROOT / "config/grafana/provisioning/dashboards/dashboards.yaml").read_text())
+    assert providers["providers"][0]["options"]["path"] == "/var/lib/grafana/dashboards"
+    dashboard = json.loads((ROOT / "config/grafana/dashboards/mqtt-messaging.json").read_text())
+    exprs = " ".join(t["expr"] for p in dashboard["panels"] for t in p["targets"])
+    for metric in ("messaging_client_sent_messages_total", "messaging_client_consumed_messages_total",
+                   "messaging_client_operation_duration_seconds_bucket", "messaging_process_duration_seconds_bucket"):
+        assert metric in exprs
+
+
+def k8s_docs():
+    kustomization = yaml.safe_load((ROOT / "k8s/kustomization.yaml").read_text())
+    docs = []
+    for resource in kustomization["resources"]:
+        docs.extend(d for d in yaml.safe_load_all((ROOT / "k8s" / resource).read_text()) if d)
+    return docs
+
+
+def test_kubernetes_names_the_same_components_and_images_as_compose():
+    deployments = {d["metadata"]["name"]: d for d in k8s_docs() if d["kind"] == "Deployment"}
+    compose = {n: s for n, s in SERVICES.items() if "azure" not in s.get("profiles", [])}
+    assert set(deployments) == set(compose)
+    for name, d in deployments.items():
+        assert d["spec"]["template"]["spec"]["containers"][0]["image"] == compose[name]["image"]
+    services = {d["metadata"]["name"] for d in k8s_docs() if d["kind"] == "Service"}
+    assert services == set(compose)
+
+
+def test_kubernetes_carries_the_same_config_files():
+    configmaps = {d["metadata"]["name"]: d["data"] for d in k8s_docs() if d["kind"] == "ConfigMap"}
+    assert configmaps["otel-collector-config"]["config.yaml"] == \
+        (ROOT / "config/collector/otel-collector.yaml").read_text()
+    assert configmaps["prometheus-config"]["prometheus.yml"] == (ROOT / "config/prometheus/prometheus.yml").read_text()
+    assert configmaps["mosquitto-config"]["mosquitto.conf"] == (ROOT / "config/mosquitto/mosquitto.conf").read_text()
