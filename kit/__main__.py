@@ -1,4 +1,4 @@
-"""Command line: ``python -m kit broker --protocol 5 --port 1883``.
+"""Command line: ``python -m kit broker --protocol 5 --port 1883``, ``python -m kit receiver``.
 
 Runs one of the kit's tools in the foreground, prints one line when it is
 ready, and stops cleanly on Ctrl-C or SIGTERM.
@@ -29,6 +29,25 @@ def _broker(args) -> int:
     return 0
 
 
+def _receiver(args) -> int:
+    from kit.receiver import start_receiver
+    stop = _stop_on_signal()
+    try:
+        receiver = start_receiver(args.grpc_port, args.http_port, args.host)
+    except OSError as exc:
+        print(f"kit receiver: {exc}", file=sys.stderr)
+        return 1
+    print(f"OTLP receiver ready: gRPC {receiver.grpc_endpoint}, HTTP {receiver.http_endpoint}; "
+          f"Ctrl-C to stop", flush=True)
+    while not stop.wait(0.5):
+        pass
+    receiver.stop()
+    r = receiver.received
+    print(f"receiver stopped: {len(r.spans)} spans, {len(r.metrics)} metric points, {len(r.logs)} log records",
+          flush=True)
+    return 0
+
+
 def _stop_on_signal() -> threading.Event:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -45,6 +64,11 @@ def main(argv=None) -> int:
     b.add_argument("--port", type=int, default=1883)
     b.add_argument("--host", default="127.0.0.1")
     b.set_defaults(run=_broker)
+    r = sub.add_parser("receiver", help="run an embedded OTLP receiver (gRPC and HTTP) in the foreground")
+    r.add_argument("--grpc-port", type=int, default=4317)
+    r.add_argument("--http-port", type=int, default=4318)
+    r.add_argument("--host", default="127.0.0.1")
+    r.set_defaults(run=_receiver)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -1,0 +1,47 @@
+"""Service 3 of 3: an alerter that raises an alert for high readings.
+
+    python services/alerter.py
+
+Subscribes to ``processed/+/temp``; for a reading with status "high" it logs a
+warning (inside the CONSUMER span, so the log carries the trace id) and
+publishes on ``alerts/<id>``.
+"""
+
+import json
+import logging
+
+import paho.mqtt.client as mqtt
+
+from kit.instrumentation.paho import PahoMqttInstrumentor
+from kit.service_runtime import broker_url, connect_with_retry, export_otlp_by_default, stop_on_signals
+from kit.telemetry import setup
+
+export_otlp_by_default()
+tele = setup("alerter")
+PahoMqttInstrumentor().instrument()
+log = logging.getLogger("alerter")
+stop = stop_on_signals()
+
+
+def on_connect(client, userdata, flags, reason_code, properties):
+    client.subscribe("processed/+/temp", qos=1)
+
+
+def on_message(client, userdata, msg):
+    reading = json.loads(msg.payload)
+    if reading["status"] == "high":
+        log.warning("ALERT: %s reads %s °C", reading["sensor"], reading["celsius"])
+        client.publish(f"alerts/{reading['sensor']}", json.dumps(reading), qos=1)
+
+
+client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="alerter", protocol=mqtt.MQTTv5)
+client.on_connect = on_connect
+client.on_message = on_message
+if connect_with_retry(client, broker_url(), "alerter", stop):
+    print("alerter: ready", flush=True)
+    while not stop.wait(0.5):
+        pass
+    client.disconnect()
+    client.loop_stop()
+tele.flush()
+print("alerter: stopped, telemetry flushed", flush=True)
