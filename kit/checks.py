@@ -156,3 +156,20 @@ def check_received(messages, topics: list[str]) -> Result:
     if extra:
         return Result(False, f"Also received {extra}, which you did not ask for: narrow the filter.")
     return Result(True, f"Received {len(got)} messages on {sorted(set(got))}.")
+
+
+def check_trace(spans, trace_id, span_name: str, services: set[str]) -> Result:
+    """``trace_id`` names a trace (in the spans DataFrame ``spans``) that has a span
+    called ``span_name`` and spans from all of ``services``."""
+    if not isinstance(trace_id, str) or len(trace_id) != 32:
+        return Result(False, f"trace_id should be a trace id: 32 hex characters, got {trace_id!r}. "
+                             f"Take it from the trace_id column of a span.")
+    trace = spans[spans.trace_id == trace_id]
+    if trace.empty:
+        return Result(False, f"No span of trace {trace_id} was received. Is it from this run?")
+    if span_name not in set(trace.name):
+        return Result(False, f"Trace {trace_id} has no span {span_name!r}; it has {sorted(set(trace.name))}.")
+    missing = set(services) - set(trace.service)
+    if missing:
+        return Result(False, f"Trace {trace_id} has no spans from {sorted(missing)}.")
+    return Result(True, f"Trace {trace_id} goes through {', '.join(sorted(services))}.")

@@ -107,14 +107,17 @@ class Received:
                 for sm in rm.scope_metrics:
                     for m in sm.metrics:
                         kind = m.WhichOneof("data")
-                        for p in getattr(m, kind).data_points:
+                        data = getattr(m, kind)
+                        shown = {"sum": "counter" if getattr(data, "is_monotonic", True) else "up_down_counter",
+                                 "gauge": "gauge", "histogram": "histogram"}.get(kind, kind)
+                        for p in data.data_points:
                             if kind == "histogram":
                                 value = {"count": p.count, "sum": p.sum, "bounds": list(p.explicit_bounds),
                                          "buckets": list(p.bucket_counts)}
                             else:
                                 value = getattr(p, p.WhichOneof("value")) if p.WhichOneof("value") else None
                             rows.append({"time": _time(p.time_unix_nano), "service": service, "name": m.name,
-                                         "kind": kind, "unit": m.unit, "attributes": _attrs(p.attributes),
+                                         "kind": shown, "unit": m.unit, "attributes": _attrs(p.attributes),
                                          "value": value})
         with self.changed:
             target.extend(rows)

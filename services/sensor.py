@@ -34,11 +34,12 @@ log = logging.getLogger("sensor")
 stop = stop_on_signals()
 
 client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sensor-{args.sensor_id}", protocol=mqtt.MQTTv5)
+rng = random.Random(args.sensor_id)  # the same readings every run: a lesson's output can be compared
 if connect_with_retry(client, broker_url(), "sensor", stop):
     temperature, sent = args.start, 0
     while not stop.is_set() and (args.count == 0 or sent < args.count):
         with tele.tracer.start_as_current_span("read temperature"):
-            temperature = round(temperature + random.uniform(-0.5, 1.5), 1)
+            temperature = round(temperature + rng.uniform(-0.5, 1.5), 1)
             log.info("reading %s °C", temperature)
             client.publish(f"sensors/{args.sensor_id}/temp",
                            json.dumps({"sensor": args.sensor_id, "celsius": temperature}), qos=1)
