@@ -173,3 +173,14 @@ def check_trace(spans, trace_id, span_name: str, services: set[str]) -> Result:
     if missing:
         return Result(False, f"Trace {trace_id} has no spans from {sorted(missing)}.")
     return Result(True, f"Trace {trace_id} goes through {', '.join(sorted(services))}.")
+
+
+def check_collector_config(text: str) -> Result:
+    """The collector config ``text`` passes :func:`kit.collector_config.check_config` with no error."""
+    from kit.collector_config import check_config
+    report = check_config(text)
+    if report.ok:
+        return Result(True, "The config has no errors" + (f" ({len(report)} warnings)" if len(report) else "") + ".")
+    first = report.errors()[0]
+    more = len(report.errors()) - 1
+    return Result(False, f"{first.where}: {first.message}" + (f" (and {more} more error(s))" if more else ""))

@@ -188,16 +188,19 @@ def _leaves(value, prefix=""):
 
 
 class PipelineDiagram:
-    """Each pipeline as receivers → processors → exporters; undefined components in red."""
+    """Each pipeline as receivers → processors → exporters; components that are
+    undefined, or that the checker finds an error in, are drawn in red."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, flagged: set | None = None):
         self.config = config
+        self.flagged = flagged or set()
         self.defined = {s: set((config.get(s) or {}).keys()) for s in SECTIONS}
         self.pipelines = {name: {s: list((p or {}).get(s) or []) for s in ("receivers", "processors", "exporters")}
                           for name, p in _pipelines(config).items()}
 
     def _ok(self, section, component):
-        return component in self.defined[section] or component in self.defined["connectors"]
+        return (component in self.defined[section] or component in self.defined["connectors"]) \
+            and f"{section}.{component}" not in self.flagged
 
     def __repr__(self):
         if not self.pipelines:
@@ -205,7 +208,7 @@ class PipelineDiagram:
         width = max(len(n) for n in self.pipelines)
         lines = []
         for name, p in self.pipelines.items():
-            parts = [", ".join(c + ("" if self._ok(s, c) else " (undefined!)") for c in p[s]) or "-"
+            parts = [", ".join(c + ("" if self._ok(s, c) else " ✗") for c in p[s]) or "-"
                      for s in ("receivers", "processors", "exporters")]
             lines.append(f"{name:<{width}}  {parts[0]}  →  {parts[1]}  →  {parts[2]}")
         ext = (self.config.get("service") or {}).get("extensions") or []
@@ -244,17 +247,22 @@ class PipelineDiagram:
                                f'{"" if ok else " ✗"}</text>')
                     ys.append(by + box_h / 2)
                 centers.append((x, ys))
-            filled = [c for c in centers if c[1]]  # a pipeline without processors links receivers to exporters
-            for (x1, ys1), (x2, ys2) in zip(filled, filled[1:]):
-                for a in ys1 or []:
-                    for b in ys2 or []:
-                        out.append(f'<line x1="{x1 + box_w}" y1="{a:.0f}" x2="{x2}" y2="{b:.0f}" '
-                                   f'stroke="#999" stroke-width="1.2"/>')
+            (rx, rys), (px, pys), (ex, eys) = centers
+            line = '<line x1="{:.0f}" y1="{:.0f}" x2="{:.0f}" y2="{:.0f}" stroke="#999" stroke-width="1.2"/>'
+            if pys:  # processors run in order: every receiver → the first, one after another, the last → every exporter
+                out += [line.format(rx + box_w, a, px, pys[0]) for a in rys]
+                out += [line.format(px + box_w / 2, a + box_h / 2, px + box_w / 2, b - box_h / 2)
+                        for a, b in zip(pys, pys[1:])]
+                out += [line.format(px + box_w, pys[-1], ex, b) for b in eys]
+            else:
+                out += [line.format(rx + box_w, a, ex, b) for a in rys for b in eys]
             y += n * (box_h + gap) + 30
         out.append("</svg>")
         return "".join(out)
 
 
 def pipeline_diagram(text: str) -> PipelineDiagram:
-    """Draw the pipelines of a collector config (YAML text)."""
-    return PipelineDiagram(load(text))
+    """Draw the pipelines of a collector config (YAML text); ✗ marks what :func:`check_config`
+    finds wrong (undefined, removed)."""
+    flagged = {f.where for f in check_config(text).errors()}
+    return PipelineDiagram(load(text), flagged)

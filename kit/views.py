@@ -324,7 +324,7 @@ class ServiceMap:
         box_w, box_h, col_w, row_h = 150, 40, 290, 90
         pos = {s: (20 + d * col_w, 30 + i * row_h) for d, col in columns.items() for i, s in enumerate(col)}
         width = 40 + max(columns) * col_w + box_w
-        height = 60 + max(len(c) for c in columns.values()) * row_h
+        height = 20 + max(len(c) for c in columns.values()) * row_h
         color = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(self.services)}
         e = html.escape
         out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
