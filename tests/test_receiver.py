@@ -77,3 +77,30 @@ def test_grpc_garbage_gets_an_error_not_a_crash(receiver):
     assert err.value.code() in (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL)
     assert call(trace_service_pb2.ExportTraceServiceRequest().SerializeToString(), timeout=5) == b""
     channel.close()
+
+
+def test_cli_runs_in_the_foreground_and_stops_on_sigterm():
+    import os
+    import signal
+
+    from kit.ports import free_port
+    grpc_port, http_port = free_port(), free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "kit", "receiver", "--grpc-port", str(grpc_port),
+                             "--http-port", str(http_port)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith(f"OTLP receiver ready: gRPC http://127.0.0.1:{grpc_port}, "
+                               f"HTTP http://127.0.0.1:{http_port}")
+        subprocess.run([sys.executable, "-c", SCRIPT, f"http://127.0.0.1:{grpc_port}", "grpc"], check=True, timeout=60)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0 and "receiver stopped: 2 spans" in out, err
+    finally:
+        proc.kill()
+
+
+def test_cli_says_why_when_the_port_is_taken(receiver):
+    out = subprocess.run([sys.executable, "-m", "kit", "receiver", "--grpc-port", "0",
+                          "--http-port", str(receiver.http_port)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 1 and "Traceback" not in out.stderr and "kit receiver:" in out.stderr
