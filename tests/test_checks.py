@@ -76,3 +76,40 @@ def test_check_log_in_span(clean_capture):
     with tele.tracer.start_as_current_span("s"):
         log.warning("hot")
     assert check_log_in_span("hot", "s", severity="WARN").passed
+
+
+def test_check_received():
+    import paho.mqtt.client as mqtt
+
+    from kit.checks import check_received
+
+    def msgs(*topics):
+        return [mqtt.MQTTMessage(1, t.encode()) for t in topics]
+    assert "No message arrived" in check_received([], ["a"]).message
+    assert "Nothing arrived on ['lab/b']" in check_received(msgs("lab/a"), ["lab/a", "lab/b"]).message
+    assert "Also received ['x/y']" in check_received(msgs("lab/a", "x/y"), ["lab/a"]).message
+    assert check_received(msgs("lab/b", "lab/a"), ["lab/a", "lab/b"]).passed
+
+
+def test_check_trace():
+    import pandas as pd
+
+    from kit.checks import check_trace
+    spans = pd.DataFrame({"trace_id": ["a" * 32] * 2, "name": ["publish x", "process x"],
+                          "service": ["s1", "s2"]})
+    assert "32 hex characters, got None" in check_trace(spans, None, "publish x", {"s1"}).message
+    assert "No span of trace" in check_trace(spans, "b" * 32, "publish x", {"s1"}).message
+    assert "has no span 'publish y'" in check_trace(spans, "a" * 32, "publish y", {"s1"}).message
+    assert "no spans from ['s3']" in check_trace(spans, "a" * 32, "publish x", {"s1", "s3"}).message
+    assert check_trace(spans, "a" * 32, "publish x", {"s1", "s2"}).passed
+
+
+def test_check_collector_config():
+    from kit.checks import check_collector_config
+    broken = "exporters:\n  logging: {}\nreceivers:\n  otlp:\n    protocols:\n      grpc: {}\n" \
+             "service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [logging]\n"
+    result = check_collector_config(broken)
+    assert not result.passed and "logging exporter was removed" in result.message
+    fixed = broken.replace("logging", "debug")
+    result = check_collector_config(fixed)
+    assert result.passed and "warnings" in result.message  # the receiver still listens on localhost

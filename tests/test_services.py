@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from mqtt_helpers import wait_until
 
 from kit.broker import start_broker
 from kit.ports import free_port
