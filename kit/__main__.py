@@ -1,4 +1,5 @@
-"""Command line: ``python -m kit broker --protocol 5 --port 1883``, ``python -m kit receiver``.
+"""Command line: ``python -m kit doctor``, ``python -m kit broker --protocol 5 --port 1883``,
+``python -m kit receiver``.
 
 Runs one of the kit's tools in the foreground, prints one line when it is
 ready, and stops cleanly on Ctrl-C or SIGTERM.
@@ -69,6 +70,8 @@ def main(argv=None) -> int:
     r.add_argument("--http-port", type=int, default=4318)
     r.add_argument("--host", default="127.0.0.1")
     r.set_defaults(run=_receiver)
+    d = sub.add_parser("doctor", help="check that this machine is ready for the lessons, and say what to fix")
+    d.set_defaults(run=lambda args: __import__("kit.doctor", fromlist=["main"]).main())
     args = parser.parse_args(argv)
     return args.run(args)
 
