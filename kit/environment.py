@@ -43,6 +43,9 @@ def check_environment() -> Report:
             report.append(f"✓ {name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
             report.append(f"✗ {name} is not installed: {FIX}")
+    if os.environ.get("KIT_ON_BINDER"):
+        report.append("· on Binder: everything runs embedded (no Docker, no outbound network); "
+                      "the session ends after about 10 idle minutes, so download what you want to keep")
     chosen = {s: os.environ.get(f"OTEL_{s}_EXPORTER") for s in ("TRACES", "METRICS", "LOGS")}
     if any(chosen.values()):
         report.append("· exporters from the environment: "
