@@ -184,3 +184,16 @@ def check_collector_config(text: str) -> Result:
     first = report.errors()[0]
     more = len(report.errors()) - 1
     return Result(False, f"{first.where}: {first.message}" + (f" (and {more} more error(s))" if more else ""))
+
+
+def check_sampler(provider, ratio: float) -> Result:
+    """``provider`` samples new traces at ``ratio`` and lets every other span follow its parent."""
+    sampler = getattr(provider, "sampler", None)
+    description = sampler.get_description() if sampler is not None else "none"
+    want = f"ParentBased{{root:TraceIdRatioBased{{{ratio}}}"
+    if description.startswith(want):
+        return Result(True, f"{description.split(',')[0]}…: {ratio:.0%} of new traces, children follow their parent.")
+    if description.startswith("TraceIdRatioBased"):
+        return Result(False, f"The sampler is {description}: it ignores the parent's decision, so a trace can "
+                             f"lose its middle. Wrap it: ParentBased(TraceIdRatioBased({ratio})).")
+    return Result(False, f"The sampler is {description}; expected ParentBased(TraceIdRatioBased({ratio})).")

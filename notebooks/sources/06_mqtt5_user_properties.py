@@ -148,7 +148,7 @@ for _ in range(2):
 # %% [markdown]
 # ## 4. Span kinds: then → now
 #
-# | Blog (2023) | Now | Why |
+# | Then (2023 blog) | Now | Why |
 # |---|---|---|
 # | publish span `SpanKind.CLIENT` (and `PRODUCER` nested inside) | one `PRODUCER` span per publish | PRODUCER says: my context travels with a message |
 # | receive span `SpanKind.SERVER` | `CONSUMER` | SERVER/CLIENT describe a request waiting for its response; nothing waits in publish/subscribe |

@@ -60,6 +60,11 @@ def connect(client_id, subscribe_to=None, on_message=None):
 # It works, but every consumer, traced or not, must now unwrap `payload`: the message format
 # of the application changed for the sake of telemetry.
 #
+# | Then (2023 blog) | Now | Why |
+# |---|---|---|
+# | a custom `{"trace_context": {...}, "payload": ...}` envelope | `traceparent`/`tracestate` as fields of the message's own JSON object (3.1.1), or v5 user properties | the W3C convention: consumers that do not trace read the message as before |
+# | "MQTT v3 (recommendation)" read as optional | the only W3C placement for 3.1.1, and only for JSON objects | binary payloads cannot carry it: use MQTT v5 |
+#
 # ## 2. The W3C way: two more fields in the object you already send
 
 # %%

@@ -25,6 +25,12 @@
 # RequestsInstrumentor().instrument()      # from now on every requests.get(...) is a CLIENT span
 # ```
 #
+# | Then (2023 blog) | Now | Why |
+# |---|---|---|
+# | `RequestsInstrumentor().instrument()` against `https://www.example.org/` | the same call; shown here, not run (no network in the lessons) | unchanged API |
+# | "couldn't find any auto-instrumentation libraries" for paho-mqtt, so spans by hand | `PahoMqttInstrumentor` (this kit), or `opentelemetry-instrument` | still none in contrib in 2026; the kit ships one |
+# | hand-written span names and `SpanAttributes` | names and attributes from the messaging conventions, set by the instrumentation | consistent across apps and back ends |
+#
 # opentelemetry-python-contrib has dozens (requests, Flask, Kafka, pika/RabbitMQ, …) but,
 # still today, none for paho-mqtt. This kit ships one, built the way contrib's messaging
 # instrumentations are: `kit.instrumentation.paho.PahoMqttInstrumentor`. Each registers an

@@ -87,6 +87,9 @@ pipeline_diagram(blog_config)
 # | `resource_to_telemetry_conversion` on the Prometheus exporter | left out | deprecated |
 # | no `memory_limiter` | `memory_limiter` first in every pipeline | a collector under load should refuse data, not crash |
 # | ports `"4317:4317"` | `"127.0.0.1:4317:4317"` | on venue Wi-Fi, bind to your own machine only |
+# | Prometheus `prom/prometheus:v2.30.3` scraping `otel-collector:8889` every 30 s | `v3.4.1`, the same target plus the collector's own metrics on 8888 | `promtool check config` passes on `config/prometheus/prometheus.yml` |
+# | Grafana `7.5.7` with a Prometheus data source | `12.0.2` with Prometheus and Jaeger data sources and a provisioned *MQTT messaging* dashboard | from a trace to its metrics and back |
+# | `${HOST_PROJECT_PATH}/otel-example/...` volume paths | paths relative to the compose file (`./config/...`) | works from any checkout |
 #
 # ## 5. Switch back ends with the environment only
 #
