@@ -43,3 +43,17 @@ def otel_env(monkeypatch):
         if name.startswith("OTEL_"):
             monkeypatch.delenv(name)
     return monkeypatch
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", default=False,
+                     help="also run the slow tests (a fresh install in a new venv); CI does")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="slow: run with `pytest --run-slow` (CI does)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)

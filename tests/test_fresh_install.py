@@ -1,0 +1,37 @@
+"""A fresh install, as a new learner does it: the files git tracks copied to a new folder,
+a new venv, the README's install command, then every notebook under strict nbval.
+It catches a missing dependency, or a path that only works on the developer's machine."""
+
+import os
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.slow
+def test_readme_install_then_every_notebook(tmp_path):
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    if not files:
+        pytest.skip("not a git checkout")
+    checkout = tmp_path / "kit"
+    for name in files:
+        target = checkout / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, target)
+    venv.create(tmp_path / "venv", with_pip=True)
+    python = tmp_path / "venv" / ("Scripts" if os.name == "nt" else "bin") / "python"
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    install = subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", "requirements.txt"],
+                             cwd=checkout, env=env, capture_output=True, text=True, timeout=1800)
+    assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
+    run = subprocess.run([str(python), "-m", "pytest", "notebooks", "-q", "-p", "no:cacheprovider"],
+                         cwd=checkout, env=env, capture_output=True, text=True, timeout=1800)
+    assert run.returncode == 0, run.stdout[-5000:] + run.stderr[-2000:]
+    assert " passed" in run.stdout and "failed" not in run.stdout.splitlines()[-1]
+    assert sys.executable != str(python)
