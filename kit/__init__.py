@@ -4,10 +4,19 @@ Modules, one job each (open any with ``??`` in a notebook to read it):
 
 * :mod:`kit.telemetry` -- ``setup("my-service")``: providers, exporters, ``flush()``
 * :mod:`kit.capture`   -- what was captured, as pandas DataFrames
-* :mod:`kit.views`     -- ``waterfall()``, ``metrics_chart()``, ``logs_table()``
+* :mod:`kit.views`     -- ``waterfall()``, ``service_map()``, ``metrics_chart()``, ``logs_table()``
 * :mod:`kit.otlp`      -- ``OTEL_*`` settings and ``check_endpoint()``
 * :mod:`kit.checks`    -- the exercises' self-checks
 * :mod:`kit.environment` -- the environment check of notebook 00
+* :mod:`kit.broker`, :mod:`kit.mqtt_broker` -- embedded MQTT brokers (3.1.1 and v5)
+* :mod:`kit.clients`, :mod:`kit.inbox` -- a connected paho client in one call; an ``on_message`` to wait on
+* :mod:`kit.propagation` -- W3C trace context in MQTT v5 user properties and 3.1.1 JSON payloads
+* :mod:`kit.instrumentation.paho` -- ``PahoMqttInstrumentor``
+* :mod:`kit.receiver`  -- an embedded OTLP endpoint (gRPC and HTTP)
+* :mod:`kit.collector_config` -- check and draw OpenTelemetry Collector configs
+* :mod:`kit.service_runtime` -- what the example services in ``services/`` share
+* :mod:`kit.doctor`    -- ``python -m kit doctor``: is this machine ready?
+* :mod:`kit.ports`     -- free ports, and who listens
 """
 
 __version__ = "0.1.0"

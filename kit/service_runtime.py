@@ -51,3 +51,15 @@ def connect_with_retry(client, address: tuple[str, int], name: str, stop: thread
                   f"retrying in {every_s:g} s", file=sys.stderr, flush=True)
             stop.wait(every_s)
     return False
+
+
+def serve_until_stopped(client, name: str, stop: threading.Event, tele) -> None:
+    """Connect (retrying), say "ready", serve until Ctrl-C or SIGTERM, then disconnect and flush."""
+    if connect_with_retry(client, broker_url(), name, stop):
+        print(f"{name}: ready", flush=True)
+        while not stop.wait(0.5):
+            pass
+        client.disconnect()
+        client.loop_stop()
+    tele.flush()
+    print(f"{name}: stopped, telemetry flushed", flush=True)

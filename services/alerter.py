@@ -13,7 +13,7 @@ import logging
 import paho.mqtt.client as mqtt
 
 from kit.instrumentation.paho import PahoMqttInstrumentor
-from kit.service_runtime import broker_url, connect_with_retry, export_otlp_by_default, stop_on_signals
+from kit.service_runtime import export_otlp_by_default, serve_until_stopped, stop_on_signals
 from kit.telemetry import setup
 
 export_otlp_by_default()
@@ -37,11 +37,4 @@ def on_message(client, userdata, msg):
 client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="alerter", protocol=mqtt.MQTTv5)
 client.on_connect = on_connect
 client.on_message = on_message
-if connect_with_retry(client, broker_url(), "alerter", stop):
-    print("alerter: ready", flush=True)
-    while not stop.wait(0.5):
-        pass
-    client.disconnect()
-    client.loop_stop()
-tele.flush()
-print("alerter: stopped, telemetry flushed", flush=True)
+serve_until_stopped(client, "alerter", stop, tele)

@@ -15,7 +15,7 @@ import logging
 import paho.mqtt.client as mqtt
 
 from kit.instrumentation.paho import PahoMqttInstrumentor
-from kit.service_runtime import broker_url, connect_with_retry, export_otlp_by_default, stop_on_signals
+from kit.service_runtime import export_otlp_by_default, serve_until_stopped, stop_on_signals
 from kit.telemetry import setup
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -46,11 +46,4 @@ def on_message(client, userdata, msg):
 client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="processor", protocol=mqtt.MQTTv5)
 client.on_connect = on_connect
 client.on_message = on_message
-if connect_with_retry(client, broker_url(), "processor", stop):
-    print("processor: ready", flush=True)
-    while not stop.wait(0.5):
-        pass
-    client.disconnect()
-    client.loop_stop()
-tele.flush()
-print("processor: stopped, telemetry flushed", flush=True)
+serve_until_stopped(client, "processor", stop, tele)

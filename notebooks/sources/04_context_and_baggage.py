@@ -25,7 +25,7 @@
 # `start_as_current_span` puts a span in it for the length of the `with` block.
 
 # %%
-from opentelemetry import baggage, context, propagate, trace
+from opentelemetry import baggage, propagate, trace
 from opentelemetry.trace import SpanKind
 
 from kit.telemetry import setup

@@ -18,14 +18,12 @@
 # and `tracestate` in MQTT v5 user properties, named exactly so, in lower case.
 
 # %%
-import threading
-
-import paho.mqtt.client as mqtt
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Link, SpanKind
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from kit import clients
 from kit.broker import start_broker
 from kit.inbox import Inbox
 from kit.telemetry import setup
@@ -37,19 +35,8 @@ processor = setup("processor")
 
 
 def connect(client_id, subscribe_to=None, on_message=None):
-    """A connected MQTT v5 client; subscribed (in on_connect) if asked."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    ready = threading.Event()
-    if subscribe_to:
-        client.on_connect = lambda c, userdata, flags, rc, props: c.subscribe(subscribe_to, qos=1)
-        client.on_subscribe = lambda *args: ready.set()
-    else:
-        client.on_connect = lambda *args: ready.set()
-    client.on_message = on_message
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    ready.wait(5)
-    return client
+    """A connected client (lesson 05's paho code, in one call: read it with `clients.connect??`)."""
+    return clients.connect(broker, client_id, subscribe_to, on_message, protocol=5)
 
 
 # %% [markdown]

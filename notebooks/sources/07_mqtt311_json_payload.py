@@ -17,11 +17,9 @@
 # writing `traceparent` and `tracestate` as fields of the **outermost JSON object**.
 
 # %%
-import threading
-
-import paho.mqtt.client as mqtt
 from opentelemetry.trace import SpanKind
 
+from kit import clients
 from kit.broker import start_broker
 from kit.inbox import Inbox
 from kit.telemetry import setup
@@ -32,19 +30,8 @@ sensor, processor = setup("sensor"), setup("processor")
 
 
 def connect(client_id, subscribe_to=None, on_message=None):
-    """A connected MQTT 3.1.1 client; subscribed (in on_connect) if asked."""
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-    ready = threading.Event()
-    if subscribe_to:
-        client.on_connect = lambda c, userdata, flags, rc, props: c.subscribe(subscribe_to, qos=1)
-        client.on_subscribe = lambda *args: ready.set()
-    else:
-        client.on_connect = lambda *args: ready.set()
-    client.on_message = on_message
-    client.connect(broker.host, broker.port)
-    client.loop_start()
-    ready.wait(5)
-    return client
+    """A connected client (lesson 05's paho code, in one call: read it with `clients.connect??`)."""
+    return clients.connect(broker, client_id, subscribe_to, on_message, protocol='3.1.1')
 
 
 # %% [markdown]

@@ -32,7 +32,7 @@ import sys
 
 from kit.broker import start_broker
 from kit.receiver import start_receiver
-from kit.views import logs_table, metrics_chart, service_map, waterfall
+from kit.views import metrics_chart, service_map, waterfall
 
 broker = start_broker(protocol=5)
 receiver = start_receiver(grpc_port=0, http_port=0)  # 0: free ports
