@@ -41,6 +41,7 @@ import math
 import os
 import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -199,7 +200,7 @@ class Telemetry:
 
     def _shutdown_extra_readers(self):
         for reader in self._extra_readers:  # the SDK's shutdown skips added readers too
-            reader.shutdown(timeout_millis=5000)
+            reader.shutdown(timeout_millis=2000)
         self._extra_readers = []
 
     def _configure(self, names: dict, otlp: dict, interval_s: float):
@@ -223,13 +224,17 @@ class Telemetry:
         ended, every log written and a fresh point of every metric. Returns
         False (and says why) if an exporter did not finish in time.
         """
-        ms = timeout_s * 1000
+        deadline = time.monotonic() + timeout_s
+
+        def left_ms():  # one deadline for all signals, so a dead collector costs timeout_s, not 3x
+            return max(deadline - time.monotonic(), 0.05) * 1000
+
         # MeterProvider.force_flush() skips readers added after it was built (SDK 1.45),
         # so the exporters' readers are flushed one by one.
-        ok = all([self.tracer_provider.force_flush(ms), self.meter_provider.force_flush(ms),
-                  *[reader.force_flush(ms) for reader in self._extra_readers],
-                  self.logger_provider.force_flush(ms)])
-        return _report_notices() and ok
+        results = [self.tracer_provider.force_flush(left_ms()), self.meter_provider.force_flush(left_ms())]
+        results += [reader.force_flush(left_ms()) for reader in self._extra_readers]
+        results.append(self.logger_provider.force_flush(left_ms()))
+        return _report_notices() and all(results)
 
     def spans(self):
         """This service's finished spans (see :func:`kit.capture.spans_df`)."""
