@@ -49,6 +49,11 @@ def _receiver(args) -> int:
     return 0
 
 
+def _doctor(args) -> int:
+    from kit.doctor import main as doctor
+    return doctor()
+
+
 def _stop_on_signal() -> threading.Event:
     done = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -71,7 +76,7 @@ def main(argv=None) -> int:
     r.add_argument("--host", default="127.0.0.1")
     r.set_defaults(run=_receiver)
     d = sub.add_parser("doctor", help="check that this machine is ready for the lessons, and say what to fix")
-    d.set_defaults(run=lambda args: __import__("kit.doctor", fromlist=["main"]).main())
+    d.set_defaults(run=_doctor)
     args = parser.parse_args(argv)
     return args.run(args)
 
