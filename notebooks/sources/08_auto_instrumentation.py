@@ -175,6 +175,7 @@ for client in (subscriber, publisher, sub, pub):
 
 # %%
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -182,7 +183,8 @@ import sysconfig
 from kit.receiver import start_receiver
 
 receiver = start_receiver(grpc_port=0, http_port=0)  # 0: any free port
-instrument = os.path.join(sysconfig.get_path("scripts"), "opentelemetry-instrument")
+# the opentelemetry-instrument command of this Python's environment (…/bin, or …\Scripts on Windows)
+instrument = shutil.which("opentelemetry-instrument", path=sysconfig.get_path("scripts"))
 
 
 def run_instrumented(**extra_env):
