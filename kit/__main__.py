@@ -8,14 +8,14 @@ ready, and stops cleanly on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
+
+from kit.service_runtime import stop_on_signals
 
 
 def _broker(args) -> int:
     from kit.broker import BrokerError, start_broker
-    stop = _stop_on_signal()  # before the "ready" line, so a signal right after it is not lost
+    stop = stop_on_signals()  # before the "ready" line, so a signal right after it is not lost
     try:
         broker = start_broker(args.protocol, port=args.port, host=args.host)
     except BrokerError as exc:
@@ -32,7 +32,7 @@ def _broker(args) -> int:
 
 def _receiver(args) -> int:
     from kit.receiver import start_receiver
-    stop = _stop_on_signal()
+    stop = stop_on_signals()
     try:
         receiver = start_receiver(args.grpc_port, args.http_port, args.host)
     except OSError as exc:
@@ -52,13 +52,6 @@ def _receiver(args) -> int:
 def _doctor(args) -> int:
     from kit.doctor import main as doctor
     return doctor()
-
-
-def _stop_on_signal() -> threading.Event:
-    done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: done.set())
-    return done
 
 
 def main(argv=None) -> int:
