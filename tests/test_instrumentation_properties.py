@@ -48,3 +48,10 @@ def test_anything_else_is_packed_by_paho():
     ours, paho = both([("k", "v" * 70_000)])  # too long for MQTT
     assert raised_by(paho.pack) is not None
     assert raised_by(ours.pack) is raised_by(paho.pack)
+
+
+def test_pairs_that_are_not_text_go_to_paho():
+    ours, paho = _new_publish_properties(), Properties(PacketTypes.PUBLISH)
+    for props in (ours, paho):
+        object.__setattr__(props, "UserProperty", [("k", b"bytes")])
+    assert ours.pack() == paho.pack()
