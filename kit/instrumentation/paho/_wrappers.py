@@ -230,6 +230,22 @@ def _fail(span, exc) -> str:
     return error
 
 
+def _call_hook(hook, operation, *args) -> None:
+    """A user's hook: what it adds stays, what it raises is logged, never raised."""
+    try:
+        hook(*args)
+    except Exception:
+        _log.warning("paho instrumentation: %s_hook raised", operation, exc_info=True)
+
+
+def _finish(tel, route, operation, span, token, start, error) -> None:
+    """The end of both wrappers: the span's context off, the span ended, the metrics recorded."""
+    seconds = time.perf_counter() - start
+    otel_context.detach(token)
+    span.end()
+    tel.record(route, operation, seconds, error)
+
+
 def make_publish_wrapper(get_telemetry):
     def publish(wrapped, instance, args, kwargs):
         tel = get_telemetry(instance)
@@ -269,10 +285,7 @@ def make_publish_wrapper(get_telemetry):
                 except Exception:
                     _log.debug("paho instrumentation: context not injected", exc_info=True)
             if tel.publish_hook is not None:
-                try:
-                    tel.publish_hook(span, instance, topic, payload)
-                except Exception:
-                    _log.warning("paho instrumentation: publish_hook raised", exc_info=True)
+                _call_hook(tel.publish_hook, "publish", span, instance, topic, payload)
             info = wrapped(topic, payload, qos, retain, properties)
             if info.rc:
                 error = getattr(info.rc, "name", str(info.rc))
@@ -283,10 +296,7 @@ def make_publish_wrapper(get_telemetry):
             error = _fail(span, exc)
             raise
         finally:
-            seconds = time.perf_counter() - start
-            otel_context.detach(token)
-            span.end()
-            tel.record(route, "publish", seconds, error)
+            _finish(tel, route, "publish", span, token, start, error)
 
     return publish
 
@@ -336,18 +346,12 @@ def make_on_message_wrapper(get_telemetry):
         error = None
         try:
             if tel.process_hook is not None:
-                try:
-                    tel.process_hook(span, instance, message)
-                except Exception:
-                    _log.warning("paho instrumentation: process_hook raised", exc_info=True)
+                _call_hook(tel.process_hook, "process", span, instance, message)
             return wrapped(*args, **kwargs)
         except Exception as exc:  # the user's callback raised: record it, then behave as paho does
             error = _fail(span, exc)
             raise
         finally:
-            seconds = time.perf_counter() - start
-            otel_context.detach(token)
-            span.end()
-            tel.record(route, "process", seconds, error)
+            _finish(tel, route, "process", span, token, start, error)
 
     return handle_on_message
