@@ -71,6 +71,30 @@ def test_retained_message_reaches_a_late_subscriber(protocol):
     sub.close(), pub.disconnect()
 
 
+@pytest.mark.parametrize("protocol", ["3.1.1", 5])
+def test_a_retained_message_goes_once_and_only_to_matching_subscriptions(protocol):
+    """amqtt 0.12.1 on its own also sends retained messages to every client that
+    connects, for every other client's filter: a late subscriber saw it twice, an
+    unrelated one saw it at all (lesson 05 showed two copies, now and then)."""
+    broker = start_broker(protocol=protocol)
+    version, base = (V5 if protocol == 5 else V311), f"once{protocol}"
+    everything = Subscriber(broker, f"{base}/#", protocol=version)  # another client's matching filter
+    pub = publisher(broker, version)
+    pub.publish(f"{base}/status", b"online", qos=1, retain=True).wait_for_publish(5)
+    everything.wait_for(1)
+    late = Subscriber(broker, [(f"{base}/status", 1), (f"{base}/marker", 1)], protocol=version)
+    unrelated = Subscriber(broker, f"{base}-other/#", protocol=version)
+    pub.publish(f"{base}/marker", b"m", qos=1).wait_for_publish(5)
+    pub.publish(f"{base}-other/marker", b"m", qos=1).wait_for_publish(5)
+    got = late.wait_for(2)
+    assert sorted((m.topic, m.payload) for m in got) == [(f"{base}/marker", b"m"), (f"{base}/status", b"online")]
+    assert [m.topic for m in unrelated.wait_for(1)] == [f"{base}-other/marker"]
+    pub.publish(f"{base}/status", b"", qos=1, retain=True).wait_for_publish(5)
+    for client in (everything, late, unrelated):
+        client.close()
+    pub.disconnect()
+
+
 def test_v5_broker_accepts_a_subscribe_sent_before_connack():
     import paho.mqtt.client as mqtt
     broker = start_broker(protocol=5)
