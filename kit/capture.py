@@ -10,6 +10,7 @@ kept), so a long-running script does not grow without end.
     >>> capture.metrics_df()    # latest value of each metric stream
     >>> capture.logs_df()       # one row per log record
     >>> capture.clear()         # forget everything captured so far
+    >>> capture.spans_df(since=capture.total("spans"))   # only what comes after this moment
 
 The exporters here are ordinary OpenTelemetry SDK exporters; you could write
 them yourself by subclassing ``SpanExporter``, ``MetricExporter`` and
@@ -31,7 +32,7 @@ from opentelemetry.sdk.metrics.export import (
     MetricExportResult,
     Sum,
 )
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import format_span_id, format_trace_id
 
 MAX_ITEMS = 50_000
@@ -46,23 +47,65 @@ _lock = threading.Lock()
 _spans: deque = deque(maxlen=MAX_ITEMS)
 _metric_points: deque = deque(maxlen=MAX_ITEMS)
 _logs: deque = deque(maxlen=MAX_ITEMS)
+_started: deque = deque(maxlen=MAX_ITEMS)  # (span id, name) of every span started: one never ended shows
+_totals = {"spans": 0, "points": 0, "logs": 0, "started": 0}  # how many were ever kept: a watermark survives the bound
+
+
+def _keep(store: deque, kind: str, items) -> None:
+    items = list(items)
+    with _lock:
+        store.extend(items)
+        _totals[kind] += len(items)
+
+
+def total(kind: str) -> int:
+    """How many ``"spans"``, ``"points"`` or ``"logs"`` were captured so far (ever, not only
+    those still kept): a watermark for :func:`spans_df` and friends' ``since``."""
+    with _lock:
+        return _totals[kind]
+
+
+def _since(store: deque, kind: str, since: int | None, until: int | None = None) -> list:
+    """The items captured after the watermark ``since`` (all of them for None) and
+    up to the watermark ``until`` (now, for None), oldest first."""
+    with _lock:
+        items, now = list(store), _totals[kind]
+
+    def index(mark):  # where a watermark falls in what is still kept
+        return len(items) - min(max(now - mark, 0), len(items))
+
+    return items[0 if since is None else index(since):len(items) if until is None else index(until)]
 
 
 class CaptureSpanExporter(SpanExporter):
     """Keeps finished spans in the kit's store."""
 
     def export(self, spans):
-        with _lock:
-            _spans.extend(spans)
+        _keep(_spans, "spans", spans)
         return SpanExportResult.SUCCESS
+
+
+class CaptureSpanProcessor(SimpleSpanProcessor):
+    """Keeps each span in the store when it ends, and notes each span that starts
+    (so a self-check can say "started but never ended")."""
+
+    def __init__(self):
+        super().__init__(CaptureSpanExporter())
+
+    def on_start(self, span, parent_context=None):
+        _keep(_started, "started", [(span.context.span_id, span.name)])
+
+
+def started_spans(since: int | None = None) -> list:
+    """``(span_id, name)`` of the spans started after the watermark ``since``, oldest first."""
+    return _since(_started, "started", since)
 
 
 class CaptureLogExporter(LogRecordExporter):
     """Keeps log records in the kit's store."""
 
     def export(self, batch):
-        with _lock:
-            _logs.extend(batch)
+        _keep(_logs, "logs", batch)
         return LogRecordExportResult.SUCCESS
 
     def shutdown(self):
@@ -96,8 +139,7 @@ class CaptureMetricExporter(MetricExporter):
                             "attributes": dict(point.attributes or {}),
                             "value": _point_value(point),
                         })
-        with _lock:
-            _metric_points.extend(rows)
+        _keep(_metric_points, "points", rows)
         return MetricExportResult.SUCCESS
 
     def force_flush(self, timeout_millis: float = 10_000) -> bool:
@@ -149,23 +191,25 @@ def clear() -> None:
         _spans.clear()
         _metric_points.clear()
         _logs.clear()
+        _started.clear()
 
 
-def finished_spans() -> list:
-    """The SDK's ``ReadableSpan`` objects, oldest first."""
-    with _lock:
-        return list(_spans)
+def finished_spans(since: int | None = None) -> list:
+    """The SDK's ``ReadableSpan`` objects, oldest first (those after the watermark ``since``)."""
+    return _since(_spans, "spans", since)
 
 
-def spans_df(trace_id: str | None = None, service: str | None = None) -> pd.DataFrame:
-    """One row per finished span, in start order.
+def spans_df(trace_id: str | None = None, service: str | None = None,
+             since: int | None = None) -> pd.DataFrame:
+    """One row per finished span, in start order (only those finished after the
+    watermark ``since``, a :func:`total`, if given).
 
     Ids are lower-case hex as in a ``traceparent``; ``parent_span_id`` is None for
     a root span; ``duration_ms`` is a float; ``attributes`` a dict; ``events`` a
     list of ``(name, attributes)``; ``links`` a list of ``(trace_id, span_id)``.
     """
     rows = []
-    for span in finished_spans():
+    for span in finished_spans(since):
         ctx = span.context
         rows.append({
             "trace_id": format_trace_id(ctx.trace_id),
@@ -191,10 +235,11 @@ def spans_df(trace_id: str | None = None, service: str | None = None) -> pd.Data
     return df.sort_values("start", kind="stable").reset_index(drop=True)
 
 
-def metric_points_df(name: str | None = None) -> pd.DataFrame:
-    """Every collected point of every metric stream: the history a chart draws."""
-    with _lock:
-        df = pd.DataFrame(list(_metric_points), columns=METRIC_COLUMNS)
+def metric_points_df(name: str | None = None, since: int | None = None,
+                     until: int | None = None) -> pd.DataFrame:
+    """Every collected point of every metric stream: the history a chart draws
+    (only the points collected between the watermarks ``since`` and ``until``, if given)."""
+    df = pd.DataFrame(_since(_metric_points, "points", since, until), columns=METRIC_COLUMNS)
     if name is not None:
         df = df[df.name == name].reset_index(drop=True)
     return df
@@ -215,13 +260,11 @@ def metrics_df(name: str | None = None) -> pd.DataFrame:
     return latest.drop(columns="time").reset_index(drop=True)
 
 
-def logs_df(trace_id: str | None = None) -> pd.DataFrame:
+def logs_df(trace_id: str | None = None, since: int | None = None) -> pd.DataFrame:
     """One row per log record. ``trace_id``/``span_id`` are hex, or None when the
-    record was written outside any span."""
+    record was written outside any span (only records after the watermark ``since``, if given)."""
     rows = []
-    with _lock:
-        records = list(_logs)
-    for readable in records:
+    for readable in _since(_logs, "logs", since):
         rec = readable.log_record
         rows.append({
             "time": _ns_to_datetime(rec.timestamp),
@@ -239,6 +282,6 @@ def logs_df(trace_id: str | None = None) -> pd.DataFrame:
     return df
 
 
-__all__ = ["clear", "finished_spans", "spans_df", "metrics_df",
+__all__ = ["clear", "total", "finished_spans", "spans_df", "metrics_df",
            "metric_points_df", "logs_df", "CaptureSpanExporter", "CaptureMetricExporter",
            "CaptureLogExporter"]

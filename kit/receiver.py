@@ -30,7 +30,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from kit import capture
+from kit import attempts, capture
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
@@ -60,17 +60,48 @@ def _time(ns):
     return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc) if ns else None
 
 
+REQUEST_COLUMNS = ["time", "transport", "path", "signal", "status", "items", "names", "note"]
+SPAN_COLUMNS = capture.SPAN_COLUMNS + ["transport"]  # how each span came: "grpc" or "http"
+
+
 class Received:
-    """Everything accepted so far, and a condition to wait on."""
+    """Everything accepted so far, a log of every request (refused ones too), and a
+    condition to wait on."""
 
     def __init__(self):
         self.spans: deque = deque(maxlen=capture.MAX_ITEMS)
         self.logs: deque = deque(maxlen=capture.MAX_ITEMS)
         self.metrics: deque = deque(maxlen=capture.MAX_ITEMS)
+        self.log: deque = deque(maxlen=1000)  # one row per request: how it came, what became of it
         self.requests = 0
+        self._totals = {"spans": 0, "logs": 0, "metrics": 0, "requests": 0}
         self.changed = threading.Condition()
+        attempts.track_receiver(self)
 
-    def add(self, request) -> None:
+    def totals(self) -> dict:
+        """How many spans, logs, metric points and requests were ever received (a watermark)."""
+        with self.changed:
+            return dict(self._totals)
+
+    def since(self, signal: str, mark: int | None) -> list:
+        """The rows of ``signal`` (``"spans"``, ``"logs"``, ``"metrics"``, ``"requests"``)
+        received after the watermark ``mark`` (all, for None)."""
+        with self.changed:
+            store = self.log if signal == "requests" else getattr(self, signal)
+            items = list(store)
+            new = len(items) if mark is None else self._totals[signal] - mark
+        return items[len(items) - min(max(new, 0), len(items)):]
+
+    def note(self, transport, path, status, note="", signal="", items=0, names=()) -> None:
+        """Log one request (``status`` 200 for accepted, the error code otherwise)."""
+        with self.changed:
+            self.log.append({"time": datetime.now(timezone.utc), "transport": transport, "path": path,
+                             "signal": signal, "status": status, "items": items, "names": list(names),
+                             "note": note})
+            self._totals["requests"] += 1
+            self.changed.notify_all()
+
+    def add(self, request, transport: str = "grpc", path: str = "") -> None:
         rows = []
         if isinstance(request, trace_service_pb2.ExportTraceServiceRequest):
             target = self.spans
@@ -87,7 +118,8 @@ class Received:
                             "status": _STATUS.get(s.status.code, str(s.status.code)),
                             "attributes": _attrs(s.attributes),
                             "events": [(e.name, _attrs(e.attributes)) for e in s.events],
-                            "links": [(link.trace_id.hex(), link.span_id.hex()) for link in s.links]})
+                            "links": [(link.trace_id.hex(), link.span_id.hex()) for link in s.links],
+                            "transport": transport})
         elif isinstance(request, logs_service_pb2.ExportLogsServiceRequest):
             target = self.logs
             for rl in request.resource_logs:
@@ -119,10 +151,14 @@ class Received:
                             rows.append({"time": _time(p.time_unix_nano), "service": service, "name": m.name,
                                          "kind": shown, "unit": m.unit, "attributes": _attrs(p.attributes),
                                          "value": value})
+        signal = "spans" if target is self.spans else "logs" if target is self.logs else "metrics"
         with self.changed:
             target.extend(rows)
+            self._totals[signal] += len(rows)
             self.requests += 1
             self.changed.notify_all()
+        names = dict.fromkeys(r.get("name", "") for r in rows) if signal != "logs" else ()
+        self.note(transport, path, 200, signal=signal, items=len(rows), names=names)
 
 
 class _Traces(trace_service_pb2_grpc.TraceServiceServicer):
@@ -130,7 +166,7 @@ class _Traces(trace_service_pb2_grpc.TraceServiceServicer):
         self.received = received
 
     def Export(self, request, context):
-        self.received.add(request)
+        self.received.add(request, "grpc", "TraceService/Export")
         return trace_service_pb2.ExportTraceServiceResponse()
 
 
@@ -139,7 +175,7 @@ class _Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
         self.received = received
 
     def Export(self, request, context):
-        self.received.add(request)
+        self.received.add(request, "grpc", "MetricsService/Export")
         return metrics_service_pb2.ExportMetricsServiceResponse()
 
 
@@ -148,7 +184,7 @@ class _Logs(logs_service_pb2_grpc.LogsServiceServicer):
         self.received = received
 
     def Export(self, request, context):
-        self.received.add(request)
+        self.received.add(request, "grpc", "LogsService/Export")
         return logs_service_pb2.ExportLogsServiceResponse()
 
 
@@ -165,6 +201,8 @@ def _http_handler(received):
         protocol_version = "HTTP/1.1"
 
         def _reply(self, status, body=b"", content_type="application/x-protobuf"):
+            if status != 200:
+                received.note("http", self.path, status, body.decode("utf-8", "replace"))
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
@@ -186,8 +224,15 @@ def _http_handler(received):
                 request.ParseFromString(self.rfile.read(length))
             except DecodeError:
                 return self._reply(400, b"not an OTLP protobuf message", "text/plain")
-            received.add(request)
+            received.add(request, "http", self.path)
             self._reply(200, kinds[1]().SerializeToString())
+
+        def send_error(self, code, message=None, explain=None):  # a request that did not parse
+            version = (getattr(self, "raw_requestline", b"") or b"").strip()
+            note = ("an HTTP/2 client (gRPC?) on the HTTP port" if b"HTTP/2" in version
+                    else message or "malformed request")
+            received.note("http", getattr(self, "path", ""), code, note)
+            super().send_error(code, message, explain)
 
         def log_message(self, *args):  # quiet: no lines from a background thread in a later cell
             pass
@@ -223,21 +268,33 @@ class Receiver:
         return f"http://{self.host}:{self.http_port}"
 
     def spans_df(self) -> pd.DataFrame:
-        """Spans received, shaped like :func:`kit.capture.spans_df` (so the views draw them)."""
-        with self.received.changed:
-            rows = list(self.received.spans)
-        df = pd.DataFrame(rows, columns=capture.SPAN_COLUMNS).sort_values("start", kind="stable")
-        return capture.none_for_missing(df.reset_index(drop=True), ["parent_span_id"])
+        """Spans received, shaped like :func:`kit.capture.spans_df` (so the views draw them),
+        plus ``transport``: how each came, ``"grpc"`` or ``"http"``."""
+        return self.frame("spans")
 
     def logs_df(self) -> pd.DataFrame:
-        with self.received.changed:
-            rows = list(self.received.logs)
-        return capture.none_for_missing(pd.DataFrame(rows, columns=capture.LOG_COLUMNS), ["trace_id", "span_id"])
+        """Log records received, shaped like :func:`kit.capture.logs_df`."""
+        return self.frame("logs")
 
     def metric_points_df(self) -> pd.DataFrame:
-        with self.received.changed:
-            rows = list(self.received.metrics)
-        return pd.DataFrame(rows, columns=capture.METRIC_COLUMNS)
+        """Metric points received, shaped like :func:`kit.capture.metric_points_df`."""
+        return self.frame("metrics")
+
+    def requests_df(self) -> pd.DataFrame:
+        """One row per request, refused ones too: ``transport`` (grpc/http), ``path``,
+        ``signal``, ``status`` (200, or the error code), ``items``, span/metric ``names``, ``note``."""
+        return self.frame("requests")
+
+    def frame(self, signal: str, since: int | None = None) -> pd.DataFrame:
+        """``signal``'s rows received after the watermark ``since`` (see :mod:`kit.attempts`)."""
+        rows = self.received.since(signal, since)
+        if signal == "spans":
+            df = pd.DataFrame(rows, columns=SPAN_COLUMNS).sort_values("start", kind="stable")
+            return capture.none_for_missing(df.reset_index(drop=True), ["parent_span_id"])
+        if signal == "logs":
+            return capture.none_for_missing(pd.DataFrame(rows, columns=capture.LOG_COLUMNS),
+                                            ["trace_id", "span_id"])
+        return pd.DataFrame(rows, columns=capture.METRIC_COLUMNS if signal == "metrics" else REQUEST_COLUMNS)
 
     def wait_for_spans(self, predicate, timeout_s: float = 10.0) -> bool:
         """Wait until ``predicate(spans_df)`` is true (re-checked at each request), at most ``timeout_s``."""

@@ -60,7 +60,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 
-from kit import capture
+from kit import attempts, capture  # noqa: F401  (attempts: each cell's watermark for the self-checks)
 from kit.otlp import SettingError, check_endpoint, exporter_names, make_exporter, otlp_target
 
 __all__ = ["setup", "Telemetry", "flush", "services", "SettingError"]
@@ -139,7 +139,7 @@ class _Stdout:
 
 
 def _span_processors(names, otlp):
-    out = [SimpleSpanProcessor(capture.CaptureSpanExporter())]
+    out = [capture.CaptureSpanProcessor()]
     for name in names:
         if name == "console":  # synchronous, so it prints in the cell that ended the span
             out.append(SimpleSpanProcessor(ConsoleSpanExporter(out=_Stdout())))
@@ -236,6 +236,13 @@ class Telemetry:
         results.append(self.logger_provider.force_flush(left_ms()))
         return _report_notices() and all(results)
 
+    def read_metrics(self) -> None:
+        """Read this service's metrics into the in-memory store now (the kit does it every
+        second anyway); the exporters you configured are not called."""
+        reader = getattr(self, "_capture_reader", None)
+        if reader is not None and not getattr(reader, "_shutdown", False):
+            reader.force_flush(timeout_millis=2000)
+
     def spans(self):
         """This service's finished spans (see :func:`kit.capture.spans_df`)."""
         return capture.spans_df(service=self.service_name)
@@ -282,11 +289,12 @@ def setup(service_name: str | None = None, *, exporters=None, endpoint: str | No
         if tele is None or tele.resource.attributes != resource.attributes:
             if tele is not None:  # new resource: the SDK fixes it per provider
                 _retire(tele)
+            capture_reader = PeriodicExportingMetricReader(capture.CaptureMetricExporter(),
+                                                           export_interval_millis=metric_interval_s * 1000)
             tele = Telemetry(service_name, resource, TracerProvider(resource=resource),
-                             MeterProvider(resource=resource, metric_readers=[
-                                 PeriodicExportingMetricReader(capture.CaptureMetricExporter(),
-                                                               export_interval_millis=metric_interval_s * 1000)]),
+                             MeterProvider(resource=resource, metric_readers=[capture_reader]),
                              LoggerProvider(resource=resource))
+            tele._capture_reader = capture_reader
             _services[service_name] = tele
         tele._configure(names, otlp, metric_interval_s)
         if make_global:

@@ -1,43 +1,123 @@
-"""Every exercise's self-check fails on the untouched exercise and passes on its solution.
+"""Every exercise, tried in a live kernel the way learners try it.
 
-The committed notebooks must show ✗ under every cell tagged ``exercise`` and ✓ under
-every cell tagged ``solution``. ``pytest`` also re-runs every notebook with strict nbval
-(tests/test_notebooks.py checks it is strict and that the sanitizer leaves ✓/✗ alone), so
-a fresh run must reproduce exactly these results: a check that cannot fail would show ✓
-under its exercise, and this test would catch it.
+For each lesson a kernel runs the notebook cell by cell. At each exercise it runs,
+in this order: the blank (✗), the solution (✓), the blank again (✗), every typical
+wrong answer listed in tests/wrong_answers/ (✗, with a message naming the mistake),
+then the solution twice (✓ ✓). Then the whole notebook runs again from the top in
+the same kernel, and each exercise's blank must still say ✗. A self-check that judged an earlier attempt, accepted a wrong answer,
+or could not fail, fails here.
+
+The committed notebooks show the blank's ✗ under every exercise (strict nbval re-runs
+them); solutions are loaded on demand (``%load solutions/ex_N.M.py``), so "Run All"
+never runs them, and this test runs every one.
 """
 
+from __future__ import annotations
+
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+from lesson_kernel import NOTEBOOKS, LessonKernel
+from wrong_answers import all_wrong
+
+LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+LOAD = re.compile(r"^%load (solutions/ex_(\d+\.\d+)\.py)\s*$")
+WRONG = all_wrong()
+MIN_WRONG = 3
 
 
-def tagged(nb, tag):
-    return [c for c in nb.cells if tag in c.metadata.get("tags", [])]
+def exercises(nb):
+    """(index of the exercise cell, exercise id, solution text) for each exercise."""
+    cells = nb.cells
+    out = []
+    for i, cell in enumerate(cells):
+        if "exercise" not in cell.metadata.get("tags", []):
+            continue
+        following = next(c for c in cells[i + 1:] if c.cell_type == "code")
+        match = LOAD.match(following.source.strip())
+        assert match and "solution" in following.metadata.get("tags", []), \
+            f"the code cell after an exercise loads its solution: %load solutions/ex_N.M.py, not {following.source!r}"
+        out.append((i, match.group(2), (NOTEBOOKS / match.group(1)).read_text()))
+    return out
 
 
-def text_of(cell):
-    """What the cell's last expression (the self-check) showed."""
+def stored_result(cell) -> str:
     results = [o for o in cell.get("outputs", []) if o.get("output_type") == "execute_result"]
     return results[-1]["data"]["text/plain"].strip() if results else ""
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_exercises_pair_with_solutions(path):
-    nb = nbformat.read(path, as_version=4)
-    exercises, solutions = tagged(nb, "exercise"), tagged(nb, "solution")
-    assert exercises, f"{path.name} has no exercise"
-    assert len(exercises) == len(solutions)
-    for cell in solutions:
-        assert cell.metadata.get("jupyter", {}).get("source_hidden"), "solutions start collapsed"
+def is_solution(cell) -> bool:
+    return "solution" in cell.metadata.get("tags", [])
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_checks_fail_on_exercise_and_pass_on_solution(path):
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_solutions_load_on_demand_and_stay_collapsed(path):
     nb = nbformat.read(path, as_version=4)
-    for exercise, solution in zip(tagged(nb, "exercise"), tagged(nb, "solution")):
-        assert text_of(exercise).startswith("✗"), f"the untouched exercise passed its check:\n{exercise.source}"
-        assert text_of(solution).startswith("✓"), f"the solution failed its check:\n{text_of(solution)}"
+    found = exercises(nb)
+    assert found, f"{path.name} has no exercise"
+    for index, _, solution in found:
+        assert solution.strip(), "the solution file is empty"
+        load_cell = next(c for c in nb.cells[index + 1:] if c.cell_type == "code")
+        assert load_cell.metadata.get("jupyter", {}).get("source_hidden"), "solutions start collapsed"
+        assert not load_cell.outputs, "a %load cell shows nothing until the learner runs it"
+        assert stored_result(nb.cells[index]).startswith("✗"), \
+            f"the committed notebook shows the untouched exercise passing:\n{nb.cells[index].source}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_every_exercise_has_three_wrong_answers(path):
+    for index, number, solution in exercises(nbformat.read(path, as_version=4)):
+        wrongs = WRONG.get(number, [])
+        assert len(wrongs) >= MIN_WRONG, f"exercise {number}: {len(wrongs)} wrong answers listed, want {MIN_WRONG}"
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_every_exercise_judges_the_latest_attempt(path):
+    nb = nbformat.read(path, as_version=4)
+    found = {index: (number, solution) for index, number, solution in exercises(nb)}
+    failures, tried = [], []
+
+    def expect(kernel, number, what, code, verdict, fragment=None):
+        out = kernel.run(code)
+        tried.append((number, what, out.verdict, out.result))
+        if out.error:
+            failures.append(f"{number} {what}: raised\n{out.error}")
+        elif out.verdict != verdict:
+            failures.append(f"{number} {what}: expected {verdict}, got: {out}")
+        elif fragment and fragment not in out.result:
+            failures.append(f"{number} {what}: the message does not say {fragment!r}:\n{out.result}")
+        return out
+
+    with LessonKernel() as kernel:
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or is_solution(cell):
+                continue
+            if index not in found:
+                out = kernel.run(cell.source)
+                assert not out.error, f"cell {index} raised:\n{out.error}"
+                continue
+            number, solution = found[index]
+            blank = cell.source
+            expect(kernel, number, "blank", blank, "✗")
+            expect(kernel, number, "solution", solution, "✓")
+            expect(kernel, number, "blank after the solution", blank, "✗")
+            for wrong in WRONG.get(number, []):
+                expect(kernel, number, f"wrong: {wrong.why}", wrong.source(blank, solution), "✗", wrong.expect)
+            expect(kernel, number, "solution after the wrong answers", solution, "✓")
+            expect(kernel, number, "solution again", solution, "✓")
+        # the notebook from the top again, in the same kernel: every blank still fails as committed
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or is_solution(cell):
+                continue
+            out = kernel.run(cell.source)
+            assert not out.error, f"second run from the top, cell {index} raised:\n{out.error}"
+            if index in found:
+                tried.append((found[index][0], "blank, notebook re-run from the top", out.verdict, out.result))
+                if out.verdict != "✗":
+                    failures.append(f"{found[index][0]} blank, notebook re-run from the top: expected ✗, got: {out}")
+    print("\n".join(f"{n:>5}  {v}  {w:<45.45}  {r[2:]}" for n, w, v, r in tried))
+    assert not failures, "\n\n".join(failures)
+

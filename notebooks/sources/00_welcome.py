@@ -68,8 +68,11 @@ print(repr(waterfall()))
 # * Everything runs offline after `pip install -r requirements.txt`: no Docker, no network.
 #   To send the same telemetry to a real collector, set `OTEL_TRACES_EXPORTER=otlp` (and
 #   friends) before starting Jupyter; the lesson code does not change.
-# * Exercises end with a **self-check** that says ✓, or exactly what is wrong.
-#   Each has a solution in the collapsed cell after it.
+# * Exercises end with a **self-check** that says ✓, or exactly what is wrong. It judges
+#   the cell it is in, so keep your code and the check together, and re-run freely.
+#   Each exercise has a solution in the collapsed cell after it: running that cell loads
+#   the answer into it, and only running it again runs it, so "Run All" does not do your
+#   exercises for you.
 #
 # ## Is your environment ready?
 
@@ -97,16 +100,11 @@ with tele.tracer.start_as_current_span("hello"):
 check_parent("say goodbye", "hello")
 
 # %% [markdown]
-# Solution (expand the cell below):
+# **Solution:** the collapsed cell below loads it. Run it once to see the code (it
+# replaces the cell's contents), once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-with tele.tracer.start_as_current_span("hello"):
-    with tele.tracer.start_as_current_span("say hello to MQTT"):
-        pass
-    with tele.tracer.start_as_current_span("say goodbye"):
-        pass
-
-check_parent("say goodbye", "hello")
+# %load solutions/ex_0.1.py
 
 # %%
 waterfall()

@@ -12,7 +12,7 @@
 # > - Build a `TracerProvider` with a `Resource`, a span processor and an exporter by hand.
 # > - Give spans a kind, attributes, events, a status and recorded exceptions; nest them.
 # > - Choose between `SimpleSpanProcessor` and `BatchSpanProcessor`, and between the console,
-# >   in-memory and OTLP exporters.
+# >   in-memory and OTLP exporters; send OTLP over gRPC and over HTTP by hand.
 # > - Run the blog's tracing snippet in its working 2026 form, and know what changed.
 
 # %% [markdown]
@@ -184,6 +184,29 @@ print("exported after force_flush():       ", len(exporter.get_finished_spans())
 # | `InMemorySpanExporter` | `opentelemetry-sdk` | tests; the kit's views use one like it |
 # | `OTLPSpanExporter` (gRPC, port 4317, or HTTP/protobuf, port 4318) | `opentelemetry-exporter-otlp` | a collector or any OTLP back end |
 #
+# The blog exported OTLP over gRPC: `OTLPSpanExporter(endpoint="http://127.0.0.1:4317",
+# insecure=True)` inside a `BatchSpanProcessor`. To try it here, offline, the kit starts an
+# OTLP endpoint in this notebook (lesson 09 does much more with it), on free ports:
+
+# %%
+from kit.receiver import start_receiver
+
+receiver = start_receiver(grpc_port=0, http_port=0)
+receiver.grpc_endpoint, receiver.http_endpoint
+
+# %% [markdown]
+# OTLP comes in two transports, each with its own exporter class and its own port:
+#
+# | Transport | Exporter | Collector port | `endpoint=` in code |
+# |---|---|---|---|
+# | gRPC | `opentelemetry.exporter.otlp.proto.grpc.trace_exporter.OTLPSpanExporter` | 4317 | `"http://host:4317"`, plus `insecure=True` for plain (not TLS) gRPC |
+# | HTTP/protobuf | `opentelemetry.exporter.otlp.proto.http.trace_exporter.OTLPSpanExporter` | 4318 | the whole URL: `"http://host:4318/v1/traces"` |
+#
+# An endpoint given in code is used **as it is**; only the generic variable
+# `OTEL_EXPORTER_OTLP_ENDPOINT` gets `/v1/traces` appended for you. Both exporters go
+# inside a `BatchSpanProcessor`, which sends every 5 s (`schedule_delay_millis`), or when
+# you call `provider.force_flush()`. Exercise 1.4 has you build both.
+#
 # With the kit you choose by name, or by the standard variables, with no code change:
 # `setup("sensor", exporters="otlp")` or `OTEL_TRACES_EXPORTER=otlp`;
 # `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_EXPORTER_OTLP_PROTOCOL` say where and how.
@@ -209,8 +232,8 @@ tele.flush(timeout_s=2)
 
 # %% [markdown]
 # The same check catches the most common mix-up: a gRPC exporter pointed at the HTTP port
-# 4318, or the other way round. Try `kit.otlp.check_endpoint("http://localhost:4318", "grpc")`
-# against a running collector. Back to in-memory only:
+# 4318, or the other way round. Try `kit.otlp.check_endpoint(receiver.http_endpoint, "grpc")`.
+# Back to in-memory only:
 
 # %%
 tele = setup("sensor")
@@ -273,7 +296,8 @@ waterfall()
 # ### Exercise 1.1: attributes and an event
 #
 # Give the span `read sensor` the attribute `sensor.id` = `"s-1"` and an event called
-# `reading taken`.
+# `reading taken`. (A self-check judges the cell it is in: keep your code and the check
+# together, and re-run it as often as you like.)
 
 # %% tags=["exercise"]
 from kit.checks import check_span
@@ -284,22 +308,22 @@ with tele.tracer.start_as_current_span("read sensor") as span:
 check_span("read sensor", attributes={"sensor.id": "s-1"}, events=["reading taken"])
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-with tele.tracer.start_as_current_span("read sensor") as span:
-    span.set_attribute("sensor.id", "s-1")
-    span.add_event("reading taken")
-
-check_span("read sensor", attributes={"sensor.id": "s-1"}, events=["reading taken"])
+# %load solutions/ex_1.1.py
 
 # %% [markdown]
 # ### Exercise 1.2: an error you handle yourself
 #
 # `parse_reading` swallows bad input and returns `None`. Make its span record the
-# `ValueError` and end with status `ERROR`, without letting the exception escape.
+# `ValueError` and end with status `ERROR`, without letting the exception escape (the
+# self-check calls `parse_reading("twenty")` and `parse_reading("21.5")`).
 
 # %% tags=["exercise"]
+from kit.checks import check_handled_error
+
+
 def parse_reading(text):
     with tele.tracer.start_as_current_span("parse reading") as span:
         try:
@@ -308,25 +332,13 @@ def parse_reading(text):
             return None  # your code here
 
 
-parse_reading("twenty")
-check_span("parse reading", status="ERROR", exception="ValueError")
+check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse reading")
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-def parse_reading(text):
-    with tele.tracer.start_as_current_span("parse reading") as span:
-        try:
-            return float(text)
-        except ValueError as exc:
-            span.record_exception(exc)
-            span.set_status(Status(StatusCode.ERROR, "not a number"))
-            return None
-
-
-parse_reading("twenty")
-check_span("parse reading", status="ERROR", exception="ValueError")
+# %load solutions/ex_1.2.py
 
 # %% [markdown]
 # ### Exercise 1.3: the right kind
@@ -341,15 +353,47 @@ with tele.tracer.start_as_current_span("publish sensors/temp"):
 check_span("publish sensors/temp", kind="PRODUCER", attributes={"messaging.system": "mqtt"})
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-with tele.tracer.start_as_current_span(
-    "publish sensors/temp", kind=SpanKind.PRODUCER, attributes={MESSAGING_SYSTEM: "mqtt"}
-):
-    pass
+# %load solutions/ex_1.3.py
 
-check_span("publish sensors/temp", kind="PRODUCER", attributes={"messaging.system": "mqtt"})
+# %% [markdown]
+# ### Exercise 1.4: OTLP by hand, both ways
+#
+# Give `grpc_provider` a `BatchSpanProcessor` with the **gRPC** `OTLPSpanExporter`, sending
+# to `receiver.grpc_endpoint`, and `http_provider` one with the **HTTP** exporter, sending
+# to the receiver's HTTP port. Then make both send their span now. The self-check asks the
+# receiver what arrived, and how.
+
+# %% tags=["exercise"]
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+
+from kit.checks import check_otlp_export
+
+grpc_provider = TracerProvider(resource=resource)
+# your code: its processor and exporter
+
+http_provider = TracerProvider(resource=resource)
+# your code: its processor and exporter
+
+with grpc_provider.get_tracer("exercise").start_as_current_span("sent over gRPC"):
+    pass
+with http_provider.get_tracer("exercise").start_as_current_span("sent over HTTP"):
+    pass
+# your code: send them now
+
+check_otlp_export(receiver, grpc_provider=grpc_provider, http_provider=http_provider)
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_1.4.py
+
+# %%
+waterfall(receiver.spans_df())
 
 # %% [markdown]
 # > **Key points**
@@ -357,5 +401,7 @@ check_span("publish sensors/temp", kind="PRODUCER", attributes={"messaging.syste
 # > - Spans carry a kind, attributes, events and a status; an escaping exception is recorded for you.
 # > - In messaging: publish is `PRODUCER`, handling a pushed message is `CONSUMER`; not `CLIENT`/`SERVER`.
 # > - `BatchSpanProcessor` in production, and flush before you look or exit.
+# > - OTLP over gRPC goes to 4317 (`insecure=True` for plain gRPC), over HTTP to 4318 with the whole
+# >   URL `…/v1/traces` when you give it in code.
 # > - The global provider can be set once per process; `kit.telemetry.setup` makes re-running cells safe.
 # > - A collector that is down never stops the app; the kit tells you what is wrong.

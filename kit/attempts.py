@@ -1,0 +1,222 @@
+"""What the cell being run made: the part of the telemetry a self-check judges.
+
+A learner re-runs cells, runs them out of order, runs the solution and then the
+blank again. A self-check that looked at *everything* captured in the kernel
+would judge an earlier attempt. So, when a cell starts (IPython's
+``pre_run_cell`` event), the kit takes a **watermark**: how many spans, log
+records and metric points were captured so far, a fresh reading of every
+metric, and how much each running receiver had received. A check then reads
+only what came after it:
+
+    >>> from kit import attempts
+    >>> attempts.spans()                       # spans that ended since this cell started
+    >>> attempts.logs()                        # log records written since then
+    >>> attempts.metric_changes("messages_received")   # how much each stream grew in this cell
+    >>> attempts.received(receiver, "spans")   # what a kit.receiver got since then
+
+Counters are cumulative, so a metric is judged by its *change* over the cell:
+running a correct cell twice adds 3 twice, and each run still shows "+3".
+
+Outside Jupyter (a script, a test) nothing takes the watermark for you: call
+``attempts.start()`` just before the attempt. With no watermark at all, the
+functions return everything captured so far.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from kit import capture
+
+__all__ = ["start", "current", "spans", "unfinished_spans", "logs", "metric_points", "metric_changes",
+           "read_metrics", "received", "watch_cells"]
+
+
+@dataclass
+class Watermark:
+    """Where the store stood when the attempt started."""
+
+    cell: int | None                 # IPython's execution count of the cell, None if set by hand
+    spans: int
+    started: int
+    logs: int
+    points: int
+    readings: int | None = None      # points total right after the fresh metric reading, if one was taken
+    receivers: dict = field(default_factory=dict)  # id(receiver store) -> {"spans": n, ...}
+    time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+_mark: list[Watermark] = []
+_receivers: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
+_lock = threading.Lock()
+
+
+def track_receiver(store) -> None:
+    """Called by :mod:`kit.receiver` for each receiver it starts (its ``Received`` store)."""
+    with _lock:
+        _receivers[id(store)] = store
+
+
+def start(cell: int | None = None, read: bool = True) -> Watermark:
+    """Take the watermark now: what comes after it is this attempt's.
+
+    ``read`` first reads every service's metrics into the store (a
+    collection, as the kit does every second anyway), so a counter's change
+    can be measured from this moment exactly."""
+    readings = None
+    if read:
+        read_metrics()
+        readings = capture.total("points")
+    with _lock:
+        stores = list(_receivers.values())
+    mark = Watermark(cell, capture.total("spans"), capture.total("started"), capture.total("logs"), capture.total("points"),
+                     readings, {id(s): s.totals() for s in stores})
+    _mark[:] = [mark]
+    return mark
+
+
+def current() -> Watermark | None:
+    """The watermark of the cell being run (or the one set by hand); None if there is none."""
+    if not _mark:
+        return None
+    mark = _mark[0]
+    if mark.cell is not None and mark.cell != _execution_count():
+        return None  # taken for another cell (the hook was not on when this one started)
+    return mark
+
+
+def spans(trace_id: str | None = None) -> pd.DataFrame:
+    """Spans that ended in this attempt (as :func:`kit.capture.spans_df`)."""
+    mark = current()
+    return capture.spans_df(trace_id=trace_id, since=mark.spans if mark else None)
+
+
+def unfinished_spans() -> list[str]:
+    """Names of the spans started in this attempt that have not ended (yet)."""
+    mark = current()
+    ended = {s.context.span_id for s in capture.finished_spans(mark.spans if mark else None)}
+    return [name for span_id, name in capture.started_spans(mark.started if mark else None)
+            if span_id not in ended]
+
+
+def logs() -> pd.DataFrame:
+    """Log records written in this attempt (as :func:`kit.capture.logs_df`)."""
+    mark = current()
+    return capture.logs_df(since=mark.logs if mark else None)
+
+
+def metric_points(name: str | None = None) -> pd.DataFrame:
+    """Metric points collected in this attempt."""
+    mark = current()
+    return capture.metric_points_df(name, since=mark.points if mark else None)
+
+
+def metric_changes(name: str | None = None) -> pd.DataFrame:
+    """How much each stream of metric ``name`` (of every metric, for None) changed in this attempt.
+
+    One row per stream that changed (service, attributes): ``before`` and
+    ``after`` are the cumulative values, ``change`` their difference. For a
+    histogram each is its number of measurements (``count``), and
+    ``sum_change`` and ``buckets_change`` say what the new measurements added up to and in
+    which buckets they fell. Read the metrics first (:func:`read_metrics`) for an exact answer."""
+    mark = current()
+    reading = None if mark is None else (mark.readings if mark.readings is not None else mark.points)
+    before = {} if mark is None else _latest(capture.metric_points_df(name, until=reading))
+    after = _latest(capture.metric_points_df(name))
+    rows = []
+    for key, point in after.items():
+        old = before.get(key)
+        value, old_value = _count(point["value"]), _count(old["value"]) if old is not None else 0
+        if value == old_value:
+            continue
+        row = {"service": point["service"], "name": point["name"], "kind": point["kind"],
+               "unit": point["unit"], "attributes": point["attributes"],
+               "before": old_value, "after": value, "change": value - old_value}
+        if isinstance(point["value"], dict):
+            old_buckets = old["value"]["buckets"] if old is not None else [0] * len(point["value"]["buckets"])
+            row["bounds"] = point["value"]["bounds"]
+            row["buckets_change"] = [a - b for a, b in zip(point["value"]["buckets"], old_buckets)]
+            row["sum_change"] = point["value"]["sum"] - (old["value"]["sum"] if old is not None else 0)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["service", "name", "kind", "unit", "attributes", "before", "after",
+                                       "change", "sum_change", "bounds", "buckets_change"])
+
+
+def received(receiver, signal: str = "spans") -> pd.DataFrame:
+    """What ``receiver`` (a :mod:`kit.receiver` Receiver) received in this attempt:
+    ``"spans"``, ``"logs"``, ``"metrics"`` or ``"requests"``, as its ``spans_df()`` and friends.
+
+    Other processes (or an earlier cell's batch processor) may send late: spans that
+    *started*, and log records *written*, before this attempt are left out."""
+    mark = current()
+    since = None
+    if mark is not None:
+        since = mark.receivers.get(id(receiver.received), {}).get(signal, 0)
+    frame = receiver.frame(signal, since=since)
+    if mark is not None and signal in ("spans", "logs"):
+        times = frame["start" if signal == "spans" else "time"]
+        frame = frame[times.notna() & (times >= mark.time)].reset_index(drop=True)
+    return frame
+
+
+def _latest(points: pd.DataFrame) -> dict:
+    out = {}
+    for row in points.to_dict("records"):
+        out[(row["service"], row["name"], repr(sorted(row["attributes"].items())))] = row
+    return out
+
+
+def _count(value):
+    return value["count"] if isinstance(value, dict) else value
+
+
+def read_metrics() -> None:
+    """Read every service's metrics into the kit's store now (the exporters are not called)."""
+    from kit import telemetry  # here, not at the top: telemetry imports this module
+    for tele in telemetry.services().values():
+        tele.read_metrics()
+
+
+# ---------------------------------------------------------------- Jupyter
+
+def _execution_count() -> int | None:
+    shell = _shell()
+    return getattr(shell, "execution_count", None) if shell is not None else None
+
+
+def _shell():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def _on_cell(info) -> None:
+    try:
+        source = getattr(info, "raw_cell", "") or ""
+        start(_execution_count(), read="check" in source)
+    except Exception:  # a watermark must never break the learner's cell
+        _mark.clear()
+
+
+def watch_cells() -> bool:
+    """Take a watermark at the start of every cell of this IPython kernel (done
+    on import; safe to call again). False outside IPython."""
+    shell = _shell()
+    if shell is None or not hasattr(shell, "events"):
+        return False
+    callbacks = shell.events.callbacks.get("pre_run_cell", [])
+    for cb in list(callbacks):
+        if getattr(cb, "__name__", "") == "_on_cell" and getattr(cb, "__module__", "") == __name__:
+            shell.events.unregister("pre_run_cell", cb)  # a reloaded module replaces its hook
+    shell.events.register("pre_run_cell", _on_cell)
+    return True
+
+
+watch_cells()

@@ -1,0 +1,45 @@
+"""Self-checks for the exercises: each says ✓, or exactly what is wrong and how to fix it.
+
+    >>> from kit.checks import check_span
+    >>> check_span("read sensor", attributes={"sensor.id": "s-1"})
+    ✗ The span 'read sensor' has no attribute 'sensor.id'. It has no attributes. Try span.set_attribute("sensor.id", "s-1").
+
+**A check judges the cell it is in.** When a cell starts, the kit takes a
+watermark (:mod:`kit.attempts`); a check looks only at the spans, logs and
+metric changes that came after it. So run your code and its check in the same
+cell: re-running it, running the solution and then the blank again, or running
+the notebook from the top again in the same kernel are all judged right.
+
+Checks that take your code (a function, a provider, a Getter) call it with many
+inputs, the awkward ones included, and say which one went wrong. They never
+raise: every result is a :class:`Result`, shown as ✓ or ✗; ``result.passed``
+(or ``bool(result)``) in code.
+
+One module per topic, each short enough to read with ``??``:
+
+* :mod:`kit.checks.spans` -- ``check_span``, ``check_parent``, ``check_handled_error``
+* :mod:`kit.checks.metrics` -- ``check_metric``, ``check_console_reader``
+* :mod:`kit.checks.logs` -- ``check_log_in_span``, ``check_otlp_logs``
+* :mod:`kit.checks.export` -- ``check_otlp_export``
+* :mod:`kit.checks.propagation` -- ``check_baggage``, ``check_getter_setter``, ``check_json_propagation``
+* :mod:`kit.checks.mqtt` -- ``check_received``
+* :mod:`kit.checks.traces` -- ``check_first_alert``
+* :mod:`kit.checks.collector` -- ``check_collector_config``
+* :mod:`kit.checks.sampling` -- ``check_sampler``
+"""
+
+from kit.checks._result import Result
+from kit.checks.collector import check_collector_config
+from kit.checks.export import check_otlp_export
+from kit.checks.logs import check_log_in_span, check_otlp_logs
+from kit.checks.metrics import check_console_reader, check_metric
+from kit.checks.mqtt import check_received
+from kit.checks.propagation import check_baggage, check_getter_setter, check_json_propagation
+from kit.checks.sampling import check_sampler
+from kit.checks.spans import check_handled_error, check_parent, check_span
+from kit.checks.traces import check_first_alert
+
+__all__ = ["Result", "check_span", "check_parent", "check_handled_error", "check_metric",
+           "check_console_reader", "check_log_in_span", "check_otlp_logs", "check_otlp_export",
+           "check_baggage", "check_getter_setter", "check_json_propagation", "check_received",
+           "check_first_alert", "check_collector_config", "check_sampler"]

@@ -1,0 +1,93 @@
+"""Self-check for OTLP exporters built by hand: did the spans reach the receiver, and how?"""
+
+from __future__ import annotations
+
+import time
+from urllib.parse import urlparse
+
+from kit import attempts
+from kit.checks._inspect import endpoint_of, exporter_of, queued, span_processors
+from kit.checks._result import Result, ok, wrong
+
+TRANSPORT_NAMES = {"grpc": "gRPC", "http": "HTTP/protobuf"}
+
+
+def check_otlp_export(receiver, *, grpc_provider, http_provider, grpc_span: str = "sent over gRPC",
+                      http_span: str = "sent over HTTP", wait_s: float = 1.5) -> Result:
+    """The span ``grpc_span`` reached ``receiver`` in this cell over OTLP/gRPC from
+    ``grpc_provider``, and ``http_span`` over OTLP/HTTP (protobuf, path ``/v1/traces``)
+    from ``http_provider``. When one did not, the check reads the provider you built to
+    say why (wrong exporter, wrong port or path, still waiting in the batch queue)."""
+    wanted = {grpc_span: ("grpc", grpc_provider), http_span: ("http", http_provider)}
+    deadline = time.monotonic() + wait_s
+    while True:
+        arrived = _arrivals(receiver)
+        if all(name in arrived for name in wanted) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    for name, (transport, provider) in wanted.items():
+        if name in arrived and transport not in arrived[name]:
+            other = TRANSPORT_NAMES[sorted(arrived[name])[0]]
+            return wrong(f"{name!r} arrived over {other}, not {TRANSPORT_NAMES[transport]}: make it with the "
+                         f"tracer of {'grpc' if transport == 'grpc' else 'http'}_provider, whose exporter "
+                         f"is the {TRANSPORT_NAMES[transport]} one.")
+        if name not in arrived:
+            return wrong(f"{name!r} did not reach the receiver in this cell. " +
+                         _why(receiver, name, transport, provider))
+    return ok(f"{grpc_span!r} reached the receiver over gRPC ({receiver.grpc_endpoint}) and {http_span!r} "
+              f"over HTTP/protobuf ({receiver.http_endpoint}/v1/traces).")
+
+
+def _arrivals(receiver) -> dict:
+    """span name -> how it came, for the spans this cell made (started after it began)."""
+    out: dict = {}
+    for name, transport in zip(*(attempts.received(receiver, "spans")[c] for c in ("name", "transport"))):
+        out.setdefault(name, set()).add(transport)
+    return out
+
+
+def _import_hint(transport: str) -> str:
+    module = "grpc" if transport == "grpc" else "http"
+    return f"use OTLPSpanExporter from opentelemetry.exporter.otlp.proto.{module}.trace_exporter."
+
+
+def _why(receiver, name: str, transport: str, provider) -> str:
+    processors = span_processors(provider)
+    if not processors:
+        return "Its provider has no span processor: provider.add_span_processor(BatchSpanProcessor(exporter))."
+    exporters = [exporter_of(p) for p in processors]
+    otlp = [e for e in exporters if e is not None and ".otlp." in type(e).__module__]
+    if not otlp:
+        return (f"Its provider exports with {', '.join(type(e).__name__ for e in exporters)}, not with "
+                f"OTLPSpanExporter: {_import_hint(transport)}")
+    exporter = otlp[0]
+    kind = "grpc" if ".grpc." in type(exporter).__module__ else "http"
+    if kind != transport:
+        return f"Its exporter is the {TRANSPORT_NAMES[kind]} one: {_import_hint(transport)}"
+    endpoint = endpoint_of(exporter) or ""
+    port = _port(endpoint, kind)
+    if kind == "grpc" and port == receiver.http_port:
+        return (f"The gRPC exporter sends to {endpoint}, the receiver's HTTP port: gRPC goes to "
+                f"receiver.grpc_endpoint (4317 on a collector), HTTP to 4318.")
+    if kind == "http" and port == receiver.grpc_port:
+        return (f"The HTTP exporter sends to {endpoint}, the receiver's gRPC port: use "
+                f"receiver.http_endpoint + '/v1/traces' (4318 on a collector).")
+    if port not in (receiver.grpc_port, receiver.http_port):
+        return f"The exporter sends to {endpoint or 'its default, localhost:4317'}, which is not this receiver."
+    if kind == "http" and urlparse(endpoint).path != "/v1/traces":
+        path = urlparse(endpoint).path or "/"
+        return (f"The HTTP exporter posts to {path!r}, and the receiver answered 404: an endpoint given in "
+                f"code is used as it is, so write the whole URL, receiver.http_endpoint + '/v1/traces'.")
+    waiting = sum(queued(p) for p in processors)
+    if waiting:
+        return (f"{waiting} span(s) are still waiting in its BatchSpanProcessor, which sends every 5 s: "
+                f"call {'grpc' if transport == 'grpc' else 'http'}_provider.force_flush() before the check.")
+    return (f"Did you make the span {name!r} (exactly that name) with this provider's tracer, and end it? "
+            f"provider.get_tracer(...).start_as_current_span({name!r}).")
+
+
+def _port(endpoint: str, kind: str) -> int | None:
+    try:
+        return urlparse(endpoint if "://" in endpoint else f"//{endpoint}").port
+    except ValueError:
+        return None

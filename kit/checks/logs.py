@@ -1,0 +1,98 @@
+"""Self-checks about log records: written in the right span, and sent over OTLP by hand."""
+
+from __future__ import annotations
+
+import time
+
+from kit import attempts
+from kit.checks._inspect import exporter_of, log_processors, queued
+from kit.checks._result import Result, names, ok, wrong
+from kit.checks.spans import made
+
+SEVERITY_CALL = {"TRACE": "debug", "DEBUG": "debug", "INFO": "info", "WARN": "warning", "ERROR": "error",
+                 "FATAL": "critical"}
+
+
+def check_log_in_span(text: str, span_name: str, severity: str | None = None) -> Result:
+    """A log record containing ``text``, written by this cell inside the span
+    ``span_name`` this cell made (same trace_id and span_id), with this severity."""
+    logs = attempts.logs()
+    mine = logs[logs.body.astype(str).str.contains(text, regex=False)]
+    if mine.empty:
+        bodies = logs.body.astype(str).tolist()
+        said = f" This cell logged {names(bodies, 4)}." if bodies else " This cell logged nothing."
+        return wrong(f"No log record of this cell contains {text!r}.{said} Log it with a logger, e.g. "
+                     f"logging.getLogger('myapp').{SEVERITY_CALL.get(severity or 'INFO', 'info')}({text!r}); "
+                     f"print() is not a log record.")
+    span, missing = made(span_name)
+    if missing is not None:
+        return missing
+    last = mine.iloc[-1]
+    if last.trace_id is None:
+        return wrong(f"The log {text!r} was written outside any span. Write it inside the "
+                     f"`with ... {span_name!r}` block (indent the line).")
+    if last.span_id != span.span_id:
+        inside = attempts.spans()
+        where = inside[inside.span_id == last.span_id]
+        other = where.name.iloc[0] if not where.empty else "another span"
+        return wrong(f"The log {text!r} was written inside {other!r}, not inside {span_name!r}: write it in "
+                     f"the `with ... {span_name!r}` block itself.")
+    if severity and last.severity != severity:
+        return wrong(f"The log {text!r} has severity {last.severity}, expected {severity}: use "
+                     f".{SEVERITY_CALL.get(severity, severity.lower())}(...).")
+    return ok(f"The log {text!r} carries the trace and span id of {span_name!r}.")
+
+
+def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger: str,
+                    provider=None, wait_s: float = 2.0) -> Result:
+    """A log record containing ``text``, with this severity, from a logger called
+    ``logger``, reached ``receiver`` over OTLP in this cell, from a LoggerProvider whose
+    resource says ``service.name`` = ``service``. ``provider`` (the LoggerProvider you
+    built) lets the check say what is wrong when nothing arrived."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        got = attempts.received(receiver, "logs")
+        mine = got[got.body.astype(str).str.contains(text, regex=False)]
+        if not mine.empty or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    if mine.empty:
+        return wrong(_why_nothing_arrived(receiver, text, provider, got))
+    last = mine.iloc[-1]
+    if last.service != service:
+        return wrong(f"The record arrived from service {last.service!r}, not {service!r}: give the "
+                     f"LoggerProvider resource=Resource.create({{'service.name': {service!r}}}).")
+    if last.logger != logger:
+        return wrong(f"The record came from the logger {last.logger!r}, not {logger!r}: log with "
+                     f"logging.getLogger({logger!r}).")
+    if last.severity != severity:
+        return wrong(f"The record has severity {last.severity}, expected {severity}: use "
+                     f".{SEVERITY_CALL.get(severity, severity.lower())}(...).")
+    return ok(f"{text!r} ({severity}) from {service!r}/{logger!r} reached the receiver over OTLP.")
+
+
+def _why_nothing_arrived(receiver, text, provider, got) -> str:
+    head = f"No log record containing {text!r} reached the receiver in this cell."
+    local = attempts.logs()
+    if not local[local.body.astype(str).str.contains(text, regex=False)].empty:
+        return (f"{head} It went to the kit's in-memory store instead: your LoggingHandler is not the one "
+                f"that handled it. Create it with LoggingHandler(logger_provider=provider) and add it to "
+                f"the logger you log with.")
+    if provider is not None:
+        processors = log_processors(provider)
+        if not processors:
+            return f"{head} The provider has no log record processor: add_log_record_processor(...)."
+        waiting = sum(queued(p) for p in processors)
+        if waiting:
+            return (f"{head} {waiting} record(s) are still waiting in the BatchLogRecordProcessor: it sends "
+                    f"every few seconds, so call provider.force_flush() before the check.")
+        endpoints = [getattr(exporter_of(p), "_endpoint", None) for p in processors]
+        endpoints = [e for e in endpoints if e]
+        if endpoints and not any(str(receiver.grpc_port) in e or str(receiver.http_port) in e
+                                 for e in endpoints):
+            return (f"{head} The exporter sends to {endpoints[0]}, which is not the receiver: use "
+                    f"endpoint=receiver.grpc_endpoint.")
+    if not got.empty:
+        return f"{head} Other records arrived: {names(got.body.astype(str), 4)}."
+    return (f"{head} Log it with a logger that has your LoggingHandler, at WARNING or above, and call "
+            f"provider.force_flush().")

@@ -1,0 +1,44 @@
+"""Self-check about MQTT subscriptions: which messages arrived, and why a filter matched."""
+
+from __future__ import annotations
+
+from kit.checks._result import Result, ok, wrong
+
+
+def check_received(messages, topics: list[str], topic_filter: str | None = None) -> Result:
+    """The paho messages in ``messages`` came in on exactly these topics (any order).
+    ``topic_filter``, if given, is the filter you subscribed with, so the check can say
+    what is wrong with it."""
+    hint = _filter_hint(topic_filter) if topic_filter is not None else ""
+    if hint:
+        return wrong(hint)
+    got = sorted(m.topic for m in messages)
+    want = sorted(topics)
+    if not got:
+        return wrong("No message arrived. Is the client subscribed (in on_connect) to a filter that matches, and "
+                     "did you wait for the messages before checking?"
+                     + (f" The filter {topic_filter!r} matches none of {want}." if topic_filter else ""))
+    missing = [t for t in want if t not in got]
+    extra = [t for t in got if t not in want]
+    if missing:
+        return wrong(f"Nothing arrived on {missing}; got {got}. '+' matches exactly one level, '#' any number "
+                     f"of levels, at the end only." + (f" {topic_filter!r} does not match {missing[0]!r}."
+                                                       if topic_filter else ""))
+    if extra:
+        return wrong(f"Also received {extra}, which you did not ask for: narrow the filter"
+                     + (f" ({topic_filter!r} matches {extra[0]!r})." if topic_filter else "."))
+    return ok(f"Received {len(got)} messages on {sorted(set(got))}"
+              + (f" with the filter {topic_filter!r}." if topic_filter else "."))
+
+
+def _filter_hint(topic_filter: str) -> str:
+    if not isinstance(topic_filter, str) or not topic_filter:
+        return f"The filter is {topic_filter!r}: give a topic filter such as 'lab/temp'."
+    levels = topic_filter.split("/")
+    if any(ch in topic_filter for ch in "*?"):
+        return (f"{topic_filter!r}: '*' and '?' are not MQTT wildcards (a broker reads them as plain "
+                f"characters). Use '+' for exactly one level, '#' for any number of levels at the end.")
+    if any(("+" in lv and lv != "+") or ("#" in lv and lv != "#") for lv in levels) or "#" in levels[:-1]:
+        return (f"{topic_filter!r} is not a valid filter: '+' and '#' must be a whole level, and '#' only the "
+                f"last one (e.g. 'lab/+', 'lab/#').")
+    return ""

@@ -1,0 +1,216 @@
+"""Self-checks about context that travels: baggage, and the Getter/Setter or JSON
+helpers a learner writes. Each calls the learner's code with many messages, the
+awkward ones included, and says which one went wrong."""
+
+from __future__ import annotations
+
+from opentelemetry import baggage, propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+from kit.checks._result import Result, names, ok, wrong
+from kit.checks.spans import made
+
+TP1 = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+TP2 = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+
+def check_baggage(carrier, key: str, value: str, span_name: str, service: str | None = None) -> Result:
+    """``carrier`` (the dict the producer injected into) carries baggage ``key=value``, and
+    the span ``span_name`` this cell made has the attribute ``key`` = ``value``."""
+    if not isinstance(carrier, dict):
+        return wrong(f"carrier should be the dict you injected into, got {type(carrier).__name__}.")
+    sent = baggage.get_all(propagate.extract(carrier))
+    if key not in sent:
+        if sent:
+            return wrong(f"The carrier's baggage is {dict(sent)}, with no {key!r}: the key must be exactly {key!r}.")
+        return wrong(f"The carrier has no baggage (it holds {names(carrier)}): put it in the context you inject, "
+                     f"propagate.inject(carrier, context=baggage.set_baggage({key!r}, {value!r})). Setting "
+                     f"the attribute by hand on the consumer does not make it travel.")
+    if sent[key] != value:
+        return wrong(f"The carrier's baggage has {key}={sent[key]!r}, expected {value!r}.")
+    span, missing = made(span_name)
+    if missing is not None:
+        return missing
+    if service and span.service != service:
+        return wrong(f"The span {span_name!r} comes from {span.service!r}, not {service!r}.")
+    if key not in span.attributes:
+        return wrong(f"The baggage travelled, but {span_name!r} has no attribute {key!r}: read it from the "
+                     f"extracted context, span.set_attribute({key!r}, baggage.get_baggage({key!r}, ctx)). "
+                     f"Without ctx, get_baggage reads the current context, which has none.")
+    if span.attributes[key] != value:
+        return wrong(f"{span_name!r} has {key}={span.attributes[key]!r}, expected {value!r}.")
+    return ok(f"{key}={value!r} travelled as baggage and is on {span_name!r}.")
+
+
+# ---------------------------------------------------------------- MQTT v5 user properties
+
+def _props(pairs=None):
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    props = Properties(PacketTypes.PUBLISH)
+    for pair in pairs or []:
+        props.UserProperty = [pair]  # assigning appends: one pair at a time, in order
+    return props
+
+
+def _call(what, *args):
+    try:
+        return what(*args), None
+    except Exception as exc:  # the learner's code: say what it raised, never raise into the cell
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def check_getter_setter(getter, setter) -> Result:
+    """A ``Getter`` and a ``Setter`` for paho ``Properties`` (MQTT v5 user properties)
+    that survive what real messages do: a key sent twice, no user properties at all,
+    ``None`` (what paho gives on MQTT 3.1.1), the application's own properties, and a
+    context injected twice into the same ``Properties``."""
+    got, error = _call(getter.get, _props([("traceparent", TP1)]), "traceparent")
+    if error:
+        return wrong(f"getter.get(properties, 'traceparent') raised {error}.")
+    if isinstance(got, str):
+        return wrong(f"getter.get(...) returned the string {got[:20]!r}…: a Getter returns a *list* of values "
+                     f"(or None). The propagator reads the first item, here the character {got[:1]!r}.")
+    if got != [TP1]:
+        return wrong(f"For one traceparent, getter.get(...) returned {got!r}, expected [{TP1!r}].")
+    got, error = _call(getter.get, _props([("traceparent", TP1), ("traceparent", TP2)]), "traceparent")
+    if error:
+        return wrong(f"With traceparent sent twice, getter.get(...) raised {error}.")
+    if not got or got[0] != TP1:
+        return wrong(f"With traceparent sent twice, getter.get(...) returned {got!r}: the first value sent must "
+                     f"come first (W3C: the first traceparent wins). dict(props.UserProperty) keeps the last; "
+                     f"collect every value in order: [v for k, v in props.UserProperty if k == key].")
+    got, error = _call(getter.get, _props(), "traceparent")
+    if error:
+        return wrong(f"For a message with no user properties, getter.get(...) raised {error}: reading "
+                     f"props.UserProperty before it is set raises AttributeError. Use "
+                     f"getattr(carrier, 'UserProperty', []).")
+    if got:
+        return wrong(f"For a message with no user properties, getter.get(...) returned {got!r}, expected None.")
+    got, error = _call(getter.get, None, "traceparent")
+    if error:
+        return wrong(f"getter.get(None, 'traceparent') raised {error}: on MQTT 3.1.1 paho gives "
+                     f"msg.properties = None; return None for it.")
+    got, error = _call(getter.get, _props([("app", "1")]), "traceparent")
+    if error or got:
+        return wrong(f"For a key that is not there, getter.get(...) gave {error or got!r}, expected None.")
+    keys, error = _call(getter.keys, _props([("app", "1"), ("traceparent", TP1)]))
+    if error or not keys or set(keys) != {"app", "traceparent"}:
+        return wrong(f"getter.keys(properties) gave {error or keys!r}, expected the keys ['app', 'traceparent'].")
+
+    props = _props([("app", "1")])
+    for value in (TP1, TP2):
+        _, error = _call(setter.set, props, "traceparent", value)
+        if error:
+            return wrong(f"setter.set(properties, 'traceparent', ...) raised {error}.")
+    pairs = list(getattr(props, "UserProperty", []) or [])
+    sent = [v for k, v in pairs if k == "traceparent"]
+    if len(sent) > 1:
+        return wrong(f"After setting traceparent twice, the properties hold it {len(sent)} times: "
+                     f"`props.UserProperty = [...]` APPENDS in paho. Replace the key: build the new list and "
+                     f"store it, e.g. object.__setattr__(carrier, 'UserProperty', pairs).")
+    if sent != [TP2]:
+        return wrong(f"After setting traceparent, the properties hold {pairs!r}: expected the last value set.")
+    if ("app", "1") not in pairs:
+        return wrong(f"The application's own user property ('app', '1') is gone ({pairs!r}): replace only the "
+                     f"key you set, keep the others.")
+    return _round_trip(getter, setter)
+
+
+def _round_trip(getter, setter) -> Result:
+    """Inject with the setter, through paho's own packing, extract with the getter."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    span = NonRecordingSpan(SpanContext(0x0AF7651916CD43DD8448EB211C80319C, 0x00F067AA0BA902B7, is_remote=False,
+                                        trace_flags=TraceFlags(TraceFlags.SAMPLED)))
+    props = _props([("app", "1")])
+    _, error = _call(propagate.inject, props, trace.set_span_in_context(span), setter)
+    if error:
+        return wrong(f"propagate.inject(properties, setter=setter) raised {error}.")
+    wire = Properties(PacketTypes.PUBLISH)
+    wire.unpack(props.pack())  # what the subscriber's paho reads off the socket
+    ctx, error = _call(propagate.extract, wire, None, getter)
+    if error:
+        return wrong(f"propagate.extract(msg.properties, getter=getter) raised {error}.")
+    received = trace.get_current_span(ctx).get_span_context()
+    if received.trace_id != span.get_span_context().trace_id or received.span_id != span.get_span_context().span_id:
+        return wrong("A context injected with your setter and read back with your getter (through paho's own "
+                     "packing) is not the one that was sent.")
+    return ok("Your Getter and Setter handle repeated keys, no properties, None (3.1.1), the app's own "
+              "properties and a second inject; a context survives paho's wire format.")
+
+
+# ---------------------------------------------------------------- MQTT 3.1.1 JSON payloads
+
+NOT_OBJECTS = [b"21.5", b"[21.5, 21.7]", b"\x89PNG\r\n\x1a\n", b"", b"not json", b'"a string"', b"\xff\xfe{"]
+
+
+def check_json_propagation(inject, extract) -> Result:
+    """``inject(payload) -> bytes`` adds ``traceparent`` (and ``tracestate``) as fields of a
+    JSON object payload's outermost object, keeping its own fields, and returns every
+    other payload byte for byte; ``extract(payload) -> Context`` reads them back and
+    gives an empty context for anything else. Neither may raise."""
+    import json
+
+    span = NonRecordingSpan(SpanContext(0x4BF92F3577B34DA6A3CE929D0E0E4736, 0x00F067AA0BA902B7, is_remote=False,
+                                        trace_flags=TraceFlags(TraceFlags.SAMPLED)))
+    expected = f"00-{0x4BF92F3577B34DA6A3CE929D0E0E4736:032x}-{0x00F067AA0BA902B7:016x}-01"
+    reading = b'{"t": 21.5, "unit": "C"}'
+    with trace.use_span(span):
+        out, error = _call(inject, reading)
+        if error:
+            return wrong(f"inject({reading!r}) raised {error}.")
+        text = out.decode("utf-8", "replace") if isinstance(out, (bytes, bytearray)) else out
+        try:
+            obj = json.loads(text)
+        except (TypeError, ValueError):
+            return wrong(f"inject({reading!r}) returned {out!r}, which is not JSON any more.")
+        if not isinstance(obj, dict):
+            return wrong(f"inject({reading!r}) returned {out!r}: expected the same JSON object with two more fields.")
+        if "traceparent" not in obj:
+            nested = [k for k, v in obj.items() if isinstance(v, dict) and "traceparent" in v]
+            if nested:
+                return wrong(f"The traceparent is inside {nested[0]!r}, not at the root of the object: the W3C "
+                             f"way puts it beside the application's own fields, {{'traceparent': …, 't': 21.5}}.")
+            return wrong(f"inject({reading!r}) returned {out!r}, with no traceparent field: call "
+                         f"propagate.inject(obj) on the parsed object and serialize it again.")
+        if obj["traceparent"] != expected:
+            return wrong(f"The traceparent written is {obj['traceparent']!r}, not the current span's "
+                         f"{expected!r}: inject while the span is current.")
+        kept = {k: obj.get(k) for k in ("t", "unit")}
+        if kept != {"t": 21.5, "unit": "C"}:
+            return wrong(f"The application's own fields changed: {out!r}. Keep them as they are, add only the "
+                         f"context fields.")
+        if not isinstance(out, (bytes, bytearray)):
+            return wrong(f"inject(...) returned a {type(out).__name__}: return bytes, as MQTT payloads are "
+                         f"(json.dumps(obj).encode()).")
+        for payload in NOT_OBJECTS:
+            same, error = _call(inject, payload)
+            if error:
+                return wrong(f"inject({payload!r}) raised {error}: a payload that is not a JSON object must go "
+                             f"out exactly as it came. Catch the error (ValueError covers JSON and UTF-8 "
+                             f"errors) and return the payload.")
+            if same != payload:
+                return wrong(f"inject({payload!r}) returned {same!r}: only a JSON *object* gets the fields; "
+                             f"leave every other payload byte for byte.")
+    ctx, error = _call(extract, out)
+    if error:
+        return wrong(f"extract(...) of an injected payload raised {error}.")
+    if not isinstance(ctx, Context):
+        return wrong(f"extract(...) returned a {type(ctx).__name__}: return the Context that "
+                     f"propagate.extract(obj) gives, to start the consumer span with context=ctx.")
+    if trace.get_current_span(ctx).get_span_context().trace_id != span.get_span_context().trace_id:
+        return wrong("extract(...) of an injected payload did not give back its context: call "
+                     "propagate.extract(obj) on the parsed JSON object.")
+    for payload in NOT_OBJECTS + [b'{"t": 1}']:
+        ctx, error = _call(extract, payload)
+        if error:
+            return wrong(f"extract({payload!r}) raised {error}: a message without context must still be "
+                         f"processed; return an empty context (propagate.extract({{}})).")
+        if not isinstance(ctx, Context) or trace.get_current_span(ctx).get_span_context().is_valid:
+            return wrong(f"extract({payload!r}) gave {ctx!r}, expected an empty Context.")
+    return ok("inject adds traceparent at the root of JSON objects and leaves every other payload as it was; "
+              "extract reads it back, and never raises.")

@@ -1,0 +1,169 @@
+"""Self-checks about spans: their name, kind, attributes, events, status and parent.
+
+Each looks only at the spans the cell being run made (see :mod:`kit.attempts`),
+so re-running a cell, or running the solution and then the blank, is judged right.
+"""
+
+from __future__ import annotations
+
+from kit import attempts, capture
+from kit.checks._result import Result, did_you_mean, names, ok, wrong
+
+KIND_HINTS = {
+    ("PRODUCER", "CLIENT"): "CLIENT is what the 2023 blog used; today a publish whose context travels "
+                            "with the message is a PRODUCER: kind=SpanKind.PRODUCER.",
+    ("PRODUCER", "SERVER"): "SERVER answers a request; a publish is a PRODUCER: kind=SpanKind.PRODUCER.",
+    ("PRODUCER", "CONSUMER"): "CONSUMER is the receiving side (on_message); the publish is the "
+                              "PRODUCER: kind=SpanKind.PRODUCER.",
+    ("CONSUMER", "SERVER"): "SERVER is what the 2023 blog used; handling a pushed message is a CONSUMER: "
+                            "kind=SpanKind.CONSUMER.",
+    ("CONSUMER", "PRODUCER"): "PRODUCER is the sending side; on_message's span is a CONSUMER.",
+}
+
+
+def made(name: str):
+    """The newest span called ``name`` that the cell being run made, or (None, why not)."""
+    spans = attempts.spans()
+    match = spans[spans.name == name]
+    if not match.empty:
+        return match.iloc[-1], None
+    if name in attempts.unfinished_spans():
+        return None, wrong(f"The span {name!r} was started in this cell but never ended, so it was not "
+                           f"recorded. Start it with `with tracer.start_as_current_span({name!r}):`, which "
+                           f"ends it at the end of the block (or call span.end()).")
+    made_here = spans.name.tolist()
+    if not made_here:
+        return None, wrong(f"This cell made no span at all, so there is no {name!r}. The check judges only "
+                           f"the cell it is in: put your code in this cell and run it.")
+    earlier = "" if capture.spans_df()[lambda df: df.name == name].empty else \
+        " (an earlier cell made one, but the check judges only this cell)"
+    return None, wrong(f"This cell made no span named {name!r}{earlier}. It made: {names(made_here)}."
+                       + (did_you_mean(name, made_here) or " Check the name you gave start_as_current_span(...)."))
+
+
+def check_span(name: str, *, kind: str | None = None, attributes: dict | None = None,
+               events: list[str] | None = None, status: str | None = None,
+               exception: str | None = None, service: str | None = None) -> Result:
+    """The span ``name`` made by this cell has this kind, these attributes (and
+    values), these event names, this status (``"ERROR"``/``"OK"``), a recorded
+    exception of this type, and comes from this service."""
+    span, missing = made(name)
+    if missing is not None:
+        return missing
+    if service and span.service != service:
+        return wrong(f"The span {name!r} comes from service {span.service!r}, not {service!r}: make it "
+                     f"with that service's tracer.")
+    if kind and span.kind != kind:
+        hint = KIND_HINTS.get((kind, span.kind), f"Pass kind=SpanKind.{kind} when you start it.")
+        return wrong(f"The span {name!r} has kind {span.kind}, expected {kind}. {hint}")
+    event_names = [e[0] for e in span.events]
+    for key, value in (attributes or {}).items():
+        if key not in span.attributes:
+            close = did_you_mean(key, span.attributes)
+            instead = f" It has {names(span.attributes)}." if span.attributes else " It has no attributes."
+            return wrong(f"The span {name!r} has no attribute {key!r}.{instead}"
+                         + (close or f" Try span.set_attribute({key!r}, {value!r})."))
+        if span.attributes[key] != value:
+            return wrong(f"The span {name!r} has {key}={span.attributes[key]!r}, expected {value!r}.")
+    for event in events or []:
+        if event not in event_names:
+            also = (f" {event!r} is an attribute of the span, not an event: an event is a moment, added "
+                    f"with span.add_event({event!r})." if event in span.attributes else
+                    did_you_mean(event, event_names) or f" Try span.add_event({event!r}) inside the block.")
+            return wrong(f"The span {name!r} has no event {event!r} (it has {names(event_names)}).{also}")
+    if status and span.status != status:
+        how = "Status(StatusCode.ERROR, 'why')" if status == "ERROR" else f"Status(StatusCode.{status})"
+        return wrong(f"The span {name!r} has status {span.status}, expected {status}. "
+                     f"Call span.set_status({how}).")
+    if exception:
+        types = [e[1].get("exception.type") for e in span.events if e[0] == "exception"]
+        if exception not in types:
+            return wrong(f"The span {name!r} has no recorded {exception}: call span.record_exception(exc) "
+                         f"in the except block.")
+    return ok(f"The span {name!r} is as expected.")
+
+
+def check_parent(child: str, parent: str) -> Result:
+    """The span ``child`` made by this cell is a child of the span ``parent`` this cell made."""
+    span, missing = made(child)
+    if missing is not None:
+        return missing
+    here = attempts.spans()
+    by_id = {r["span_id"]: r for r in capture.spans_df().to_dict("records")}
+    if span.parent_span_id is None:
+        linked = [by_id[s]["name"] for _, s in span.links if s in by_id]
+        if parent in linked:
+            return wrong(f"{child!r} is linked to {parent!r} but is not its child: the task asks for a "
+                         f"parent. Start it with context=ctx instead of links=[...].")
+        same_service = not here[(here.name == parent) & (here.service == span.service)].empty
+        fix = (f"Start it inside the `with ... {parent!r}` block (indent it under that line)." if same_service
+               else f"Start it with context=ctx, where ctx is what propagate.extract(...) read from the "
+                    f"carrier that {parent!r} injected.")
+        return wrong(f"The span {child!r} has no parent: it started a trace of its own. {fix}")
+    found = by_id.get(span.parent_span_id)
+    if found is None:
+        return wrong(f"The span {child!r} has a parent ({span.parent_span_id}) that this kernel never "
+                     f"recorded: the context it was started in came from elsewhere. Extract it from the "
+                     f"carrier that {parent!r} injected.")
+    if found["name"] != parent:
+        ancestors = _ancestors(found, by_id)
+        if parent in ancestors:
+            return wrong(f"{child!r} is a child of {found['name']!r}, which is inside {parent!r}: it is nested "
+                         f"one level too deep. Start it after the `with ... {found['name']!r}` block ends, "
+                         f"still inside {parent!r}.")
+        return wrong(f"{child!r} is a child of {found['name']!r}, not {parent!r}.")
+    if here[here.span_id == found["span_id"]].empty:
+        return wrong(f"{child!r} is a child of a {parent!r} made by an earlier cell, not the one this cell "
+                     f"made: it was started with an old context. Use the context of this cell's message.")
+    return ok(f"{child!r} is a child of {parent!r} in trace {span.trace_id}.")
+
+
+def _ancestors(row, by_id) -> list[str]:
+    out, seen = [], set()
+    while row is not None and row["parent_span_id"] and row["span_id"] not in seen:
+        seen.add(row["span_id"])
+        row = by_id.get(row["parent_span_id"])
+        if row is not None:
+            out.append(row["name"])
+    return out
+
+
+def check_handled_error(function, bad: str, good: str, span_name: str, exception: str = "ValueError") -> Result:
+    """``function(bad)`` records ``exception`` on its span ``span_name``, marks it ERROR and
+    returns None without raising; ``function(good)`` works and its span is not an error."""
+    try:
+        result = function(bad)
+    except Exception as exc:  # the learner's code let it escape
+        if type(exc).__name__ != exception:
+            return wrong(f"{function.__name__}({bad!r}) raised {type(exc).__name__}: {exc}. Fix that first.")
+        return wrong(f"{function.__name__}({bad!r}) let the {exception} escape: the task is to handle it. "
+                     f"Record it on the span and return None; do not re-raise.")
+    bad_span = attempts.spans()
+    bad_span = bad_span[bad_span.name == span_name]
+    if bad_span.empty:
+        return made(span_name)[1] or wrong(f"No span {span_name!r}.")
+    bad_span = bad_span.iloc[-1]
+    if result is not None:
+        return wrong(f"{function.__name__}({bad!r}) returned {result!r}; a reading that does not parse "
+                     f"should give None.")
+    types = [e[1].get("exception.type") for e in bad_span.events if e[0] == "exception"]
+    if exception not in types:
+        return wrong(f"The span {span_name!r} for {bad!r} has no recorded {exception}: call "
+                     f"span.record_exception(exc) in the except block.")
+    if bad_span.status != "ERROR":
+        return wrong(f"The span {span_name!r} for {bad!r} has status {bad_span.status}, expected ERROR: call "
+                     f"span.set_status(Status(StatusCode.ERROR, 'not a number')) in the except block "
+                     f"(recording an exception does not set the status).")
+    try:
+        value = function(good)
+    except Exception as exc:
+        return wrong(f"{function.__name__}({good!r}) raised {type(exc).__name__}: a good reading must still parse.")
+    good_span = attempts.spans()
+    good_span = good_span[good_span.name == span_name].iloc[-1]
+    if value != float(good):
+        return wrong(f"{function.__name__}({good!r}) returned {value!r}, expected {float(good)!r}.")
+    if good_span.status == "ERROR":
+        return wrong(f"The span for the good reading {good!r} is marked ERROR too: set the status inside "
+                     f"the except block only.")
+    return ok(f"{function.__name__}({bad!r}) recorded the {exception}, ended ERROR and returned None; "
+              f"{function.__name__}({good!r}) returned {value!r} with a clean span.")
