@@ -1,11 +1,13 @@
 """The compose stack and the Kubernetes manifests, checked here without Docker (no engine runs
 on these machines): they parse, agree with each other, and pass the kit's and Prometheus' checks."""
 
+import importlib.util
 import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -15,6 +17,8 @@ from kit.collector_config import check_config
 ROOT = Path(__file__).parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
+K8S = ROOT / "k8s"
+OPERATOR = K8S / "operator"
 
 
 def host_port(mapping: str) -> tuple[str, str]:
@@ -127,3 +131,81 @@ def test_kubernetes_carries_the_same_config_files():
         (ROOT / "config/collector/otel-collector.yaml").read_text()
     assert configmaps["prometheus-config"]["prometheus.yml"] == (ROOT / "config/prometheus/prometheus.yml").read_text()
     assert configmaps["mosquitto-config"]["mosquitto.conf"] == (ROOT / "config/mosquitto/mosquitto.conf").read_text()
+
+
+def build_k8s():
+    """tools/build_k8s.py as a module (tools/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("build_k8s", ROOT / "tools/build_k8s.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def all_k8s_docs():
+    """(path, document) for every YAML document under k8s/, k8s/operator/ included."""
+    for path in sorted(K8S.rglob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc:
+                yield path.relative_to(ROOT), doc
+
+
+def k8s_object(kind, name):
+    """One object of the default kustomization (kubectl apply -k k8s/)."""
+    return next(d for d in k8s_docs() if d["kind"] == kind and d["metadata"]["name"] == name)
+
+
+def test_generated_manifests_are_current_and_the_operator_folder_is_left_alone(tmp_path):
+    written = build_k8s().main(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(written), "it writes only what it names"
+    for name in written:
+        assert (tmp_path / name).read_text() == (K8S / name).read_text(), \
+            f"k8s/{name} is not what tools/build_k8s.py writes: run python tools/build_k8s.py"
+    resources = yaml.safe_load((K8S / "kustomization.yaml").read_text())["resources"]
+    assert set(resources) == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml"}
+    assert (OPERATOR / "instrumentation.yaml").exists() and not any("operator" in r for r in resources), \
+        "k8s/operator/ needs the operator's CRDs: not part of kubectl apply -k k8s/"
+
+
+def test_instrumentation_sends_otlp_over_http_to_the_kits_collector():
+    namespace = build_k8s().NS
+    instrumentation = yaml.safe_load((OPERATOR / "instrumentation.yaml").read_text())
+    assert instrumentation["metadata"]["namespace"] == namespace
+    endpoint = urlsplit(instrumentation["spec"]["exporter"]["endpoint"])
+    # the operator's Python image exports http/protobuf only: the collector's HTTP receiver
+    assert (endpoint.scheme, endpoint.hostname, endpoint.port) == (
+        "http", f"otel-collector.{namespace}.svc.cluster.local", 4318)
+    service = k8s_object("Service", "otel-collector")
+    assert 4318 in {p["port"] for p in service["spec"]["ports"]}
+    collector = yaml.safe_load((ROOT / "config/collector/otel-collector.yaml").read_text())
+    assert collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    python_env = {e["name"]: e["value"] for e in instrumentation["spec"]["python"]["env"]}
+    assert python_env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in python_env, "it would win over spec.exporter.endpoint"
+
+
+def test_instrumentation_propagates_w3c_and_samples_by_parent_then_ratio():
+    spec = yaml.safe_load((OPERATOR / "instrumentation.yaml").read_text())["spec"]
+    assert spec["propagators"] == ["tracecontext", "baggage"]  # what the kit's services use
+    assert spec["sampler"]["type"] == "parentbased_traceidratio"
+    assert 0 <= float(spec["sampler"]["argument"]) <= 1  # the operator's webhook refuses others
+    image = spec["python"]["image"]
+    assert re.search(r"/autoinstrumentation-python:\d+\.\d+b\d+$", image), f"{image} is not pinned"
+
+
+def test_processor_example_opts_in_on_its_pod_template():
+    text = (OPERATOR / "processor-deployment.yaml").read_text()
+    assert "DOES NOT EXIST" in text, "say plainly that the kit ships no image for its services"
+    deployment = yaml.safe_load(text)
+    namespace = build_k8s().NS
+    assert deployment["metadata"]["namespace"] == namespace
+    assert "annotations" not in deployment["metadata"], "the operator reads the pod's annotations"
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["instrumentation.opentelemetry.io/inject-python"] == "true"
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert (ROOT / container["command"][1]).name == "processor.py"
+    assert (ROOT / container["command"][1]).exists()
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert not [n for n in env if n.startswith("OTEL_")], "the container's own OTEL_* win over the operator's"
+    broker = urlsplit(env["MQTT_BROKER_URL"])
+    assert broker.hostname == f"mosquitto.{namespace}.svc.cluster.local"
+    assert broker.port in {p["port"] for p in k8s_object("Service", "mosquitto")["spec"]["ports"]}

@@ -3,8 +3,13 @@
     python tools/build_k8s.py
 
 The ConfigMaps carry the very files compose mounts (config/...), so the two
-deployments never drift apart; tests/test_deploy.py checks they are equal.
-Apply with ``kubectl apply -k k8s/``.
+deployments never drift apart; tests/test_deploy.py checks they are equal, and
+that running this script again would change nothing. Apply with
+``kubectl apply -k k8s/``.
+
+It writes only the files it names (listed in k8s/kustomization.yaml): the
+hand-written k8s/operator/ (an OpenTelemetry Operator Instrumentation, which
+needs the operator's CRDs first) is neither generated nor applied by default.
 """
 
 from pathlib import Path
@@ -76,8 +81,8 @@ def manifests(name, image, ports, service_ports, configs, args, env):
     return docs
 
 
-def main():
-    out = ROOT / "k8s"
+def main(out: Path = ROOT / "k8s") -> list[str]:
+    """Write the manifests into ``out``; return the names of the files written."""
     out.mkdir(exist_ok=True)
     files = ["namespace.yaml"]
     (out / "namespace.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Namespace",
@@ -89,8 +94,8 @@ def main():
     (out / "kustomization.yaml").write_text(yaml.safe_dump(
         {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "namespace": NS,
          "resources": files}, sort_keys=False))
-    print("wrote", ", ".join(files), "and kustomization.yaml")
+    return files + ["kustomization.yaml"]
 
 
 if __name__ == "__main__":
-    main()
+    print("wrote", ", ".join(main()))
