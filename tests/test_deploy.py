@@ -166,6 +166,29 @@ def test_generated_manifests_are_current_and_the_operator_folder_is_left_alone(t
         "k8s/operator/ needs the operator's CRDs: not part of kubectl apply -k k8s/"
 
 
+def test_grafana_anonymous_visitors_are_viewers_not_admins():
+    container = k8s_object("Deployment", "grafana")["spec"]["template"]["spec"]["containers"][0]
+    kubernetes_env = {e["name"]: e["value"] for e in container["env"]}
+    for env in (SERVICES["grafana"]["environment"], kubernetes_env):
+        assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
+        assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+    for path in (ROOT / "config/grafana").rglob("*"):  # no grafana.ini turning it back
+        assert not path.is_file() or "org_role" not in path.read_text().lower(), path
+
+
+def test_collector_pprof_is_not_published_but_zpages_is():
+    for name in ("otel-collector", "otel-collector-azure"):
+        published = {mapping.split(":")[-1] for mapping in SERVICES[name]["ports"]}
+        assert "1777" not in published and "55679" in published, name
+    deployment = k8s_object("Deployment", "otel-collector")
+    declared = {p["containerPort"] for p in deployment["spec"]["template"]["spec"]["containers"][0]["ports"]}
+    assert 1777 not in declared and 55679 in declared
+    assert 1777 not in {p["port"] for p in k8s_object("Service", "otel-collector")["spec"]["ports"]}
+    for config in ("otel-collector.yaml", "otel-collector-azure.yaml"):  # both still run, unpublished
+        extensions = yaml.safe_load((ROOT / "config/collector" / config).read_text())["service"]["extensions"]
+        assert {"pprof", "zpages"} <= set(extensions), config
+
+
 def test_instrumentation_sends_otlp_over_http_to_the_kits_collector():
     namespace = build_k8s().NS
     instrumentation = yaml.safe_load((OPERATOR / "instrumentation.yaml").read_text())

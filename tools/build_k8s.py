@@ -23,7 +23,9 @@ NS = "otel-mqtt"
 COMPONENTS = {
     "mosquitto": ("eclipse-mosquitto:2.0.21", [1883], [1883],
                   {"/mosquitto/config": [("mosquitto.conf", "config/mosquitto/mosquitto.conf")]}, [], {}),
-    "otel-collector": ("otel/opentelemetry-collector-contrib:0.157.0", [4317, 4318, 8888, 8889, 13133, 1777, 55679],
+    # pprof (1777) listens in the pod but is neither declared nor in the Service: it is for
+    # debugging the collector itself (kubectl port-forward deploy/otel-collector 1777).
+    "otel-collector": ("otel/opentelemetry-collector-contrib:0.157.0", [4317, 4318, 8888, 8889, 13133, 55679],
                        [4317, 4318, 8888, 8889, 13133],
                        {"/etc/otelcol-contrib": [("config.yaml", "config/collector/otel-collector.yaml")]},
                        ["--config=/etc/otelcol-contrib/config.yaml"], {}),
@@ -40,7 +42,8 @@ COMPONENTS = {
                     ("dashboards.yaml", "config/grafana/provisioning/dashboards/dashboards.yaml")],
                  "/var/lib/grafana/dashboards": [
                     ("mqtt-messaging.json", "config/grafana/dashboards/mqtt-messaging.json")]},
-                [], {"GF_AUTH_ANONYMOUS_ENABLED": "true", "GF_AUTH_ANONYMOUS_ORG_ROLE": "Admin"}),
+                # as in docker-compose.yml: anonymous visitors may look, not change anything
+                [], {"GF_AUTH_ANONYMOUS_ENABLED": "true", "GF_AUTH_ANONYMOUS_ORG_ROLE": "Viewer"}),
 }
 
 
