@@ -1,10 +1,16 @@
 """The compose stack and the Kubernetes manifests, checked here without Docker (no engine runs
-on these machines): they parse, agree with each other, and pass the kit's and Prometheus' checks."""
+on these machines): they parse, agree with each other, and pass the kit's and Prometheus' checks,
+the Kubernetes schemas (kubernetes-validate), the Compose Specification (check-jsonschema) and,
+for the OpenTelemetry Operator's Instrumentation, the fields of its CRD. All offline."""
 
+import contextlib
+import copy
 import importlib.util
+import io
 import json
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +25,7 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 K8S = ROOT / "k8s"
 OPERATOR = K8S / "operator"
+INSTRUMENTATION_SCHEMA = ROOT / "tests/data/instrumentation-v1alpha1.schema.yaml"
 
 
 def host_port(mapping: str) -> tuple[str, str]:
@@ -154,6 +161,23 @@ def k8s_object(kind, name):
     return next(d for d in k8s_docs() if d["kind"] == kind and d["metadata"]["name"] == name)
 
 
+@pytest.fixture
+def offline(monkeypatch):
+    """The validators must need no network: there is none here, nor at many a workshop."""
+    def refuse(sock, address):
+        raise AssertionError(f"a validator tried to connect to {address}")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def check_jsonschema(*args) -> tuple[int, str]:
+    """check-jsonschema's command line, run in this process: (exit code, what it printed)."""
+    from check_jsonschema import main
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = main(list(args), standalone_mode=False)
+    return code, out.getvalue()
+
+
 def test_generated_manifests_are_current_and_the_operator_folder_is_left_alone(tmp_path):
     written = build_k8s().main(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(written), "it writes only what it names"
@@ -232,3 +256,64 @@ def test_processor_example_opts_in_on_its_pod_template():
     broker = urlsplit(env["MQTT_BROKER_URL"])
     assert broker.hostname == f"mosquitto.{namespace}.svc.cluster.local"
     assert broker.port in {p["port"] for p in k8s_object("Service", "mosquitto")["spec"]["ports"]}
+
+
+# kubernetes-validate 1.37.0 bundles the schemas of Kubernetes 1.25 to 1.37: check the oldest
+# and the newest, so a field too new for an older cluster shows up too.
+@pytest.mark.parametrize("kubernetes", ["1.25", "1.37"])
+def test_every_kubernetes_manifest_passes_the_kubernetes_schemas(kubernetes, offline):
+    import kubernetes_validate
+    kinds, errors = set(), []
+    for path, doc in all_k8s_docs():
+        if doc["kind"] in ("Kustomization", "Instrumentation"):  # not Kubernetes API kinds: below
+            continue
+        kinds.add(doc["kind"])
+        try:  # strict: a field the schema does not know fails, not only a wrong type
+            kubernetes_validate.validate(doc, kubernetes, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            where = ".".join(map(str, error.absolute_path))
+            errors.append(f"{path}: {doc['kind']} {doc['metadata']['name']}: {error.message} (at {where})")
+    assert not errors, "\n".join(errors)
+    assert kinds == {"Namespace", "ConfigMap", "Deployment", "Service"}
+
+
+def test_kubernetes_validation_refuses_a_misspelt_field(offline):
+    import kubernetes_validate
+    deployment = copy.deepcopy(k8s_object("Deployment", "mosquitto"))
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["port"] = container.pop("ports")
+    with pytest.raises(kubernetes_validate.ValidationError, match="'port' was unexpected"):
+        kubernetes_validate.validate(deployment, "1.37", strict=True)
+
+
+def test_instrumentation_has_only_fields_of_the_operators_crd(offline):
+    code, out = check_jsonschema("--check-metaschema", str(INSTRUMENTATION_SCHEMA))
+    assert code == 0, out
+    files = {path for path, doc in all_k8s_docs() if doc["kind"] == "Instrumentation"}
+    assert files == {Path("k8s/operator/instrumentation.yaml")}, "one per namespace: inject-python: \"true\""
+    for path in files:
+        code, out = check_jsonschema("--schemafile", str(INSTRUMENTATION_SCHEMA), str(ROOT / path))
+        assert code == 0, out
+
+
+def test_instrumentation_schema_refuses_a_misspelt_field_and_an_unquoted_value(offline, tmp_path):
+    instrumentation = yaml.safe_load((OPERATOR / "instrumentation.yaml").read_text())
+    instrumentation["spec"]["python"]["resources"] = {}  # the CRD's name is resourceRequirements
+    instrumentation["spec"]["python"]["env"][0]["value"] = False  # YAML false, not "false"
+    bad = tmp_path / "instrumentation.yaml"
+    bad.write_text(yaml.safe_dump(instrumentation))
+    code, out = check_jsonschema("--schemafile", str(INSTRUMENTATION_SCHEMA), str(bad))
+    assert code == 1
+    assert "'resources' was unexpected" in out and "False is not of type 'string'" in out
+
+
+def test_compose_file_passes_the_compose_specification(offline):
+    code, out = check_jsonschema("--builtin-schema", "vendor.compose-spec", str(ROOT / "docker-compose.yml"))
+    assert code == 0, out
+
+
+def test_compose_specification_check_refuses_a_misspelt_key(offline, tmp_path):
+    bad = tmp_path / "docker-compose.yml"
+    bad.write_text((ROOT / "docker-compose.yml").read_text().replace("    healthcheck:", "    healthchek:", 1))
+    code, out = check_jsonschema("--builtin-schema", "vendor.compose-spec", str(bad))
+    assert code == 1 and "'healthchek' was unexpected" in out, out
