@@ -3,8 +3,13 @@
     python tools/build_k8s.py
 
 The ConfigMaps carry the very files compose mounts (config/...), so the two
-deployments never drift apart; tests/test_deploy.py checks they are equal.
-Apply with ``kubectl apply -k k8s/``.
+deployments never drift apart; tests/test_deploy.py checks they are equal, and
+that running this script again would change nothing. Apply with
+``kubectl apply -k k8s/``.
+
+It writes only the files it names (listed in k8s/kustomization.yaml): the
+hand-written k8s/operator/ (an OpenTelemetry Operator Instrumentation, which
+needs the operator's CRDs first) is neither generated nor applied by default.
 """
 
 from pathlib import Path
@@ -18,7 +23,9 @@ NS = "otel-mqtt"
 COMPONENTS = {
     "mosquitto": ("eclipse-mosquitto:2.0.21", [1883], [1883],
                   {"/mosquitto/config": [("mosquitto.conf", "config/mosquitto/mosquitto.conf")]}, [], {}),
-    "otel-collector": ("otel/opentelemetry-collector-contrib:0.157.0", [4317, 4318, 8888, 8889, 13133, 1777, 55679],
+    # pprof (1777) listens in the pod but is neither declared nor in the Service: it is for
+    # debugging the collector itself (kubectl port-forward deploy/otel-collector 1777).
+    "otel-collector": ("otel/opentelemetry-collector-contrib:0.157.0", [4317, 4318, 8888, 8889, 13133, 55679],
                        [4317, 4318, 8888, 8889, 13133],
                        {"/etc/otelcol-contrib": [("config.yaml", "config/collector/otel-collector.yaml")]},
                        ["--config=/etc/otelcol-contrib/config.yaml"], {}),
@@ -35,7 +42,8 @@ COMPONENTS = {
                     ("dashboards.yaml", "config/grafana/provisioning/dashboards/dashboards.yaml")],
                  "/var/lib/grafana/dashboards": [
                     ("mqtt-messaging.json", "config/grafana/dashboards/mqtt-messaging.json")]},
-                [], {"GF_AUTH_ANONYMOUS_ENABLED": "true", "GF_AUTH_ANONYMOUS_ORG_ROLE": "Admin"}),
+                # as in docker-compose.yml: anonymous visitors may look, not change anything
+                [], {"GF_AUTH_ANONYMOUS_ENABLED": "true", "GF_AUTH_ANONYMOUS_ORG_ROLE": "Viewer"}),
 }
 
 
@@ -76,8 +84,8 @@ def manifests(name, image, ports, service_ports, configs, args, env):
     return docs
 
 
-def main():
-    out = ROOT / "k8s"
+def main(out: Path = ROOT / "k8s") -> list[str]:
+    """Write the manifests into ``out``; return the names of the files written."""
     out.mkdir(exist_ok=True)
     files = ["namespace.yaml"]
     (out / "namespace.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Namespace",
@@ -89,8 +97,8 @@ def main():
     (out / "kustomization.yaml").write_text(yaml.safe_dump(
         {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "namespace": NS,
          "resources": files}, sort_keys=False))
-    print("wrote", ", ".join(files), "and kustomization.yaml")
+    return files + ["kustomization.yaml"]
 
 
 if __name__ == "__main__":
-    main()
+    print("wrote", ", ".join(main()))
