@@ -35,16 +35,16 @@ def check_metric(name: str, expected, attributes: dict | None = None, *, total: 
         return wrong(_attribute_mistake(name, want, changes.attributes.tolist()))
     row = rows.iloc[0]
     if row.change != expected:
-        what = "measurements" if row.kind == "histogram" else "in total"
-        hint = ""
-        if row.kind != "histogram" and expected and row.change % expected == 0 and row.change > expected:
-            hint = f" Is each message added {row.change // expected} times?"
-        elif row.kind != "histogram":
-            hint = " Add 1 for each message that matches."
-        return wrong(f"{name!r} {want} went up by {_num(row.change)} {what} in this cell, expected "
+        if row.kind == "histogram":
+            return wrong(f"{name!r} {want} got {_num(row.change)} measurement(s) in this cell, expected "
+                         f"{_num(expected)}: call .record(value) once for each value, inside the loop.")
+        hint = " Add 1 for each message that matches, with its own topic as the attribute."
+        if expected and row.change % expected == 0 and row.change > expected:
+            hint = f" Is each message added {_num(row.change // expected)} times?"
+        return wrong(f"{name!r} {want} went up by {_num(row.change)} in this cell, expected "
                      f"{_num(expected)}.{hint}")
     if total is not None and not math.isclose(row.sum_change, total):
-        return wrong(f"{name!r}'s {_num(row.change)} measurements add up to {_num(row.sum_change)}, but the "
+        return wrong(f"The {_num(row.change)} measurements in {name!r} add up to {_num(row.sum_change)}, but the "
                      f"values to record add up to {_num(total)}: record each value itself (for a size, "
                      f"len(payload)), not a count.")
     shown = f" (sum {_num(row.sum_change)})" if total is not None else ""
@@ -121,7 +121,10 @@ def check_console_reader(provider, name: str, expected, attributes: dict | None 
     value = match[0].get("value")
     if value != expected:
         return wrong(f"The console shows {name!r} {want} = {value}, expected {expected}.")
-    return ok(f"Every {every / 1000:g} s (and on force_flush) the console shows {name!r} {want} = {value}.")
+    exporter.out = io.StringIO()  # quiet: no last print from the shutdown
+    provider.shutdown(timeout_millis=1000)
+    return ok(f"Every {every / 1000:g} s (and on force_flush) the console shows {name!r} {want} = {value}. "
+              f"(The check then shut the provider down, so it prints nothing into later cells.)")
 
 
 def _printed_json(text: str) -> list[dict]:

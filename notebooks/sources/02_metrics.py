@@ -11,7 +11,7 @@
 # > **Objectives**
 # > - Use a counter (the blog's `message_count`), an up-down counter, a histogram and an observable gauge.
 # > - Split a metric by attributes, and keep their number small.
-# > - Change aggregation with a view; know what the reader interval does.
+# > - Change aggregation with a view; build a reader and an exporter by hand, and know what the interval does.
 # > - Plot metrics over time in the notebook.
 
 # %% [markdown]
@@ -157,13 +157,25 @@ for metric in reader.get_metrics_data().resource_metrics[0].scope_metrics[0].met
 # ## 5. When metrics leave: the reader interval
 #
 # Unlike spans, metrics are not sent when recorded. A **reader** collects them:
-# `PeriodicExportingMetricReader` every `OTEL_METRIC_EXPORT_INTERVAL` ms (60 000 by
-# default; the kit uses 10 000 for OTLP and 1 000 for its own in-memory copy), or when you
-# flush. Counters are sent **cumulative** by default (the total so far); some back ends
-# prefer **delta** (the change since the last export), set with
+# `PeriodicExportingMetricReader` every `export_interval_millis` (from
+# `OTEL_METRIC_EXPORT_INTERVAL`, 60 000 ms by default; the kit uses 10 000 for OTLP and
+# 1 000 for its own in-memory copy), or when you call `provider.force_flush()`. Its
+# exporter decides where the numbers go: `ConsoleMetricExporter` prints them as JSON,
+# `OTLPMetricExporter` sends them to a collector.
+#
+# The blog's reader ran every second: `PeriodicExportingMetricReader(ConsoleMetricExporter(),
+# export_interval_millis=1000)`. In a notebook that prints from a background thread, every
+# second, into whatever cell is running. Keep the default interval, and `force_flush()`
+# when you want to see the numbers (exercise 2.3).
+#
+# Counters are sent **cumulative** by default (the total so far); some back ends prefer
+# **delta** (the change since the last export), set with
 # `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE=delta`.
 #
 # ## Exercises
+#
+# A self-check judges the cell it is in: for a counter it measures how much each stream
+# went up *during that cell*, so you can re-run a cell as often as you like.
 #
 # ### Exercise 2.1: count per topic
 #
@@ -180,13 +192,10 @@ for topic in ["sensors/temp", "sensors/temp", "sensors/humidity", "sensors/temp"
 check_metric("messages_received", 3, {"messaging.destination.name": "sensors/temp"})
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-for topic in ["sensors/temp", "sensors/temp", "sensors/humidity", "sensors/temp"]:
-    received.add(1, {"messaging.destination.name": topic})
-
-check_metric("messages_received", 3, {"messaging.destination.name": "sensors/temp"})
+# %load solutions/ex_2.1.py
 
 # %% [markdown]
 # ### Exercise 2.2: measure sizes
@@ -198,16 +207,41 @@ payloads = [b'{"t": 20}', b'{"t": 21}', b'{"t": 22, "note": "window open"}']
 sizes = meter.create_histogram("received_payload_size", unit="By")
 # your code here
 
-check_metric("received_payload_size", 3)
+check_metric("received_payload_size", 3, total=sum(len(p) for p in payloads))
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-for payload in payloads:
-    sizes.record(len(payload))
+# %load solutions/ex_2.2.py
 
-check_metric("received_payload_size", 3)
+# %% [markdown]
+# ### Exercise 2.3: a reader and an exporter, by hand
+#
+# Build `console_provider`: a `MeterProvider` with a `PeriodicExportingMetricReader` that
+# sends to a `ConsoleMetricExporter` once a minute. Count two messages on `sensors/temp` in
+# its counter `console_count`, then make it print them **now**. (The self-check reads the
+# provider once more itself, then shuts it down so it never prints into a later cell.)
+
+# %% tags=["exercise"]
+from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
+
+from kit.checks import check_console_reader
+
+console_provider = MeterProvider()  # your reader here
+console_count = console_provider.get_meter("exercise").create_counter("console_count", unit="{message}")
+for _ in range(2):
+    console_count.add(1, {"messaging.destination.name": "sensors/temp"})
+# your code: print them now
+
+check_console_reader(console_provider, "console_count", 2, {"messaging.destination.name": "sensors/temp"},
+                     interval_ms=60_000)
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_2.3.py
 
 # %% [markdown]
 # > **Key points**
@@ -215,4 +249,4 @@ check_metric("received_payload_size", 3)
 # > - Each distinct attribute set is its own stream: keep attribute values few.
 # > - Units are UCUM: `{message}`, `By`, `s`.
 # > - Views change names, attributes and aggregation in the provider, not in the recording code.
-# > - Metrics leave on the reader's interval or on flush; 60 s by default.
+# > - A reader collects on its interval (60 s by default) or on `force_flush()`; its exporter decides where the numbers go.
