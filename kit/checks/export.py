@@ -13,11 +13,13 @@ TRANSPORT_NAMES = {"grpc": "gRPC", "http": "HTTP/protobuf"}
 
 
 def check_otlp_export(receiver, *, grpc_provider, http_provider, grpc_span: str = "sent over gRPC",
-                      http_span: str = "sent over HTTP", wait_s: float = 1.5) -> Result:
+                      http_span: str = "sent over HTTP", wait_s: float = 0.3) -> Result:
     """The span ``grpc_span`` reached ``receiver`` in this cell over OTLP/gRPC from
     ``grpc_provider``, and ``http_span`` over OTLP/HTTP (protobuf, path ``/v1/traces``)
     from ``http_provider``. When one did not, the check reads the provider you built to
-    say why (wrong exporter, wrong port or path, still waiting in the batch queue)."""
+    say why (wrong exporter, wrong port or path, still waiting in the batch queue).
+    ``force_flush()`` returns once the receiver has the spans, so the check waits only
+    a moment."""
     wanted = {grpc_span: ("grpc", grpc_provider), http_span: ("http", http_provider)}
     deadline = time.monotonic() + wait_s
     while True:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 from kit import attempts
@@ -44,11 +45,27 @@ def check_log_in_span(text: str, span_name: str, severity: str | None = None) ->
 
 
 def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger: str,
-                    provider=None, wait_s: float = 2.0) -> Result:
-    """A log record containing ``text``, with this severity, from a logger called
-    ``logger``, reached ``receiver`` over OTLP in this cell, from a LoggerProvider whose
-    resource says ``service.name`` = ``service``. ``provider`` (the LoggerProvider you
-    built) lets the check say what is wrong when nothing arrived."""
+                    provider, wait_s: float = 0.3) -> Result:
+    """A log record containing ``text``, with this severity, from the logger called
+    ``logger``, reached ``receiver`` over OTLP in this cell, sent by ``provider`` (the
+    LoggerProvider you built) whose resource says ``service.name`` = ``service``.
+
+    ``force_flush()`` returns once the receiver has the records, so the check waits
+    only a moment: records still in a batch queue are not "sent now"."""
+    handled_by = [h for h in _handlers(logging.getLogger(logger)) if getattr(h, "_logger_provider", None) is provider]
+    if not handled_by:
+        from opentelemetry._logs import get_logger_provider
+        own = [h for h in logging.getLogger(logger).handlers if hasattr(h, "_logger_provider")]
+        if any(h._logger_provider is get_logger_provider() for h in own):
+            why = (f" Its LoggingHandler was made without logger_provider=, so it sends to the global provider "
+                   f"(here the kit's): LoggingHandler(logger_provider=provider).")
+        elif own:
+            why = (" Its LoggingHandler sends to another LoggerProvider (one an earlier run of a cell made?): "
+                   "replace it, logger.handlers[:] = [LoggingHandler(logger_provider=provider)].")
+        else:
+            why = " Put one there: logger.handlers[:] = [LoggingHandler(logger_provider=provider)]."
+        return wrong(f"No handler on the logger {logger!r} sends to the LoggerProvider you built, so nothing "
+                     f"you log there reaches it.{why}")
     deadline = time.monotonic() + wait_s
     while True:
         got = attempts.received(receiver, "logs")
@@ -71,28 +88,29 @@ def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger:
     return ok(f"{text!r} ({severity}) from {service!r}/{logger!r} reached the receiver over OTLP.")
 
 
+def _handlers(logger) -> list:
+    """The handlers a record logged on ``logger`` goes through (its own, then its parents')."""
+    out = []
+    while logger is not None:
+        out += logger.handlers
+        logger = logger.parent if logger.propagate else None
+    return out
+
+
 def _why_nothing_arrived(receiver, text, provider, got) -> str:
     head = f"No log record containing {text!r} reached the receiver in this cell."
-    local = attempts.logs()
-    if not local[local.body.astype(str).str.contains(text, regex=False)].empty:
-        return (f"{head} It went to the kit's in-memory store instead: your LoggingHandler is not the one "
-                f"that handled it. Create it with LoggingHandler(logger_provider=provider) and add it to "
-                f"the logger you log with.")
-    if provider is not None:
-        processors = log_processors(provider)
-        if not processors:
-            return f"{head} The provider has no log record processor: add_log_record_processor(...)."
-        waiting = sum(queued(p) for p in processors)
-        if waiting:
-            return (f"{head} {waiting} record(s) are still waiting in the BatchLogRecordProcessor: it sends "
-                    f"every few seconds, so call provider.force_flush() before the check.")
-        endpoints = [getattr(exporter_of(p), "_endpoint", None) for p in processors]
-        endpoints = [e for e in endpoints if e]
-        if endpoints and not any(str(receiver.grpc_port) in e or str(receiver.http_port) in e
-                                 for e in endpoints):
-            return (f"{head} The exporter sends to {endpoints[0]}, which is not the receiver: use "
-                    f"endpoint=receiver.grpc_endpoint.")
+    processors = log_processors(provider)
+    if not processors:
+        return f"{head} The provider has no log record processor: add_log_record_processor(...)."
+    waiting = sum(queued(p) for p in processors)
+    if waiting:
+        return (f"{head} {waiting} record(s) are still waiting in the BatchLogRecordProcessor: it sends "
+                f"every few seconds, so call provider.force_flush() before the check.")
+    endpoints = [e for e in (getattr(exporter_of(p), "_endpoint", None) for p in processors) if e]
+    if endpoints and not any(str(receiver.grpc_port) in e or str(receiver.http_port) in e for e in endpoints):
+        return (f"{head} The exporter sends to {endpoints[0]}, which is not the receiver: use "
+                f"endpoint=receiver.grpc_endpoint.")
     if not got.empty:
         return f"{head} Other records arrived: {names(got.body.astype(str), 4)}."
-    return (f"{head} Log it with a logger that has your LoggingHandler, at WARNING or above, and call "
+    return (f"{head} Log it with the logger that has your LoggingHandler, at WARNING or above, and call "
             f"provider.force_flush().")

@@ -11,6 +11,7 @@
 # > - Bridge Python `logging` to OpenTelemetry with today's (non-deprecated) handler.
 # > - Use namespaced loggers and severities, and know which records are dropped and why.
 # > - Correlate logs with spans through `trace_id` / `span_id`, and list the logs of one trace.
+# > - Send logs over OTLP by hand, as the blog does, and know its two traps.
 
 # %% [markdown]
 # ## 1. The blog's logging example, then → now
@@ -138,7 +139,34 @@ last["severity"], last["attributes"]["exception.type"], last["attributes"]["exce
 # for a moment that only matters inside that operation (`reading taken`); use a **log** for
 # anything people search and alert on, and let the trace id tie it to the span.
 #
-# ## Exercise 3.1: a warning in the right place
+# ## 5. To a collector, as the blog does
+#
+# The blog's example sends its records over OTLP: a `LoggerProvider`, a
+# `BatchLogRecordProcessor` with an `OTLPLogExporter`, `set_logger_provider(...)`, and a
+# `LoggingHandler` on the root logger. To try it offline, the kit starts an OTLP endpoint
+# in this notebook (lesson 09 does much more with it):
+
+# %%
+from kit.receiver import start_receiver
+
+receiver = start_receiver(grpc_port=0, http_port=0)
+receiver.grpc_endpoint
+
+# %% [markdown]
+# Two traps on the way (exercise 3.2 walks into both, safely):
+#
+# * `set_logger_provider(...)` works **once per process**, like the tracer provider in
+#   lesson 01. Here the kit has set one already, so the SDK refuses yours and says so. A
+#   handler built with `LoggingHandler(logger_provider=your_provider)` does not care: it
+#   sends to the provider you give it. Without `logger_provider=` it uses the global one.
+# * `logger.addHandler(...)` in a cell you re-run adds a **second** handler, and every record
+#   is then sent twice. Setting `logger.handlers[:] = [handler]` replaces instead.
+#
+# ## Exercises
+#
+# A self-check judges the cell it is in: keep your code and the check together.
+#
+# ### Exercise 3.1: a warning in the right place
 #
 # Log the warning `temperature too high` so that it belongs to the span `check temperature`.
 
@@ -155,15 +183,44 @@ if reading > 30:
 check_log_in_span("temperature too high", "check temperature", severity="WARN")
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-with tele.tracer.start_as_current_span("check temperature"):
-    reading = 31.5
-    if reading > 30:
-        alerts.warning("temperature too high")
+# %load solutions/ex_3.1.py
 
-check_log_in_span("temperature too high", "check temperature", severity="WARN")
+# %% [markdown]
+# ### Exercise 3.2: logs over OTLP, by hand
+#
+# Send the warning `disk almost full`, from the logger `myapp.disk`, to the receiver over
+# OTLP/gRPC, from a service called `disk-monitor`: give `disk_provider` a
+# `BatchLogRecordProcessor` with an `OTLPLogExporter` (to `receiver.grpc_endpoint`,
+# `insecure=True`), call `set_logger_provider` as the blog does, put a `LoggingHandler` for
+# `disk_provider` on the logger, log, and send it now.
+
+# %% tags=["exercise"]
+from opentelemetry._logs import set_logger_provider
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+from kit.checks import check_otlp_logs
+
+disk_provider = LoggerProvider(resource=Resource.create({"service.name": "disk-monitor"}))
+# your code: its processor and exporter; set_logger_provider
+
+disk = logging.getLogger("myapp.disk")
+# your code: a LoggingHandler for disk_provider on this logger
+
+disk.warning("disk almost full")
+# your code: send it now
+
+check_otlp_logs(receiver, "disk almost full", service="disk-monitor", severity="WARN", logger="myapp.disk",
+                provider=disk_provider)
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_3.2.py
 
 # %% [markdown]
 # > **Key points**
@@ -171,3 +228,5 @@ check_log_in_span("temperature too high", "check temperature", severity="WARN")
 # > - The root logger drops records below WARNING unless you set a level.
 # > - A log written inside a span carries its `trace_id` and `span_id`: that is how you find the logs of a trace.
 # > - Span events for moments inside one operation; logs for what people search and alert on.
+# > - Over OTLP: `LoggerProvider` → `BatchLogRecordProcessor` → `OTLPLogExporter`; give the handler its
+# >   `logger_provider=`, replace handlers instead of adding them, and `force_flush()` before you look.
