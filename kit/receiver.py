@@ -30,7 +30,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from kit import capture
+from kit import capture, zipkin
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
@@ -172,6 +172,23 @@ def _http_handler(received):
             self.wfile.write(body)
 
         def do_POST(self):
+            if self.path == zipkin.PATH:  # Zipkin v2 JSON, as Zipkin and a collector's zipkin receiver take it
+                length = self.headers.get("Content-Length", "")
+                if not (length.isascii() and length.isdigit()):
+                    self.close_connection = True
+                    return self._reply(411, b"a Content-Length is required", "text/plain")
+                if int(length) > MAX_REQUEST_BYTES:
+                    self.close_connection = True
+                    return self._reply(413, b"request too large", "text/plain")
+                try:
+                    rows = zipkin.span_rows(self.rfile.read(int(length)))
+                except ValueError as err:
+                    return self._reply(400, str(err).encode("utf-8", "replace"), "text/plain; charset=utf-8")
+                with received.changed:
+                    received.spans.extend(rows)
+                    received.requests += 1
+                    received.changed.notify_all()
+                return self._reply(202, content_type="text/plain")
             kinds = _HTTP_PATHS.get(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             if kinds is None:
