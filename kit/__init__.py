@@ -13,6 +13,8 @@ Modules, one job each (open any with ``??`` in a notebook to read it):
 * :mod:`kit.propagation` -- W3C trace context in MQTT v5 user properties and 3.1.1 JSON payloads
 * :mod:`kit.instrumentation.paho` -- ``PahoMqttInstrumentor``
 * :mod:`kit.receiver`  -- an embedded OTLP endpoint (gRPC and HTTP)
+* :mod:`kit.zipkin`    -- Zipkin v2 JSON (``POST /api/v2/spans`` on the receiver) as span rows
+* :mod:`kit.prometheus` -- a Prometheus scrape endpoint for the SDK's metrics, and ``scrape()``
 * :mod:`kit.collector_config` -- check and draw OpenTelemetry Collector configs
 * :mod:`kit.service_runtime` -- what the example services in ``services/`` share
 * :mod:`kit.doctor`    -- ``python -m kit doctor``: is this machine ready?

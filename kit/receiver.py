@@ -10,9 +10,13 @@
 
 It speaks OTLP over gRPC and over HTTP/protobuf, binds to 127.0.0.1, and
 decodes requests with the official definitions (``opentelemetry-proto``).
+Its HTTP port also takes Zipkin v2 JSON on ``POST /api/v2/spans``, as Zipkin
+and a collector's ``zipkin`` receiver do (:mod:`kit.zipkin`).
 A request it cannot decode gets the protocol's error status (gRPC
 ``INVALID_ARGUMENT``, HTTP 400; too large: ``RESOURCE_EXHAUSTED`` / 413);
 what it accepted is kept (the newest ``capture.MAX_ITEMS`` of each signal).
+``requests_df()`` lists every request, refused ones too, and ``spans_df()``
+says how each span came (``transport``: ``"grpc"`` or ``"http"``).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 
-from kit import attempts, capture
+from kit import attempts, capture, zipkin
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
@@ -118,8 +122,7 @@ class Received:
                             "status": _STATUS.get(s.status.code, str(s.status.code)),
                             "attributes": _attrs(s.attributes),
                             "events": [(e.name, _attrs(e.attributes)) for e in s.events],
-                            "links": [(link.trace_id.hex(), link.span_id.hex()) for link in s.links],
-                            "transport": transport})
+                            "links": [(link.trace_id.hex(), link.span_id.hex()) for link in s.links]})
         elif isinstance(request, logs_service_pb2.ExportLogsServiceRequest):
             target = self.logs
             for rl in request.resource_logs:
@@ -152,8 +155,14 @@ class Received:
                                          "kind": shown, "unit": m.unit, "attributes": _attrs(p.attributes),
                                          "value": value})
         signal = "spans" if target is self.spans else "logs" if target is self.logs else "metrics"
+        self.keep(signal, rows, transport, path)
+
+    def keep(self, signal: str, rows: list, transport: str, path: str) -> None:
+        """Keep decoded rows of ``signal`` (``"spans"``, ``"logs"``, ``"metrics"``) and log the request."""
+        for row in rows if signal == "spans" else ():
+            row["transport"] = transport
         with self.changed:
-            target.extend(rows)
+            getattr(self, signal).extend(rows)
             self._totals[signal] += len(rows)
             self.requests += 1
             self.changed.notify_all()
@@ -201,7 +210,7 @@ def _http_handler(received):
         protocol_version = "HTTP/1.1"
 
         def _reply(self, status, body=b"", content_type="application/x-protobuf"):
-            if status != 200:
+            if status >= 400:
                 received.note("http", self.path, status, body.decode("utf-8", "replace"))
             self.send_response(status)
             self.send_header("Content-Type", content_type)
@@ -210,6 +219,20 @@ def _http_handler(received):
             self.wfile.write(body)
 
         def do_POST(self):
+            if self.path == zipkin.PATH:  # Zipkin v2 JSON, as Zipkin and a collector's zipkin receiver take it
+                length = self.headers.get("Content-Length", "")
+                if not (length.isascii() and length.isdigit()):
+                    self.close_connection = True
+                    return self._reply(411, b"a Content-Length is required", "text/plain")
+                if int(length) > MAX_REQUEST_BYTES:
+                    self.close_connection = True
+                    return self._reply(413, b"request too large", "text/plain")
+                try:
+                    rows = zipkin.span_rows(self.rfile.read(int(length)))
+                except ValueError as err:
+                    return self._reply(400, str(err).encode("utf-8", "replace"), "text/plain; charset=utf-8")
+                received.keep("spans", rows, "http", self.path)
+                return self._reply(202, content_type="text/plain")
             kinds = _HTTP_PATHS.get(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             if kinds is None:
