@@ -34,8 +34,8 @@ def check_baggage(carrier, key: str, value: str, span_name: str, service: str | 
         return missing
     if service and span.service != service:
         return wrong(f"The span {span_name!r} comes from {span.service!r}, not {service!r}.")
-    if key not in span.attributes:
-        return wrong(f"The baggage travelled, but {span_name!r} has no attribute {key!r}: read it from the "
+    if span.attributes.get(key) is None:
+        return wrong(f"The baggage travelled, but {span_name!r} has no value for {key!r}: read it from the "
                      f"extracted context, span.set_attribute({key!r}, baggage.get_baggage({key!r}, ctx)). "
                      f"Without ctx, get_baggage reads the current context, which has none.")
     if span.attributes[key] != value:

@@ -167,6 +167,8 @@ for label, value in bad_values.items():
 # %% [markdown]
 # ## Exercises
 #
+# A self-check judges the cell it is in: keep your code and the check together.
+#
 # ### Exercise 4.1: continue the trace
 #
 # Service B extracts the context but its span `ship order` does not join the trace of
@@ -186,27 +188,21 @@ with shipping.tracer.start_as_current_span("ship order", kind=SpanKind.CONSUMER)
 check_parent("ship order", "place order")
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
-    carrier = {}
-    propagate.inject(carrier)
-
-ctx = propagate.extract(carrier)
-with shipping.tracer.start_as_current_span("ship order", context=ctx, kind=SpanKind.CONSUMER):
-    pass
-
-check_parent("ship order", "place order")
+# %load solutions/ex_4.1.py
 
 # %% [markdown]
 # ### Exercise 4.2: baggage to billing
 #
-# The order service knows the tenant: `tenant.id` = `"acme"`. Send it as baggage, and have
-# the billing service put it on its span `bill order` as the attribute `tenant.id`.
+# The order service knows the tenant: `tenant.id` = `"acme"`. Send it as **baggage** in the
+# carrier, and have the billing service read it from what it extracted and put it on its
+# span `bill order` as the attribute `tenant.id`. (The check looks at the carrier too:
+# the value must travel, not be typed in twice.)
 
 # %% tags=["exercise"]
-from kit.checks import check_span
+from kit.checks import check_baggage
 
 billing = setup("billing-service")
 
@@ -218,21 +214,13 @@ ctx = propagate.extract(carrier)
 with billing.tracer.start_as_current_span("bill order", context=ctx) as span:
     pass  # ... and this side
 
-check_span("bill order", attributes={"tenant.id": "acme"}, service="billing-service")
+check_baggage(carrier, "tenant.id", "acme", "bill order", service="billing-service")
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
-    carrier = {}
-    propagate.inject(carrier, context=baggage.set_baggage("tenant.id", "acme"))
-
-ctx = propagate.extract(carrier)
-with billing.tracer.start_as_current_span("bill order", context=ctx) as span:
-    span.set_attribute("tenant.id", baggage.get_baggage("tenant.id", ctx))
-
-check_span("bill order", attributes={"tenant.id": "acme"}, service="billing-service")
+# %load solutions/ex_4.2.py
 
 # %%
 waterfall()

@@ -1,0 +1,13 @@
+from kit.checks import check_baggage
+
+billing = setup("billing-service")
+
+with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
+    carrier = {}
+    propagate.inject(carrier, context=baggage.set_baggage("tenant.id", "acme"))
+
+ctx = propagate.extract(carrier)
+with billing.tracer.start_as_current_span("bill order", context=ctx) as span:
+    span.set_attribute("tenant.id", baggage.get_baggage("tenant.id", ctx))
+
+check_baggage(carrier, "tenant.id", "acme", "bill order", service="billing-service")
