@@ -22,7 +22,7 @@ One module per topic, each short enough to read with ``??``:
 * :mod:`kit.checks.logs` -- ``check_log_in_span``, ``check_otlp_logs``
 * :mod:`kit.checks.export` -- ``check_otlp_export``
 * :mod:`kit.checks.propagation` -- ``check_baggage``, ``check_getter_setter``, ``check_json_propagation``
-* :mod:`kit.checks.mqtt` -- ``check_received``
+* :mod:`kit.checks.mqtt` -- ``check_received``, ``check_hop``
 * :mod:`kit.checks.traces` -- ``check_first_alert``
 * :mod:`kit.checks.collector` -- ``check_collector_config``
 * :mod:`kit.checks.sampling` -- ``check_sampler``
@@ -33,7 +33,7 @@ from kit.checks.collector import check_collector_config
 from kit.checks.export import check_otlp_export
 from kit.checks.logs import check_log_in_span, check_otlp_logs
 from kit.checks.metrics import check_console_reader, check_metric
-from kit.checks.mqtt import check_received
+from kit.checks.mqtt import check_hop, check_received
 from kit.checks.propagation import check_baggage, check_getter_setter, check_json_propagation
 from kit.checks.sampling import check_sampler
 from kit.checks.spans import check_handled_error, check_parent, check_span
@@ -41,5 +41,5 @@ from kit.checks.traces import check_first_alert
 
 __all__ = ["Result", "check_span", "check_parent", "check_handled_error", "check_metric",
            "check_console_reader", "check_log_in_span", "check_otlp_logs", "check_otlp_export",
-           "check_baggage", "check_getter_setter", "check_json_propagation", "check_received",
+           "check_baggage", "check_getter_setter", "check_json_propagation", "check_received", "check_hop",
            "check_first_alert", "check_collector_config", "check_sampler"]

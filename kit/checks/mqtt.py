@@ -42,3 +42,44 @@ def _filter_hint(topic_filter: str) -> str:
         return (f"{topic_filter!r} is not a valid filter: '+' and '#' must be a whole level, and '#' only the "
                 f"last one (e.g. 'lab/+', 'lab/#').")
     return ""
+
+
+def check_hop(inbox, consumer: str, producer: str, placement: str = "user properties") -> Result:
+    """The last message ``inbox`` received carried the context of the span ``producer``
+    this cell made, and the span ``consumer`` continued it (is its child). ``placement``:
+    ``"user properties"`` (MQTT v5) or ``"json"`` (a field of the 3.1.1 JSON payload).
+    Says which side is wrong: the publisher (no or wrong ``traceparent`` in the message)
+    or the subscriber (context not extracted or not used)."""
+    from kit.checks.spans import check_parent, made
+    from kit.propagation import json_object, user_properties_getter
+
+    messages = list(getattr(inbox, "messages", []))
+    if not messages:
+        return wrong("No message arrived in this cell: is the subscriber connected and subscribed, and did you "
+                     "wait for it (inbox.wait(1))?")
+    msg = messages[-1]
+    if placement == "json":
+        obj = json_object(msg.payload) or {}
+        sent = [obj["traceparent"]] if isinstance(obj.get("traceparent"), str) else []
+        how = "publish inject_json_payload(payload): it adds the traceparent field to the JSON object"
+    else:
+        sent = user_properties_getter.get(msg.properties, "traceparent") or []
+        how = ("inject into a Properties, propagate.inject(properties, setter=user_properties_setter), and "
+               "publish with properties=properties")
+    if not sent:
+        return wrong(f"The message on {msg.topic!r} arrived with no traceparent: the publisher sent no context. "
+                     f"While {producer!r} is current, {how}.")
+    span, missing = made(producer)
+    if missing is not None:
+        return missing
+    parts = sent[0].split("-")
+    if len(parts) < 3 or parts[2] != span.span_id:
+        return wrong(f"The message's traceparent ({sent[0]}) does not name this cell's {producer!r}: inject "
+                     f"inside its `with` block, while it is the current span.")
+    verdict = check_parent(consumer, producer)
+    if not verdict.passed and "has no parent" in verdict.message:
+        where = ("ctx = extract_json_payload(msg.payload)" if placement == "json" else
+                 "ctx = propagate.extract(msg.properties, getter=user_properties_getter)")
+        return wrong(f"The message carried the context of {producer!r}, but {consumer!r} has no parent: the subscriber "
+                     f"did not use it. In on_message, {where}, then start the span with context=ctx.")
+    return verdict

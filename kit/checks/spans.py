@@ -111,7 +111,9 @@ def check_parent(child: str, parent: str) -> Result:
             return wrong(f"{child!r} is a child of {found['name']!r}, which is inside {parent!r}: it is nested "
                          f"one level too deep. Start it after the `with ... {found['name']!r}` block ends, "
                          f"still inside {parent!r}.")
-        return wrong(f"{child!r} is a child of {found['name']!r}, not {parent!r}.")
+        old = "" if not here[here.span_id == found["span_id"]].empty else \
+            " That span was made by an earlier cell: the context came from an old message or variable."
+        return wrong(f"{child!r} is a child of {found['name']!r}, not {parent!r}.{old}")
     if here[here.span_id == found["span_id"]].empty:
         return wrong(f"{child!r} is a child of a {parent!r} made by an earlier cell, not the one this cell "
                      f"made: it was started with an old context. Use the context of this cell's message.")

@@ -11,7 +11,8 @@
 # > **Objectives**
 # > - Inject the current context into MQTT v5 user properties on publish, and extract it in
 # >   `on_message`: one trace across two services.
-# > - Read user properties safely (repeated keys, no properties at all).
+# > - Write the Getter and Setter for paho `Properties` that read them safely (repeated keys, no
+# >   properties at all, MQTT 3.1.1) and write them without duplicates.
 # > - Choose PRODUCER / CONSUMER kinds, and parent or link.
 #
 # This is the blog's technique: the W3C "Trace Context: MQTT" format puts `traceparent`
@@ -59,16 +60,107 @@ with sensor.tracer.start_as_current_span("publish sensors/temp", kind=SpanKind.P
 properties.UserProperty
 
 # %% [markdown]
-# ## 2. The subscriber: extract in `on_message`
+# ## 2. Reading user properties: the traps
 #
-# The subscriber reads the context back and starts its CONSUMER span **in** it
-# (`context=ctx`). A `Getter` tells the propagator how to read the carrier; the kit's
-# `user_properties_getter` reads paho `Properties` directly:
+# The subscriber must read the context back. The blog did it with
+# `dict(msg.properties.UserProperty)`. Three things go wrong with that:
 
 # %%
-from kit.propagation import user_properties_getter
+TP_FIRST = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+TP_SECOND = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+
+repeated = Properties(PacketTypes.PUBLISH)
+repeated.UserProperty = [("traceparent", TP_FIRST)]
+repeated.UserProperty = [("traceparent", TP_SECOND)]
+print("1. a key sent twice: dict() keeps the LAST one,", dict(repeated.UserProperty)["traceparent"][:20], "...;",
+      "the W3C rule takes the FIRST")
+
+try:
+    Properties(PacketTypes.PUBLISH).UserProperty
+except AttributeError as exc:
+    print("2. no user properties sent:", type(exc).__name__, exc)
+
+print("3. on an MQTT 3.1.1 connection msg.properties is None: None.UserProperty raises AttributeError too")
+
+# %% [markdown]
+# And on the writing side, `properties.UserProperty = [...]` **appends**: injecting twice
+# into the same `Properties` (a retry, a re-used object) sends two `traceparent`s.
+#
+# The propagator does not care what a carrier is: it asks a **Getter** to read it and a
+# **Setter** to write it. `propagate.extract(carrier, getter=g)` calls `g.get(carrier, key)`,
+# which returns a *list* of the values of `key` (or None), and `g.keys(carrier)`;
+# `propagate.inject(carrier, setter=s)` calls `s.set(carrier, key, value)` once per field.
+# Exercise 6.1 has you write both for paho's `Properties`, traps included.
+#
+# ## Exercises, part 1
+#
+# A self-check judges the cell it is in: keep your code and the check together.
+#
+# ### Exercise 6.1: a Getter and a Setter for user properties
+#
+# Fix `PropertiesGetter` and `PropertiesSetter` so that they survive real messages: a key
+# sent twice (the first value first), no user properties at all, `None` (what paho gives on
+# MQTT 3.1.1), and a second inject into the same `Properties` (one `traceparent`, the
+# application's own properties kept). The self-check runs them on all of these, then sends
+# a context through paho's own packing and back.
+
+# %% tags=["exercise"]
+from opentelemetry.propagators.textmap import Getter, Setter
+
+from kit.checks import check_getter_setter
 
 
+class PropertiesGetter(Getter):
+    def get(self, carrier, key):
+        return dict(carrier.UserProperty).get(key)  # the blog's way: fix it
+
+    def keys(self, carrier):
+        return [k for k, _ in carrier.UserProperty]
+
+
+class PropertiesSetter(Setter):
+    def set(self, carrier, key, value):
+        carrier.UserProperty = [(key, value)]
+
+
+check_getter_setter(PropertiesGetter(), PropertiesSetter())
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_6.1.py
+
+# %% [markdown]
+# The kit's `user_properties_getter` and `user_properties_setter` (in `kit.propagation`,
+# used from here on) are the same code, with one more guard: pairs that are not two
+# strings are skipped.
+
+# %%
+import inspect
+
+from kit import propagation
+from kit.propagation import user_properties_getter, user_properties_setter
+
+print(inspect.getsource(propagation.UserPropertiesGetter))
+print(inspect.getsource(propagation.UserPropertiesSetter))
+print(inspect.getsource(propagation._pairs))
+
+# %%
+reused = Properties(PacketTypes.PUBLISH)
+reused.UserProperty = [("app", "1")]
+for _ in range(2):
+    with sensor.tracer.start_as_current_span("publish"):
+        propagate.inject(reused, setter=user_properties_setter)
+[key for key, _ in reused.UserProperty]
+
+# %% [markdown]
+# ## 3. The subscriber: extract in `on_message`
+#
+# The subscriber reads the context with the getter and starts its CONSUMER span **in** it
+# (`context=ctx`):
+
+# %%
 def process(client, userdata, msg):
     ctx = propagate.extract(msg.properties, getter=user_properties_getter)
     with processor.tracer.start_as_current_span(
@@ -83,9 +175,7 @@ subscriber = connect("processor-1", subscribe_to="#", on_message=inbox)
 with sensor.tracer.start_as_current_span("read and publish"):
     with sensor.tracer.start_as_current_span("publish sensors/temp", kind=SpanKind.PRODUCER):
         properties = Properties(PacketTypes.PUBLISH)
-        carrier = {}
-        propagate.inject(carrier)
-        properties.UserProperty = list(carrier.items())
+        propagate.inject(properties, setter=user_properties_setter)
         publisher.publish("sensors/temp", b'{"t": 21.5}', qos=1, properties=properties)
 
 inbox.wait(1)
@@ -97,41 +187,6 @@ waterfall()
 # `publish sensors/temp` (sensor), although they never shared memory: only the
 # `traceparent` travelled, inside the message.
 #
-# ## 3. Reading user properties safely
-#
-# The blog extracted with `dict(msg.properties.UserProperty)`. Three things go wrong with
-# that:
-
-# %%
-from kit.propagation import user_properties_setter
-
-repeated = Properties(PacketTypes.PUBLISH)
-repeated.UserProperty = [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")]
-repeated.UserProperty = [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")]
-print("1. a repeated key: dict() keeps the LAST:", dict(repeated.UserProperty)["traceparent"][:20], "...")
-print("   the W3C rule and the getter use the FIRST:", user_properties_getter.get(repeated, "traceparent")[0][:20], "...")
-
-try:
-    Properties(PacketTypes.PUBLISH).UserProperty
-except AttributeError as exc:
-    print("2. no user properties sent:", type(exc).__name__, exc)
-
-print("3. on an MQTT 3.1.1 connection msg.properties is None; the getter reads nothing:",
-      user_properties_getter.get(None, "traceparent"))
-
-# %% [markdown]
-# And on the writing side, `properties.UserProperty = [...]` **appends**: injecting twice
-# into the same `Properties` sends two `traceparent`s. The kit's `user_properties_setter`
-# replaces the key instead:
-
-# %%
-reused = Properties(PacketTypes.PUBLISH)
-reused.UserProperty = [("app", "1")]
-for _ in range(2):
-    with sensor.tracer.start_as_current_span("publish"):
-        propagate.inject(reused, setter=user_properties_setter)
-[key for key, _ in reused.UserProperty]
-
 # %% [markdown]
 # ## 4. Span kinds: then → now
 #
@@ -172,9 +227,8 @@ with sensor.tracer.start_as_current_span("publish sensors/linked", kind=SpanKind
 linked_inbox.wait(1)
 processor.flush()
 
-spans = processor.spans().set_index("name")
-consumer = spans.loc["process sensors/linked"]
-producer = sensor.spans().set_index("name").loc["publish sensors/linked"]
+consumer = processor.spans().query("name == 'process sensors/linked'").iloc[-1]  # the newest: re-running is fine
+producer = sensor.spans().query("name == 'publish sensors/linked'").iloc[-1]
 print("same trace?      ", consumer.trace_id == producer.trace_id)
 print("linked to it?    ", consumer.links == [(producer.trace_id, producer.span_id)])
 
@@ -186,15 +240,16 @@ print("linked to it?    ", consumer.links == [(producer.trace_id, producer.span_
 # publish that may be hours old to every *late* subscriber. Parenting would hang today's
 # processing under yesterday's trace. Check `msg.retain` and link in that case.
 #
-# ## Exercises
+# ## Exercises, part 2
 #
-# ### Exercise 6.1: the consumer side
+# ### Exercise 6.2: the consumer side
 #
 # This subscriber's span starts a new trace every time. Make `process orders/new` a child
-# of the publisher's span.
+# of the publisher's span. The self-check reads the message too, and says which side is
+# wrong.
 
 # %% tags=["exercise"]
-from kit.checks import check_parent
+from kit.checks import check_hop
 
 
 def handle_order(client, userdata, msg):
@@ -210,32 +265,19 @@ with sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRO
     publisher.publish("orders/new", b'{"id": 7}', qos=1, properties=properties)
 orders.wait(1)
 
-check_parent("process orders/new", "publish orders/new")
+check_hop(orders, "process orders/new", "publish orders/new")
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-def handle_order(client, userdata, msg):
-    ctx = propagate.extract(msg.properties, getter=user_properties_getter)
-    with processor.tracer.start_as_current_span("process orders/new", context=ctx, kind=SpanKind.CONSUMER):
-        pass
-
-
-orders = Inbox(then=handle_order)
-subscriber.on_message = orders
-with sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRODUCER):
-    properties = Properties(PacketTypes.PUBLISH)
-    propagate.inject(properties, setter=user_properties_setter)
-    publisher.publish("orders/new", b'{"id": 7}', qos=1, properties=properties)
-orders.wait(1)
-
-check_parent("process orders/new", "publish orders/new")
+# %load solutions/ex_6.2.py
 
 # %% [markdown]
-# ### Exercise 6.2: the publisher side
+# ### Exercise 6.3: the publisher side
 #
-# Now the consumer extracts correctly, but the publisher sends no context. Fix the publish.
+# Now the subscriber extracts correctly, but its span still starts a new trace. Find what
+# is missing and fix it.
 
 # %% tags=["exercise"]
 def handle_alert(client, userdata, msg):
@@ -250,21 +292,13 @@ with sensor.tracer.start_as_current_span("publish alerts/high", kind=SpanKind.PR
     publisher.publish("alerts/high", b'{"t": 31.5}', qos=1)
 alerts.wait(1)
 
-check_parent("process alerts/high", "publish alerts/high")
+check_hop(alerts, "process alerts/high", "publish alerts/high")
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-alerts = Inbox(then=handle_alert)
-subscriber.on_message = alerts
-with sensor.tracer.start_as_current_span("publish alerts/high", kind=SpanKind.PRODUCER):
-    properties = Properties(PacketTypes.PUBLISH)
-    propagate.inject(properties, setter=user_properties_setter)
-    publisher.publish("alerts/high", b'{"t": 31.5}', qos=1, properties=properties)
-alerts.wait(1)
-
-check_parent("process alerts/high", "publish alerts/high")
+# %load solutions/ex_6.3.py
 
 # %%
 for client in (publisher, subscriber):
@@ -275,6 +309,7 @@ for client in (publisher, subscriber):
 # > **Key points**
 # > - Inject while the PRODUCER span is current; MQTT v5 carries the context in user properties `traceparent`/`tracestate`.
 # > - Extract in `on_message` and start the CONSUMER span with `context=ctx`.
-# > - Read user properties with a getter that handles repeated keys and missing properties; `UserProperty = [...]` appends.
+# > - A Getter/Setter teaches the propagator a carrier: read every value of a key (first first), survive
+# >   missing properties and `None`; `UserProperty = [...]` appends, so a Setter replaces.
 # > - PRODUCER / CONSUMER, not CLIENT / SERVER; names `publish {topic}` / `process {topic}`.
 # > - Parent for one connected story; a link for late, repeated or batched processing (and retained messages).
