@@ -9,17 +9,27 @@ paho runs callbacks in its network thread; a notebook cell must wait for them
 before looking. Waiting on a condition returns as soon as the message is
 there: no ``time.sleep`` guess that is too short on a slow laptop and too long
 on a fast one.
+
+If the handler you give it (``then``) raises, paho would let the exception stop
+its network thread, and the client would receive nothing more. In a lesson,
+one typo must not cost you the client: ``Inbox`` logs the error, keeps it in
+``inbox.errors`` (the self-checks report it), keeps the message, and the client
+goes on.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+
+_log = logging.getLogger("kit.inbox")
 
 
 class Inbox:
     def __init__(self, then=None):
         """``then(client, userdata, msg)``, if given, handles each message before it is kept."""
         self.messages: list = []
+        self.errors: list = []  # (message, exception) for each message the handler raised on
         self.then = then
         self._arrived = threading.Condition()
 
@@ -27,6 +37,10 @@ class Inbox:
         try:
             if self.then is not None:  # first, so wait() returns only once it is done
                 self.then(client, userdata, msg)
+        except Exception as exc:  # a broken handler must not stop paho's network thread
+            self.errors.append((msg, exc))
+            _log.error("on_message raised %s: %s (the kit's Inbox caught it; the client goes on)",
+                       type(exc).__name__, exc)
         finally:
             with self._arrived:
                 self.messages.append(msg)
@@ -41,3 +55,4 @@ class Inbox:
     def clear(self) -> None:
         with self._arrived:
             self.messages.clear()
+            self.errors.clear()

@@ -54,6 +54,12 @@ def check_hop(inbox, consumer: str, producer: str, placement: str = "user proper
     from kit.propagation import json_object, user_properties_getter
 
     messages = list(getattr(inbox, "messages", []))
+    errors = list(getattr(inbox, "errors", []))
+    if errors:
+        _, exc = errors[-1]
+        return wrong(f"Your on_message raised {type(exc).__name__}: {exc}. (The kit's Inbox caught it, so the "
+                     f"client stays connected; with a plain on_message, paho's network thread would stop and "
+                     f"receive nothing more.) Fix the handler.")
     if not messages:
         return wrong("No message arrived in this cell: is the subscriber connected and subscribed, and did you "
                      "wait for it (inbox.wait(1))?")

@@ -189,6 +189,10 @@ def check_json_propagation(inject, extract) -> Result:
                          f"(json.dumps(obj).encode()).")
         for payload in NOT_OBJECTS:
             same, error = _call(inject, payload)
+            if error and error.startswith(("TypeError", "AttributeError")):
+                return wrong(f"inject({payload!r}) raised {error}: that payload is JSON, but not an object (a "
+                             f"number, a string, an array), so it has no root to add fields to. Check "
+                             f"isinstance(obj, dict) and return the payload as it is.")
             if error:
                 return wrong(f"inject({payload!r}) raised {error}: a payload that is not a JSON object must go "
                              f"out exactly as it came. Catch the error (ValueError covers JSON and UTF-8 "

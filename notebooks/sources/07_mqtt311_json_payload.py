@@ -8,7 +8,7 @@
 # > - What does each placement cost the application?
 # >
 # > **Objectives**
-# > - Put `traceparent`/`tracestate` in a JSON payload the W3C way, and read it back.
+# > - Write the W3C JSON-payload inject and extract by hand, then use the kit's helpers.
 # > - Keep every payload that is not a JSON object exactly as it was.
 # > - Compare the three placements: v5 user properties, JSON fields, a custom envelope.
 #
@@ -52,20 +52,78 @@ def connect(client_id, subscribe_to=None, on_message=None):
 # | a custom `{"trace_context": {...}, "payload": ...}` envelope | `traceparent`/`tracestate` as fields of the message's own JSON object (3.1.1), or v5 user properties | the W3C convention: consumers that do not trace read the message as before |
 # | "MQTT v3 (recommendation)" read as optional | the only W3C placement for 3.1.1, and only for JSON objects | binary payloads cannot carry it: use MQTT v5 |
 #
-# ## 2. The W3C way: two more fields in the object you already send
+# ## 2. The W3C way, by hand: two more fields in the object you already send
+#
+# On the publishing side: parse the payload, and only if it is a JSON **object** add the
+# context fields at its root with `propagate.inject(obj)` (a dict is a carrier the
+# propagator writes into as it is), then serialize it again. Anything else (bytes that are
+# not UTF-8, not JSON, a bare number or an array) goes out exactly as it came: an MQTT
+# payload is the application's, and telemetry must never break it. On the consuming side:
+# parse, and `propagate.extract(obj)`; for anything that is not an object, an empty
+# context, so the consumer starts a new trace. `json.loads` takes bytes and raises
+# `ValueError` (its `JSONDecodeError` and `UnicodeDecodeError` are both ValueErrors) for
+# what it cannot read.
+#
+# ## Exercises, part 1
+#
+# A self-check judges the cell it is in: keep your code and the check together.
+#
+# ### Exercise 7.1: inject and extract, by hand
+#
+# Write `inject_json(payload)` and `extract_json(payload)` as described above. The
+# self-check calls them on a JSON reading and on payloads that are not JSON objects (a
+# number, an array, a PNG header, empty bytes, text, bytes that are not UTF-8).
+
+# %% tags=["exercise"]
+import json
+
+from opentelemetry import propagate
+
+from kit.checks import check_json_propagation
+
+
+def inject_json(payload: bytes) -> bytes:
+    """The payload with the current context's fields at the root of its JSON object;
+    any other payload exactly as it came."""
+    return payload  # your code here
+
+
+def extract_json(payload: bytes):
+    """The context in a JSON payload's fields; an empty context for anything else."""
+    return propagate.extract({})  # your code here
+
+
+check_json_propagation(inject_json, extract_json)
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_7.1.py
+
+# %% [markdown]
+# ## 3. The kit's helpers: the same rule, every byte kept
+#
+# `kit.propagation` has the same pair, `inject_json_payload` and `extract_json_payload`,
+# with one difference: instead of serializing the object again (which adds spaces, turns
+# `21.50` into `21.5` and `°` into `\u00b0`), it writes the new fields right after the
+# opening brace and leaves every other byte of the application's JSON as it was:
 
 # %%
 from kit.propagation import extract_json_payload, inject_json_payload
 
-reading = b'{"t": 21.5, "unit": "C"}'
+reading = '{"t":21.50,"unit":"°C"}'.encode()  # compact JSON, as small devices send it
 with sensor.tracer.start_as_current_span("publish sensors/temp", kind=SpanKind.PRODUCER):
+    obj = json.loads(reading)
+    propagate.inject(obj)
+    by_hand = json.dumps(obj).encode()
     sent = inject_json_payload(reading)
-sent
+print("re-serialized:", by_hand.decode())
+print("kit's helper: ", sent.decode())
 
 # %% [markdown]
-# The context fields are written right after the opening brace; every other byte of the
-# application's JSON stays the same, so its own fields, their order, spacing and number
-# formats are untouched. Read `inject_json_payload??` to see how.
+# Its own fields, their order, spacing and number formats are untouched. Read
+# `inject_json_payload??` to see how.
 #
 # The consumer reads them back with `extract_json_payload` and can ignore the extra fields:
 
@@ -87,7 +145,7 @@ inbox.wait(1)
 waterfall()
 
 # %% [markdown]
-# ## 3. Payloads that are not JSON objects are left alone
+# ## 4. Payloads that are not JSON objects are left alone
 #
 # MQTT payloads are bytes: images, protobuf, CSV, a bare number. The rule is to touch only a
 # payload that parses as a JSON **object**; anything else goes out exactly as it came, and
@@ -103,7 +161,7 @@ with sensor.tracer.start_as_current_span("publish"):
 # A payload that already carries a `traceparent` is also left as it is: the sender's own
 # context wins.
 #
-# ## 4. Three placements, compared
+# ## 5. Three placements, compared
 #
 # | Placement | Works on | Application's message | Consumers that don't know | Notes |
 # |---|---|---|---|---|
@@ -116,13 +174,15 @@ with sensor.tracer.start_as_current_span("publish"):
 # de-facto convention. Baggage is not covered by the draft; this kit sends it as a
 # `baggage` field (JSON) or user property (v5), its own convention.
 #
-# ## Exercise 7.1: the consumer side on 3.1.1
+# ## Exercises, part 2
+#
+# ### Exercise 7.2: the consumer side on 3.1.1
 #
 # The publisher puts the context in the JSON payload. Make `process orders/new` continue
 # its trace.
 
 # %% tags=["exercise"]
-from kit.checks import check_parent
+from kit.checks import check_hop
 
 
 def handle_order(client, userdata, msg):
@@ -136,25 +196,13 @@ with sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRO
     publisher.publish("orders/new", inject_json_payload(b'{"id": 7}'), qos=1)
 orders.wait(1)
 
-check_parent("process orders/new", "publish orders/new")
+check_hop(orders, "process orders/new", "publish orders/new", placement="json")
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-def handle_order(client, userdata, msg):
-    ctx = extract_json_payload(msg.payload)
-    with processor.tracer.start_as_current_span("process orders/new", context=ctx, kind=SpanKind.CONSUMER):
-        pass
-
-
-orders = Inbox(then=handle_order)
-subscriber.on_message = orders
-with sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRODUCER):
-    publisher.publish("orders/new", inject_json_payload(b'{"id": 7}'), qos=1)
-orders.wait(1)
-
-check_parent("process orders/new", "publish orders/new")
+# %load solutions/ex_7.2.py
 
 # %%
 for client in (publisher, subscriber):
