@@ -1,10 +1,13 @@
 """kit.views: the waterfall, the metrics chart and the logs table, in picture and in text."""
 
 import xml.etree.ElementTree as ET
+from datetime import datetime, timedelta, timezone
 
+import pandas as pd
 from opentelemetry import propagate
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from kit import capture
 from kit.telemetry import setup
 from kit.views import PALETTE, latest_trace_id, logs_table, metrics_chart, waterfall
 
@@ -75,3 +78,72 @@ def test_logs_table_names_the_span_of_each_log(clean_capture):
     trace_id = make_trace()
     table = logs_table(trace_id)
     assert list(table.body) == ["too hot"] and list(table.span) == ["process t"]
+
+
+def points_frame(rows):
+    """Metric points shaped like ``capture.metric_points_df()``, at seconds after a fixed time."""
+    t0 = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    return pd.DataFrame([{"time": t0 + timedelta(seconds=sec), "service": service, "name": name, "kind": kind,
+                          "unit": unit, "attributes": attrs, "value": value}
+                         for sec, service, name, kind, unit, attrs, value in rows], columns=capture.METRIC_COLUMNS)
+
+
+def integers(ticks):
+    return all(float(t).is_integer() for t in ticks)
+
+
+def test_histogram_is_drawn_as_its_distribution_with_bucket_counts(clean_capture):
+    tele = setup("view-hist")
+    sizes = tele.meter.create_histogram("view_size", unit="By", explicit_bucket_boundaries_advisory=[16, 64, 256, 1024])
+    for v in (8, 40, 40, 900):
+        sizes.record(v, {"t": "a"})
+    sizes.record(2000, {"t": "b"})
+    tele.flush()
+    chart = metrics_chart("view_size")
+    assert repr(chart).splitlines() == [
+        "view_size (histogram, By)",
+        "  view-hist {t=a}: count=4 sum=988 By",
+        "    ≤16 By: 1 · ≤64 By: 2 · ≤256 By: 0 · ≤1024 By: 1 · >1024 By: 0",
+        "  view-hist {t=b}: count=1 sum=2000 By",
+        "    ≤16 By: 0 · ≤64 By: 0 · ≤256 By: 0 · ≤1024 By: 0 · >1024 By: 1"]
+    ax = chart.figure().axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["≤16 By", "≤64 By", "≤256 By", "≤1024 By", ">1024 By"]
+    assert [p.get_height() for p in ax.patches] == [1, 2, 0, 1, 0, 0, 0, 0, 0, 1]  # side by side, stream a then b
+    assert ax.get_ylabel() == "count" and integers(ax.get_yticks())
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a (n=4)", "b (n=1)"]
+    assert chart._repr_png_().startswith(b"\x89PNG")
+
+
+def test_duration_buckets_are_written_in_ms_and_s():
+    points = points_frame([(0, "svc", "op.duration", "histogram", "s", {}, {
+        "count": 3, "sum": 0.3, "bounds": [0.005, 0.25, 2.5], "buckets": [1, 1, 1, 0]})])
+    lines = repr(metrics_chart(points=points)).splitlines()
+    assert lines[2] == "    ≤5 ms: 1 · ≤250 ms: 1 · ≤2.5 s: 1 · >2.5 s: 0"
+
+
+def test_counters_over_time_are_lines_with_integer_ticks():
+    rows = [(sec, "svc", "msgs", "counter", "{message}", {"t": "x"}, v) for sec, v in [(0, 1), (1, 1), (2, 2), (3, 3)]]
+    rows += [(sec, "svc", "temp", "gauge", "Cel", {}, 20 + sec / 10) for sec in range(4)]
+    chart = metrics_chart("msgs", "temp", points=points_frame(rows))
+    counter, gauge = chart.figure().axes
+    assert len(counter.get_lines()) == 1 and not counter.patches  # a line, no bars
+    assert integers(counter.get_yticks())
+    assert not integers(gauge.get_yticks())  # a gauge of temperatures keeps its decimals
+    assert counter.get_xticklabels()[1].get_text().endswith(" s")
+
+
+def test_few_points_from_several_services_are_bars_of_the_latest_values():
+    """Lesson 09: each process sends its points as it exits, all within a few ms."""
+    rows = [(offset + d, service, "sent", "counter", "{message}", {"topic": topic}, 4)
+            for offset, service, topic in [(0, "sensor", "sensors/t"), (0.15, "processor", "processed/t"),
+                                           (0.26, "alerter", "alerts/t")] for d in (0, 0.002)]
+    chart = metrics_chart("sent", points=points_frame(rows))
+    ax = chart.figure().axes[0]
+    assert not ax.get_lines() and len(ax.patches) == 3
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["alerter · alerts/t", "processor · processed/t",
+                                                            "sensor · sensors/t"]
+    assert [t.get_text() for t in ax.texts] == ["4", "4", "4"]  # the value at each bar's end
+    assert [p.get_width() for p in ax.patches] == [4, 4, 4] and integers(ax.get_xticks())
+    assert "too few for a line" in ax.get_xlabel()
+    assert repr(chart).splitlines()[1:] == ["  alerter {topic=alerts/t}: 4", "  processor {topic=processed/t}: 4",
+                                            "  sensor {topic=sensors/t}: 4"]
