@@ -1,14 +1,24 @@
-"""See telemetry inside the notebook: a trace waterfall, metrics over time, logs joined to spans.
+"""See telemetry inside the notebook: a trace waterfall, metrics, a service map, logs joined to spans.
 
-    >>> from kit.views import waterfall, metrics_chart, logs_table
-    >>> waterfall()                    # the latest trace
-    >>> waterfall(trace_id="4bf9…")    # or a DataFrame of spans
-    >>> metrics_chart("message_count")
-    >>> logs_table(trace_id)           # each log line with the span it was written in
+    >>> from kit.views import waterfall, metrics_chart, service_map, logs_table
+    >>> waterfall()                       # the latest trace
+    >>> waterfall(spans, trace_id="4bf9…")   # or one trace of any spans DataFrame
+    >>> metrics_chart("message_count")    # or several names, or none for all
+    >>> service_map(spans)                # who sends to whom
+    >>> logs_table(trace_id)              # each log line with the span it was written in
 
-Each view is an object Jupyter displays as a picture (SVG or PNG) and that
-also has a plain-text form, so a notebook read on GitHub, in a terminal or
-compared by nbval still shows what it holds. No JavaScript, no network.
+Each view is an object Jupyter displays as a picture (SVG or PNG) and that also has a
+plain-text form (its ``repr``), so a notebook read on GitHub, in a terminal or compared
+by nbval still shows what it holds. No JavaScript, no network.
+
+* :mod:`kit.views.traces` -- ``waterfall()``: one row per span with its service, kind,
+  bar, duration, ◆ span events, links (dashed arrows, or ``↗ link to …``), the trace's
+  start and total duration; under it :mod:`kit.views.span_details`, every span's
+  attributes and events in a ``<details>`` to click open.
+* :mod:`kit.views.metrics` -- ``metrics_chart()``: a histogram as its distribution (bars
+  per bucket), other metrics as lines over time, or as bars of their latest values when
+  the history is too short for a line.
+* :mod:`kit.views.services` -- ``service_map()``; :mod:`kit.views.logs` -- ``logs_table()``.
 """
 
 from kit.views.common import ERROR_RED, PALETTE
