@@ -26,6 +26,7 @@ as durations, which nbval's sanitizer blanks).
 from __future__ import annotations
 
 import io
+import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -107,12 +108,12 @@ def mode_of(kind: str, streams: list[Stream]) -> str:
 
 def counts(kind: str, unit: str, values) -> bool:
     """Whether an axis of these values shows counts (then its ticks are integers)."""
-    whole = all(float(v).is_integer() for v in values)
+    whole = all(isinstance(v, numbers.Real) and float(v).is_integer() for v in values)
     return whole and (kind in COUNTING_KINDS or unit.startswith("{"))
 
 
 def _fmt_value(v) -> str:
-    return f"{v:g}"
+    return f"{v:g}" if isinstance(v, numbers.Real) else str(v)
 
 
 def _legend_title(streams: list[Stream], varying: list[str]) -> str | None:
@@ -226,9 +227,10 @@ def _bars(ax, kind, unit, streams, varying, t0) -> None:
     collections = max(s.points.time.nunique() for s in streams)
     times = pd.concat([s.points.time for s in streams])
     span_ms = (times.max() - times.min()).total_seconds() * 1000
-    ax.set_title(ax.get_title(loc="left") + ": latest values", fontsize=10, loc="left")
-    ax.set_xlabel(f"{unit or 'value'} · {collections} collection{'s' * (collections > 1)} in {span_ms:.0f} ms, "
-                  "too few for a line over time", fontsize=8)
+    history = (f"at most {collections} collections per stream, within {span_ms:.0f} ms" if collections > 1
+               else "1 collection per stream so far")
+    ax.set_xlabel(f"{unit or 'value'}: the latest value of each stream\n({history}: too few for a line over time)",
+                  fontsize=8)
 
 
 def _lines(ax, kind, unit, streams, varying, t0) -> None:
