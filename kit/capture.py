@@ -149,6 +149,22 @@ class CaptureMetricExporter(MetricExporter):
         pass
 
 
+class SpanEvent(tuple):
+    """A span event as a plain ``(name, attributes)`` pair (it compares, unpacks and
+    prints as one) that also knows when it happened: ``.time``, a UTC datetime or None."""
+
+    def __new__(cls, name: str, attributes: dict, time: datetime | None = None):
+        event = super().__new__(cls, (name, attributes))
+        event.time = time
+        return event
+
+    def __getnewargs__(self):  # copy and pickle keep the time
+        return (self[0], self[1], self.time)
+
+    name = property(lambda self: self[0])
+    attributes = property(lambda self: self[1])
+
+
 def _metric_kind(data) -> str:
     if isinstance(data, Sum):
         if not data.is_monotonic:
@@ -206,7 +222,8 @@ def spans_df(trace_id: str | None = None, service: str | None = None,
 
     Ids are lower-case hex as in a ``traceparent``; ``parent_span_id`` is None for
     a root span; ``duration_ms`` is a float; ``attributes`` a dict; ``events`` a
-    list of ``(name, attributes)``; ``links`` a list of ``(trace_id, span_id)``.
+    list of ``(name, attributes)`` (each a :class:`SpanEvent`: its ``.time`` says when);
+    ``links`` a list of ``(trace_id, span_id)``.
     """
     rows = []
     for span in finished_spans(since):
@@ -223,7 +240,8 @@ def spans_df(trace_id: str | None = None, service: str | None = None,
             "duration_ms": (span.end_time - span.start_time) / 1e6,
             "status": span.status.status_code.name,
             "attributes": dict(span.attributes or {}),
-            "events": [(e.name, dict(e.attributes or {})) for e in span.events],
+            "events": [SpanEvent(e.name, dict(e.attributes or {}), _ns_to_datetime(e.timestamp))
+                       for e in span.events],
             "links": [(format_trace_id(link.context.trace_id),
                        format_span_id(link.context.span_id)) for link in span.links],
         })
@@ -282,6 +300,6 @@ def logs_df(trace_id: str | None = None, since: int | None = None) -> pd.DataFra
     return df
 
 
-__all__ = ["clear", "total", "finished_spans", "spans_df", "metrics_df",
+__all__ = ["clear", "total", "SpanEvent", "finished_spans", "spans_df", "metrics_df",
            "metric_points_df", "logs_df", "CaptureSpanExporter", "CaptureMetricExporter",
            "CaptureLogExporter"]

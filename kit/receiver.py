@@ -121,7 +121,8 @@ class Received:
                             "duration_ms": (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6,
                             "status": _STATUS.get(s.status.code, str(s.status.code)),
                             "attributes": _attrs(s.attributes),
-                            "events": [(e.name, _attrs(e.attributes)) for e in s.events],
+                            "events": [capture.SpanEvent(e.name, _attrs(e.attributes), _time(e.time_unix_nano))
+                                       for e in s.events],
                             "links": [(link.trace_id.hex(), link.span_id.hex()) for link in s.links]})
         elif isinstance(request, logs_service_pb2.ExportLogsServiceRequest):
             target = self.logs

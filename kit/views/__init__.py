@@ -1,0 +1,31 @@
+"""See telemetry inside the notebook: a trace waterfall, metrics, a service map, logs joined to spans.
+
+    >>> from kit.views import waterfall, metrics_chart, service_map, logs_table
+    >>> waterfall()                       # the latest trace
+    >>> waterfall(spans, trace_id="4bf9…")   # or one trace of any spans DataFrame
+    >>> metrics_chart("message_count")    # or several names, or none for all
+    >>> service_map(spans)                # who sends to whom
+    >>> logs_table(trace_id)              # each log line with the span it was written in
+
+Each view is an object Jupyter displays as a picture (SVG or PNG) and that also has a
+plain-text form (its ``repr``), so a notebook read on GitHub, in a terminal or compared
+by nbval still shows what it holds. No JavaScript, no network.
+
+* :mod:`kit.views.traces` -- ``waterfall()``: one row per span with its service, kind,
+  bar, duration, ◆ span events, links (dashed arrows, or ``↗ link to …``), the trace's
+  start and total duration; under it :mod:`kit.views.span_details`, every span's
+  attributes and events in a ``<details>`` to click open.
+* :mod:`kit.views.metrics` -- ``metrics_chart()``: a histogram as its distribution (bars
+  per bucket), other metrics as lines over time, or as bars of their latest values when
+  the history is too short for a line.
+* :mod:`kit.views.services` -- ``service_map()``; :mod:`kit.views.logs` -- ``logs_table()``.
+"""
+
+from kit.views.common import ERROR_RED, PALETTE
+from kit.views.logs import logs_table
+from kit.views.metrics import MetricsChart, metrics_chart
+from kit.views.services import ServiceMap, service_map
+from kit.views.traces import Waterfall, latest_trace_id, waterfall
+
+__all__ = ["waterfall", "latest_trace_id", "metrics_chart", "service_map", "logs_table",
+           "Waterfall", "MetricsChart", "ServiceMap", "PALETTE", "ERROR_RED"]
