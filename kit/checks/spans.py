@@ -43,10 +43,11 @@ def made(name: str):
 
 def check_span(name: str, *, kind: str | None = None, attributes: dict | None = None,
                events: list[str] | None = None, status: str | None = None,
-               exception: str | None = None, service: str | None = None) -> Result:
+               exception: str | None = None, service: str | None = None, how: str | None = None) -> Result:
     """The span ``name`` made by this cell has this kind, these attributes (and
     values), these event names, this status (``"ERROR"``/``"OK"``), a recorded
-    exception of this type, and comes from this service."""
+    exception of this type, and comes from this service. ``how``: the fix to suggest
+    when an attribute is missing (default: ``span.set_attribute(...)``)."""
     span, missing = made(name)
     if missing is not None:
         return missing
@@ -60,9 +61,11 @@ def check_span(name: str, *, kind: str | None = None, attributes: dict | None = 
     for key, value in (attributes or {}).items():
         if key not in span.attributes:
             close = did_you_mean(key, span.attributes)
-            instead = f" It has {names(span.attributes)}." if span.attributes else " It has no attributes."
+            count = len(span.attributes)
+            instead = (" It has no attributes." if not count else f" It has {names(span.attributes)}." if count <= 4
+                       else f" It has {count} others.")
             return wrong(f"The span {name!r} has no attribute {key!r}.{instead}"
-                         + (close or f" Try span.set_attribute({key!r}, {value!r})."))
+                         + (close or " " + (how or f"Try span.set_attribute({key!r}, {value!r}).")))
         if span.attributes[key] != value:
             return wrong(f"The span {name!r} has {key}={span.attributes[key]!r}, expected {value!r}.")
     for event in events or []:

@@ -213,12 +213,17 @@ receiver.stop()
 # %% [markdown]
 # ## Exercise 8.1: your own attribute, with a hook
 #
+# (A self-check judges the cell it is in: keep your code and the check together.)
+#
 # Instrument paho again so that every publish span carries `app.sensor.id` = `"s-1"`.
 # A `publish_hook(span, client, topic, payload)` is called with each publish span.
 
 # %% tags=["exercise"]
 from kit.checks import check_span
 
+HOOK_HINT = ("Give instrument() a publish_hook(span, client, topic, payload) that calls "
+             "span.set_attribute('app.sensor.id', 's-1'); if paho is already instrumented, "
+             "instrument() does nothing: uninstrument() first.")
 tele = setup("sensor-app")
 PahoMqttInstrumentor().instrument()
 
@@ -227,24 +232,13 @@ lab.publish("lab/temp", b'{"t": 20.0}', qos=1).wait_for_publish(5)
 lab.disconnect()
 PahoMqttInstrumentor().uninstrument()
 
-check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"})
+check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"}, how=HOOK_HINT)
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-def add_sensor_id(span, client, topic, payload):
-    span.set_attribute("app.sensor.id", "s-1")
-
-
-PahoMqttInstrumentor().instrument(publish_hook=add_sensor_id)
-
-lab = connect("sensor-9")
-lab.publish("lab/temp", b'{"t": 20.0}', qos=1).wait_for_publish(5)
-lab.disconnect()
-PahoMqttInstrumentor().uninstrument()
-
-check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"})
+# %load solutions/ex_8.1.py
 
 # %% [markdown]
 # > **Key points**
