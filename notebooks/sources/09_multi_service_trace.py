@@ -143,38 +143,42 @@ metrics_chart("messaging.client.sent.messages", "readings.processed", points=poi
 # ## Exercise 9.1: find an alert of another sensor
 #
 # A second sensor, `s-2`, starts at 23.5 °C: its first readings are fine, later ones cross
-# the 25 °C threshold. Run the cell, then set `alert_trace` to the trace id of the **first
+# the 25 °C threshold. Run the next cell: it starts the services again and waits for the
+# alerts. Then, in the exercise cell, set `alert_trace` to the trace id of the **first
 # alert raised for s-2**.
 
-# %% tags=["exercise"]
-from kit.checks import check_trace
-
+# %%
 processor, alerter = launch("processor", "--threshold", "25"), launch("alerter")
 wait_ready(processor)
 wait_ready(alerter)
 s2 = launch("sensor", "--sensor-id", "s-2", "--count", "6", "--interval", "0.2", "--start", "23.5")
 s2.communicate(timeout=60)
-receiver.wait_for_spans(lambda df: (df.name == "publish alerts/s-2").any(), timeout_s=30)
+receiver.wait_for_spans(lambda df: (df.name == "publish alerts/s-2").sum() >= 5, timeout_s=30)
 spans = receiver.spans_df()
+print(len(spans), "spans,", (spans.name == "publish alerts/s-2").sum(), "alerts for s-2")
+
+# %% tags=["exercise"]
+from kit.checks import check_first_alert
 
 alert_trace = None  # your answer here
 
-check_trace(spans, alert_trace, "publish alerts/s-2", {"sensor", "processor", "alerter"})
+check_first_alert(spans, alert_trace, sensor="s-2")
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-alert_trace = spans[spans.name == "publish alerts/s-2"].trace_id.iloc[0]
+# %load solutions/ex_9.1.py
 
-check_trace(spans, alert_trace, "publish alerts/s-2", {"sensor", "processor", "alerter"})
+# %% [markdown]
+# Stop the services; then, once `alert_trace` holds your answer, its waterfall:
 
 # %%
 for process in (processor, alerter):
     process.send_signal(signal.SIGTERM)
     process.communicate(timeout=30)
 receiver.stop()
-waterfall(spans, trace_id=alert_trace)
+waterfall(spans, trace_id=alert_trace) if alert_trace else "set alert_trace in exercise 9.1 to see its trace here"
 
 # %% [markdown]
 # > **Key points**
