@@ -40,7 +40,8 @@ def check_collector_config(text: str, *, otlp_to: str | None = None, debug: bool
         endpoint = str(settings.get("endpoint"))
         port = endpoint.rsplit(":", 1)[-1]
         if name.split("/")[0] == "otlp" and not endpoint.endswith(otlp_to):
-            return wrong(f"exporters.{name} sends to {endpoint}: {PORT_HINTS.get(port, 'expected ' + otlp_to)}.")
+            return wrong(f"exporters.{name} sends to {endpoint}: {port} is "
+                         f"{PORT_HINTS.get(port, 'not where the task sends: ' + otlp_to)}.")
         if name.split("/")[0] != "otlp":
             return wrong(f"exporters.{name} is a {name.split('/')[0]} exporter: use an otlp exporter (gRPC) with "
                          f"endpoint: {otlp_to}.")

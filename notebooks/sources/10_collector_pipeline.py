@@ -4,11 +4,12 @@
 # **Teaching:** 20 min · **Exercises:** 5 min
 #
 # > **Questions**
-# > - Why send telemetry to an OpenTelemetry Collector instead of straight to Jaeger or Prometheus?
+# > - Why send telemetry to an OpenTelemetry Collector instead of straight to Zipkin or Prometheus?
 # > - How is a collector configured, and what changed since the blog's 2023 config?
 # > - How do I move the lessons and services to a real stack without changing code?
 # >
 # > **Objectives**
+# > - Export straight to Zipkin and be scraped by Prometheus, and compare push with pull.
 # > - Read a collector config: receivers, processors, exporters, extensions, pipelines.
 # > - Draw it as a pipeline, and check it for the mistakes that stop a collector or leak a secret.
 # > - Run the real stack (compose or Kubernetes) and point everything at it with environment variables.
@@ -27,7 +28,89 @@
 # | Cost | none extra | one more thing to run |
 #
 # "Your OPS team will like this approach", the blog says: the app speaks OTLP, and only the
-# collector knows where telemetry goes.
+# collector knows where telemetry goes. First, the two direct routes the blog weighed,
+# running for real.
+#
+# ### Route 1, pushed straight to the back end: Zipkin
+#
+# A Zipkin exporter (`opentelemetry-exporter-zipkin-json`) posts the spans as Zipkin's own
+# JSON to `http://zipkin:9411/api/v2/spans`. The kit's receiver takes that request too, as
+# Zipkin itself and a collector's `zipkin` receiver (port 9411) do, so here it stands in
+# for Zipkin:
+
+# %%
+from opentelemetry.exporter.zipkin.json import ZipkinExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import SpanKind
+
+from kit.receiver import start_receiver
+from kit.views import waterfall
+
+receiver = start_receiver(grpc_port=0, http_port=0)  # stands in for Zipkin at http://zipkin:9411
+provider = TracerProvider(resource=Resource.create({"service.name": "sensor"}))
+provider.add_span_processor(SimpleSpanProcessor(ZipkinExporter(endpoint=receiver.http_endpoint + "/api/v2/spans")))
+tracer = provider.get_tracer("lesson10")
+
+with tracer.start_as_current_span("publish sensors/temp", kind=SpanKind.PRODUCER, attributes={"mqtt.qos": 1}):
+    with tracer.start_as_current_span("process sensors/temp", kind=SpanKind.CONSUMER):
+        pass
+provider.shutdown()
+
+zipkin_spans = receiver.spans_df()
+receiver.stop()
+print(zipkin_spans[["name", "kind", "service", "attributes"]].to_string(index=False))
+waterfall(zipkin_spans)
+
+# %% [markdown]
+# The trace came through whole, but look at the attribute: `mqtt.qos` left as the number
+# `1` and arrived as the text `'1'`. Zipkin's format has only string tags; OTLP keeps types.
+# And the app now depends on one back end's library and address: to add Jaeger, every
+# app changes.
+#
+# ### Route 2, pulled by the back end: Prometheus
+#
+# Prometheus does not wait for pushes: it **scrapes**. The app (or a collector) opens an
+# HTTP endpoint, and Prometheus reads it every `scrape_interval`. In Python that endpoint is
+# a `PrometheusMetricReader` (`opentelemetry-exporter-prometheus`); the blog's collector
+# opened the same kind of endpoint on `0.0.0.0:8889` with its `prometheus` exporter, and its
+# `prometheus.yml` scraped it. Here, an endpoint on a free local port, and one scrape:
+
+# %%
+from opentelemetry.sdk.metrics import MeterProvider
+
+from kit.prometheus import scrape, start_scrape_endpoint
+
+endpoint = start_scrape_endpoint()  # 127.0.0.1 and a free port; the blog's collector opened 0.0.0.0:8889
+meters = MeterProvider(metric_readers=[endpoint.reader], resource=Resource.create({"service.name": "sensor"}))
+message_count = meters.get_meter("lesson10").create_counter("message_count", description="MQTT messages published")
+for topic in ["sensors/temp", "sensors/temp", "sensors/temp", "sensors/hum"]:
+    message_count.add(1, {"messaging.destination.name": topic})
+
+print(scrape(endpoint.url))  # what Prometheus reads, every scrape_interval
+meters.shutdown()
+endpoint.stop()
+
+# %% [markdown]
+# That text is Prometheus's *exposition format*: `# HELP` and `# TYPE` lines, then one line
+# per series. The names follow Prometheus's rules: a counter gets `_total`, dots become
+# `_`, attributes become labels, and the resource is one `target_info` series.
+# (`tests/test_prometheus.py` starts a real Prometheus server against such an endpoint and
+# finds the counter through its query API.)
+#
+# The blog's collector `prometheus` exporter had three options:
+#
+# | Option | What it does | Here, and today |
+# |---|---|---|
+# | `const_labels: {label1: value1}` | adds these labels to every series | the Python reader has no such option: use attributes, or `labels:` in Prometheus's scrape config |
+# | `send_timestamps: true` | each sample carries the time it was measured, not the time of the scrape | the Python reader sends none: Prometheus stamps the scrape time |
+# | `metric_expiration: 180m` | a series not updated for 180 min leaves the endpoint (default 5 m) | no expiry: cumulative series stay |
+#
+# **Push or pull?** With push (OTLP) the app decides when to send and must know where;
+# with pull the back end decides when, must be able to reach the app, and a missed scrape
+# shows up as `up == 0`. A collector can do either on either side: receive OTLP pushes and
+# offer a scrape endpoint, as the kit's stack does.
 #
 # ## 2. Anatomy of a config
 #
@@ -127,7 +210,7 @@ for protocol, endpoint in [("grpc", "http://localhost:4317"), ("http/protobuf", 
 # | Jaeger, http://localhost:16686 | search traces by service (`sensor`, `processor`, `alerter`), the same waterfall as lesson 09, and *System Architecture*: the service map |
 # | Zipkin, http://localhost:9411 | the same traces, in Zipkin's view: the collector sends each span to both |
 # | Prometheus, http://localhost:9090 | `rate(messaging_client_sent_messages_total[1m])`: the instrumentation's metrics, scraped from the collector |
-# | Grafana, http://localhost:3000 | the provisioned *MQTT messaging* dashboard, Prometheus and Jaeger data sources |
+# | Grafana, http://localhost:3000 | the provisioned *MQTT messaging* dashboard; anonymous visitors are Viewers: sign in as admin (admin/admin at first) to edit it or to query the Prometheus and Jaeger data sources in Explore |
 # | the collector, http://localhost:55679/debug/tracez and :13133 | zpages (what passes through) and the health check |
 #
 # Azure Monitor is an opt-in profile:
@@ -136,10 +219,36 @@ for protocol, endpoint in [("grpc", "http://localhost:4317"), ("http/protobuf", 
 # string comes from your environment. On Kubernetes, `kubectl apply -k k8s/` deploys the
 # same components with the same config files.
 #
+# ### On Kubernetes, instrumentation without touching the image: the OpenTelemetry Operator
+#
+# The blog points at the OpenTelemetry Operator for Kubernetes. Besides running
+# collectors, it **injects auto-instrumentation** into pods that ask for it with one
+# annotation, `instrumentation.opentelemetry.io/inject-python: "true"`, following an
+# `Instrumentation` resource: `k8s/operator/instrumentation.yaml` is the kit's (the
+# collector's OTLP/HTTP port 4318, W3C `tracecontext` and `baggage`, parent-based ratio
+# sampling). For a Python pod it adds an init container that copies the
+# `opentelemetry-instrument` packages into a shared volume, puts them on `PYTHONPATH` (a
+# `sitecustomize` starts the instrumentation before your code), and sets the `OTEL_*`
+# variables, much like running `opentelemetry-instrument` in lesson 08. Its Python image
+# carries contrib's instrumentations and only the OTLP/HTTP exporter (no gRPC); the kit's
+# paho instrumentation is loaded only if it is installed in your app's image.
+# `k8s/operator/README.md` has the steps; the operator's CRDs must be installed first.
+#
+# ### Further: Dapr
+#
+# The blog's bonus reading is Dapr. Its sidecars trace the calls and pub/sub messages
+# (MQTT included, through a pub/sub component) that pass through them and write the spans
+# over OTLP (or Zipkin) to the collector named in a Dapr `Configuration`
+# (`tracing.otel.endpointAddress`), which pods pick with the `dapr.io/config` annotation:
+# the same app → collector → back ends shape as here, with no SDK in the app. Dapr's docs,
+# "Using OpenTelemetry Collector to collect traces":
+# https://docs.dapr.io/operations/observability/tracing/otel-collector/open-telemetry-collector/
+#
 # ## Exercise 10.1: mend a config
 #
 # This config comes from a 2023 tutorial. Make it pass the check: keep the two destinations
-# (a Jaeger v2 at `jaeger:4317`, and the console), with today's components.
+# (a Jaeger v2 at `jaeger:4317`, and the console), with today's components. The self-check
+# runs `check_config` and then follows the traces pipeline to both destinations.
 
 # %% tags=["exercise"]
 from kit.checks import check_collector_config
@@ -164,37 +273,20 @@ service:
       exporters: [jaeger, logging]
 """
 
-check_collector_config(config)
+check_collector_config(config, otlp_to="jaeger:4317", debug=True)
 
 # %% [markdown]
-# Solution:
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
-config = """
-receivers:
-  otlp:
-    protocols:
-      grpc:
-        endpoint: 0.0.0.0:4317
-exporters:
-  otlp/jaeger:
-    endpoint: jaeger:4317
-    tls:
-      insecure: true
-  debug:
-    verbosity: detailed
-service:
-  pipelines:
-    traces:
-      receivers: [otlp]
-      exporters: [otlp/jaeger, debug]
-"""
-
-check_collector_config(config)
+# %load solutions/ex_10.1.py
 
 # %% [markdown]
 # > **Key points**
+# > - Direct exporters tie the app to a back end (Zipkin's JSON even loses attribute types); Prometheus pulls
+# >   from a scrape endpoint, OTLP pushes.
 # > - Apps send OTLP; the collector decides where it goes: change back ends without touching code.
+# > - On Kubernetes the OpenTelemetry Operator injects auto-instrumentation into annotated pods.
 # > - A config defines components, and `service.pipelines` switches them on, per signal.
 # > - Since 2023: no `jaeger` or `logging` exporters, receivers listen on localhost unless told `0.0.0.0`, secrets come from `${env:…}`.
 # > - The same lesson code reaches a real stack through `OTEL_EXPORTER_OTLP_ENDPOINT` and `MQTT_BROKER_URL`.
