@@ -1,0 +1,17 @@
+from wrong_answers import Wrong
+
+WRONG = {
+    "11.1": [
+        Wrong("ParentBased, at half the traces", "0.5 ≠ 0.1",
+              edits=[("TraceIdRatioBased(0.1)", "TraceIdRatioBased(0.5)")]),
+        Wrong("one per cent instead of ten", "0.01 ≠ 0.1",
+              edits=[("TraceIdRatioBased(0.1)", "TraceIdRatioBased(0.01)")]),
+        Wrong("the default sampler: every trace", "It keeps 100% of new traces",
+              edits=[("TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.1)))", "TracerProvider()")]),
+        Wrong("children of unsampled parents kept anyway", "whose parent was NOT sampled were kept",
+              edits=[("ParentBased(TraceIdRatioBased(0.1))",
+                      "ParentBased(TraceIdRatioBased(0.1), remote_parent_not_sampled=ALWAYS_ON)"),
+                     ("from kit.checks import check_sampler\n",
+                      "from opentelemetry.sdk.trace.sampling import ALWAYS_ON\n\nfrom kit.checks import check_sampler\n")]),
+    ],
+}
