@@ -1,4 +1,5 @@
-"""requirements.txt pins what the lessons were tested with, and the install matches it."""
+"""requirements.txt pins what the lessons need, requirements-dev.txt adds the test tools; the
+install matches the pins, and a learner's install carries no test tooling."""
 
 import re
 from importlib import metadata
@@ -9,10 +10,13 @@ from packaging.requirements import Requirement
 ROOT = Path(__file__).parent.parent
 
 
-def pins():
+def pins(name="requirements.txt"):
     out = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (ROOT / name).read_text().splitlines():
         line = line.split("#")[0].strip()
+        if line.startswith("-r "):
+            out.update(pins(line[3:].strip()))
+            continue
         if not line or line.startswith("-e"):
             continue
         m = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)==([^\s;]+)", line)
@@ -22,7 +26,7 @@ def pins():
 
 
 def test_every_requirement_is_pinned_and_installed_at_that_version():
-    for name, version in pins().items():
+    for name, version in pins("requirements-dev.txt").items():
         assert metadata.version(name) == version, f"{name}: installed {metadata.version(name)}, pinned {version}"
 
 
@@ -39,3 +43,12 @@ def test_pins_satisfy_the_kits_own_ranges():
     for dep in map(Requirement, deps):
         assert dep.name.lower() in pinned, f"{dep.name} is a kit dependency but not pinned"
         assert dep.specifier.contains(pinned[dep.name.lower()], prereleases=True), dep
+
+
+def test_the_learners_install_has_no_test_tools_and_the_dev_install_has_them_all():
+    learner, dev = set(pins()), set(pins("requirements-dev.txt"))
+    tools = {"pytest", "nbval", "pytest-xdist", "hypothesis", "playwright", "jupytext", "kubernetes-validate",
+             "check-jsonschema"}
+    assert not learner & tools, f"test tools in requirements.txt: {sorted(learner & tools)}"
+    assert tools <= dev and learner <= dev
+    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()

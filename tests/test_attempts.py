@@ -1,0 +1,86 @@
+"""kit.attempts: what came after the watermark is the attempt's, and only that."""
+
+import logging
+
+from kit import attempts
+from kit.telemetry import setup
+
+
+def test_spans_and_logs_after_the_watermark_only(clean_capture):
+    tele = setup("attempts-a")
+    log = logging.getLogger("attempts.a")
+    with tele.tracer.start_as_current_span("before"):
+        log.warning("old line")
+    attempts.start()
+    with tele.tracer.start_as_current_span("after"):
+        log.warning("new line")
+    assert list(attempts.spans().name) == ["after"]
+    assert list(attempts.logs().body) == ["new line"]
+    attempts.start()
+    assert attempts.spans().empty and attempts.logs().empty
+
+
+def test_a_counter_is_judged_by_its_change_over_the_attempt(clean_capture):
+    tele = setup("attempts-m")
+    counter = tele.meter.create_counter("attempts_count")
+    for _ in range(2):  # the same "cell" twice: each attempt adds 3
+        attempts.start()
+        counter.add(3, {"topic": "t"})
+        attempts.read_metrics()
+        change = attempts.metric_changes("attempts_count")
+        assert change[["attributes", "change"]].to_dict("records") == [{"attributes": {"topic": "t"}, "change": 3}]
+    assert change.after.iloc[0] == 6 and change.before.iloc[0] == 3
+    attempts.start()
+    attempts.read_metrics()
+    assert attempts.metric_changes("attempts_count").empty  # nothing added in this attempt
+
+
+def test_a_histogram_change_has_its_count_sum_and_buckets(clean_capture):
+    tele = setup("attempts-h")
+    sizes = tele.meter.create_histogram("attempts_size", explicit_bucket_boundaries_advisory=[10, 100])
+    sizes.record(5)
+    attempts.start()
+    for value in (7, 50, 500):
+        sizes.record(value)
+    attempts.read_metrics()
+    row = attempts.metric_changes("attempts_size").iloc[0]
+    assert (row.change, row.sum_change, row.buckets_change) == (3, 557, [1, 1, 1])
+
+
+def test_a_span_started_but_not_ended_is_reported(clean_capture):
+    tele = setup("attempts-u")
+    attempts.start()
+    left_open = tele.tracer.start_span("left open")
+    with tele.tracer.start_as_current_span("closed"):
+        pass
+    assert attempts.unfinished_spans() == ["left open"]
+    left_open.end()
+    assert attempts.unfinished_spans() == []
+
+
+def test_what_a_receiver_got_before_the_attempt_is_left_out(receiver, clean_capture):
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=receiver.grpc_endpoint, insecure=True)))
+    tracer = provider.get_tracer("t")
+    with tracer.start_as_current_span("old"):
+        pass
+    late = tracer.start_span("started before, sent after")  # a batch processor's late delivery
+    attempts.start()
+    late.end()
+    with tracer.start_as_current_span("new"):
+        pass
+    assert list(attempts.received(receiver, "spans").name) == ["new"]
+    assert set(receiver.spans_df().transport) == {"grpc"}
+    provider.shutdown()
+
+
+def test_without_a_watermark_everything_counts(clean_capture):
+    tele = setup("attempts-none")
+    attempts._mark.clear()
+    with tele.tracer.start_as_current_span("any"):
+        pass
+    assert "any" in list(attempts.spans().name)
