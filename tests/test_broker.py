@@ -95,6 +95,26 @@ def test_a_retained_message_goes_once_and_only_to_matching_subscriptions(protoco
     pub.disconnect()
 
 
+def test_every_amqtt_override_still_overrides_the_pinned_amqtt():
+    """kit.amqtt_broker fixes amqtt by overriding its private methods: each must still exist
+    in the installed amqtt, taking the same parameters, or an upgrade would undo a fix unseen."""
+    import inspect
+    from importlib import metadata
+
+    from kit import amqtt_broker
+
+    def params(fn):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    classes = [c for c in vars(amqtt_broker).values() if inspect.isclass(c) and c.__module__ == amqtt_broker.__name__]
+    overrides = [(c, name) for c in classes for name, fn in vars(c).items() if inspect.isfunction(fn)]
+    assert overrides
+    for cls, name in overrides:
+        [base] = cls.__bases__
+        assert hasattr(base, name), f"amqtt {metadata.version('amqtt')} has no {base.__name__}.{name}: redo {cls.__name__}.{name}"
+        assert params(getattr(base, name)) == params(getattr(cls, name)), f"{base.__name__}.{name} changed its parameters"
+
+
 def test_v5_broker_accepts_a_subscribe_sent_before_connack():
     import paho.mqtt.client as mqtt
     broker = start_broker(protocol=5)
