@@ -1,15 +1,28 @@
 """amqtt's MQTT 3.1.1 broker, with the defects of amqtt 0.12.1 that the lessons run into fixed.
 
-:func:`kit.broker.start_broker` runs :class:`KitAmqttBroker`. Each fix overrides one
-private amqtt method and says, in its docstring, what amqtt does and what MQTT 3.1.1
-asks for. amqtt is pinned (requirements.txt); ``tests/test_broker.py`` checks that every
-overridden method still exists in the installed amqtt with the same signature, so an
-upgrade that moves one fails there instead of silently undoing the fix.
+:func:`kit.broker.start_broker` runs :class:`KitAmqttBroker`. Each fix overrides as few
+private amqtt methods as it can, and each override's docstring says what amqtt does and
+what MQTT 3.1.1 asks for. amqtt is pinned (requirements.txt); ``tests/test_broker.py``
+checks that every overridden method still exists in the installed amqtt with the same
+parameters, so an upgrade that moves one fails there instead of silently undoing a fix,
+and that the method overridden by a changed copy (:data:`COPIED`) is still the code copied.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
+
 from amqtt.broker import Broker
+from amqtt.contexts import Action
+from amqtt.mqtt.constants import QOS_1, QOS_2
+
+# overrides that are a changed copy of amqtt's method: the first 16 hex digits of the
+# sha256 of the amqtt 0.12.1 source they copy. If amqtt changes that source, copy it again.
+COPIED = {"KitAmqttBroker._run_broadcast": "e852128b3e38e04a"}
+
+# the QoS of the client PUBLISH being broadcast (see _handle_message_delivery)
+_published_qos: contextvars.ContextVar[int | None] = contextvars.ContextVar("published_qos", default=None)
 
 
 class KitAmqttBroker(Broker):
@@ -24,3 +37,58 @@ class KitAmqttBroker(Broker):
         holders = self._subscriptions.get(subscription[0], ())
         if any(held.client_id == session.client_id for held, _ in holders):
             await super()._publish_retained_messages_for_subscription(subscription, session)
+
+    # ---- delivery QoS: the lower of the publish QoS and the granted QoS (MQTT 3.1.1 §3.8.4)
+
+    async def _handle_message_delivery(self, client_session, handler, wait_deliver):
+        """Keep the QoS of the client's PUBLISH for :meth:`_broadcast_message`.
+
+        amqtt 0.12.1 broadcasts a client's message with its topic and payload only, so
+        the QoS it was published at is lost and every subscriber gets it at the QoS
+        it subscribed with."""
+        message = wait_deliver.result()
+        token = _published_qos.set(None if message is None else message.qos)
+        try:
+            return await super()._handle_message_delivery(client_session, handler, wait_deliver)
+        finally:
+            _published_qos.reset(token)
+
+    async def _broadcast_message(self, session, topic, data, force_qos=None):
+        """Broadcast a client's message with the QoS it was published at (a will already has one)."""
+        if force_qos is None:
+            force_qos = _published_qos.get()
+        await super()._broadcast_message(session, topic, data, force_qos)
+
+    async def _run_broadcast(self, running_tasks):
+        """Send one broadcast to every matching subscription at min(message QoS, granted QoS).
+
+        MQTT 3.1.1 §3.8.4: "the QoS of Payload Messages sent in response to a Subscription
+        MUST be the minimum of the QoS of the originally published message and the maximum
+        QoS granted by the Server". amqtt 0.12.1 sends a message with a QoS (a will, and
+        now a client's PUBLISH) at that QoS whatever was granted, and one without at the
+        granted QoS. amqtt's own code (debug logging left out), one line changed."""
+        broadcast = await self._broadcast_queue.get()
+        for k_filter, subscriptions in self._subscriptions.items():
+            if not self._matches(broadcast["topic"], k_filter):
+                continue
+            for target_session, sub_qos in subscriptions:
+                qos = sub_qos if broadcast.get("qos") is None else min(broadcast["qos"], sub_qos)  # the change
+                sendable = await self._topic_filtering(target_session, topic=broadcast["topic"], action=Action.RECEIVE)
+                if not sendable:
+                    self.logger.info(
+                        f"{target_session.client_id} not allowed to receive messages from TOPIC {broadcast['topic']}.")
+                    continue
+                # kept for an offline persistent session (clean session off, QoS 1 or 2, not anonymous)
+                if (target_session.transitions.state != "connected"
+                        and not target_session.clean_session
+                        and qos in (QOS_1, QOS_2)
+                        and not target_session.is_anonymous):
+                    await self._retain_broadcast_message(broadcast, qos, target_session)
+                    continue
+                if target_session.transitions.state != "connected":
+                    continue
+                handler = self._get_handler(target_session)
+                if handler:
+                    task = asyncio.ensure_future(
+                        handler.mqtt_publish(broadcast["topic"], broadcast["data"], qos, retain=False))
+                    running_tasks.append(task)

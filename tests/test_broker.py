@@ -2,11 +2,13 @@
 
 import os
 import signal
+import socket
+import struct
 import subprocess
 import sys
 
 import pytest
-from mqtt_helpers import V5, V311, Subscriber, publisher
+from mqtt_helpers import MOSQUITTO, NO_MOSQUITTO, V5, V311, Subscriber, publisher, running_mosquitto
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
@@ -14,6 +16,42 @@ from kit.broker import BrokerError, start_broker
 from kit.ports import free_port, is_listening
 
 TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+# MQTT 3.1.1 behaviour, held to on amqtt, on the kit's own broker (which serves 3.1.1
+# clients too) and, when it is installed, on a real Mosquitto
+BROKERS_311 = ["amqtt", "kit.mqtt_broker",
+               pytest.param("mosquitto", marks=pytest.mark.skipif(not MOSQUITTO, reason=NO_MOSQUITTO))]
+
+
+@pytest.fixture(scope="module")
+def mosquitto(tmp_path_factory):
+    with running_mosquitto(tmp_path_factory.mktemp("mosquitto")) as broker:
+        yield broker
+
+
+@pytest.fixture
+def broker311(request):
+    """The broker the test is parametrized with (indirect): one of BROKERS_311."""
+    if request.param == "mosquitto":
+        return request.getfixturevalue("mosquitto")
+    return start_broker("3.1.1" if request.param == "amqtt" else 5)
+
+
+def raw_connect(broker, client_id, keepalive=60, will=None):
+    """A bare 3.1.1 connection, CONNACK read, that sends nothing more unless told:
+    ``will`` is (topic, payload, qos). Returns the socket."""
+    def utf8(b):
+        return struct.pack("!H", len(b)) + b
+    flags, payload = 0x02, utf8(client_id.encode())  # clean session
+    if will:
+        topic, message, qos = will
+        flags |= 0x04 | qos << 3
+        payload += utf8(topic.encode()) + utf8(message)
+    body = utf8(b"MQTT") + bytes([4, flags]) + struct.pack("!H", keepalive) + payload
+    sock = socket.create_connection((broker.host, broker.port), timeout=10)
+    sock.sendall(bytes([0x10, len(body)]) + body)
+    assert sock.recv(4) == b"\x20\x02\x00\x00", "no CONNACK (accepted)"
+    return sock
 
 
 @pytest.mark.parametrize("qos", [0, 1, 2])
@@ -26,6 +64,25 @@ def test_amqtt_broker_carries_messages_at_every_qos(qos):
     [msg] = sub.wait_for(1)
     assert (msg.topic, msg.payload) == (f"q{qos}/t", b"\x00bytes\xff")
     sub.close(), pub.disconnect()
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_delivery_qos_is_the_lower_of_publish_and_granted_qos(broker311):
+    """MQTT 3.1.1 §3.8.4: a message goes out at the minimum of its publish QoS and the QoS
+    granted to the subscription. amqtt 0.12.1 sent every publish at the granted QoS (QoS 0
+    and 1 reached a QoS 2 subscriber as QoS 2) and a will at the will's QoS, whatever was granted."""
+    base = f"minqos-{broker311.implementation}"
+    subs = {granted: Subscriber(broker311, f"{base}/#", qos=granted, protocol=V311) for granted in (0, 1, 2)}
+    pub = publisher(broker311, V311)
+    for qos in (0, 1, 2):
+        pub.publish(f"{base}/{qos}", b"x", qos=qos).wait_for_publish(5)
+    raw_connect(broker311, f"{base}-doomed", will=(f"{base}/will", b"gone", 2)).close()  # no DISCONNECT
+    got = {granted: sorted((m.topic[len(base) + 1:], m.qos) for m in sub.wait_for(4)) for granted, sub in subs.items()}
+    assert got == {granted: [("0", 0), ("1", min(1, granted)), ("2", min(2, granted)), ("will", min(2, granted))]
+                   for granted in (0, 1, 2)}
+    for sub in subs.values():
+        sub.close()
+    pub.disconnect()
 
 
 @pytest.mark.parametrize("qos", [0, 1, 2])
@@ -97,7 +154,9 @@ def test_a_retained_message_goes_once_and_only_to_matching_subscriptions(protoco
 
 def test_every_amqtt_override_still_overrides_the_pinned_amqtt():
     """kit.amqtt_broker fixes amqtt by overriding its private methods: each must still exist
-    in the installed amqtt, taking the same parameters, or an upgrade would undo a fix unseen."""
+    in the installed amqtt, taking the same parameters, or an upgrade would undo a fix unseen;
+    a method overridden by a changed copy must still be the code that was copied."""
+    import hashlib
     import inspect
     from importlib import metadata
 
@@ -113,6 +172,11 @@ def test_every_amqtt_override_still_overrides_the_pinned_amqtt():
         [base] = cls.__bases__
         assert hasattr(base, name), f"amqtt {metadata.version('amqtt')} has no {base.__name__}.{name}: redo {cls.__name__}.{name}"
         assert params(getattr(base, name)) == params(getattr(cls, name)), f"{base.__name__}.{name} changed its parameters"
+    for qualified, digest in amqtt_broker.COPIED.items():
+        cls, name = qualified.split(".")
+        [base] = getattr(amqtt_broker, cls).__bases__
+        source = inspect.getsource(getattr(base, name))
+        assert hashlib.sha256(source.encode()).hexdigest()[:16] == digest, f"amqtt changed {qualified}: copy it again"
 
 
 def test_v5_broker_accepts_a_subscribe_sent_before_connack():
