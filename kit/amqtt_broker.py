@@ -15,7 +15,11 @@ import contextvars
 
 from amqtt.broker import Broker
 from amqtt.contexts import Action
+from amqtt.errors import AMQTTError
 from amqtt.mqtt.constants import QOS_1, QOS_2
+from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+
+CONNECT_TIMEOUT_S = 10  # a connection that has not completed its CONNECT by then is closed
 
 # overrides that are a changed copy of amqtt's method: the first 16 hex digits of the
 # sha256 of the amqtt 0.12.1 source they copy. If amqtt changes that source, copy it again.
@@ -25,8 +29,40 @@ COPIED = {"KitAmqttBroker._run_broadcast": "e852128b3e38e04a"}
 _published_qos: contextvars.ContextVar[int | None] = contextvars.ContextVar("published_qos", default=None)
 
 
+class KeepAliveHandler(BrokerProtocolHandler):
+    """amqtt's per-connection protocol handler, enforcing the keep-alive."""
+
+    def handle_read_timeout(self):
+        """End the connection of a client silent for 1.5 times its keep-alive.
+
+        MQTT 3.1.1 §3.1.2.10: "If the Keep Alive value is non-zero and the Server does
+        not receive a Control Packet from the Client within one and a half times the Keep
+        Alive time period, it MUST disconnect the Network Connection to the Client as if
+        the network had failed." amqtt 0.12.1 reads with the session's keep_alive as
+        timeout and, when it expires, does nothing and reads on. Cancelling the read loop
+        ends it the way amqtt's own stop() does: the connection is closed and, as for a
+        network failure, the will is published."""
+        self._reader_task.cancel()
+
+
 class KitAmqttBroker(Broker):
     """amqtt's broker with the fixes below; configured and started like amqtt's own."""
+
+    async def _initialize_client_session(self, reader, writer, remote_address, remote_port):
+        """Read the CONNECT within CONNECT_TIMEOUT_S; time reads out at 1.5 x keep-alive.
+
+        amqtt 0.12.1 waits for a CONNECT without end, so a socket that connects and sends
+        nothing (or half a CONNECT) is held open for ever. It then uses the session's
+        keep_alive as the timeout of every read, and hands the connection to a
+        BrokerProtocolHandler, whose read timeout does nothing (see KeepAliveHandler)."""
+        try:
+            _, session = await asyncio.wait_for(
+                super()._initialize_client_session(reader, writer, remote_address, remote_port), CONNECT_TIMEOUT_S)
+        except TimeoutError:
+            await writer.close()
+            raise AMQTTError(f"no CONNECT from {remote_address}:{remote_port} within {CONNECT_TIMEOUT_S} s") from None
+        session.keep_alive *= 1.5  # 0 (no keep-alive) stays 0
+        return KeepAliveHandler(self.plugins_manager, loop=self._loop), session
 
     async def _publish_retained_messages_for_subscription(self, subscription, session):
         """Send a retained message to a session only for a filter that session holds.

@@ -6,12 +6,17 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
+import time
+
+import paho.mqtt.client as mqtt
 
 import pytest
 from mqtt_helpers import MOSQUITTO, NO_MOSQUITTO, V5, V311, Subscriber, publisher, running_mosquitto
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from kit import amqtt_broker, mqtt_broker
 from kit.broker import BrokerError, start_broker
 from kit.ports import free_port, is_listening
 
@@ -82,6 +87,61 @@ def test_delivery_qos_is_the_lower_of_publish_and_granted_qos(broker311):
                    for granted in (0, 1, 2)}
     for sub in subs.values():
         sub.close()
+    pub.disconnect()
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_a_client_silent_past_one_and_a_half_keepalives_is_dropped_and_its_will_sent(broker311):
+    """MQTT 3.1.1 §3.1.2.10: with no packet from the client within 1.5 times its keep-alive
+    the server MUST close the connection as if the network had failed, so its will goes out.
+    amqtt 0.12.1 timed the read out and did nothing: the client was never dropped.
+    Mosquitto 2.0 looks at keep-alives every 5 s: it drops the silent client after about 5 s."""
+    base, embedded = f"keepalive-{broker311.implementation}", broker311.embedded
+    watcher = Subscriber(broker311, f"{base}/#", protocol=V311)
+    # a client that pings keeps its connection (Mosquitto 2.0 counts 1.5 x 1 s as 1 whole
+    # second, and paho pings just over every keep-alive: give it 2 s there)
+    lively = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{base}-lively", protocol=V311,
+                         reconnect_on_failure=False)
+    lively.will_set(f"{base}/lively", b"lively gone")
+    lively.connect(broker311.host, broker311.port, keepalive=1 if embedded else 2)
+    lively.loop_start()
+    silent = raw_connect(broker311, f"{base}-silent", keepalive=1, will=(f"{base}/silent", b"silent gone", 1))
+    connected = time.monotonic()
+    silent.settimeout(10)
+    try:
+        assert silent.recv(1) == b"", "the broker sent something instead of closing"
+    except TimeoutError:
+        pytest.fail("the broker left a client silent for 10 s with a 1 s keep-alive connected")
+    silent_for = time.monotonic() - connected
+    assert (1.4 <= silent_for < 3) if embedded else (1 <= silent_for < 10), silent_for
+    assert [(m.topic, m.payload) for m in watcher.wait_for(1)] == [(f"{base}/silent", b"silent gone")]
+    assert len(watcher.wait_for(2, timeout_s=1)) == 1, "the lively client's will went out too"
+    assert lively.is_connected()
+    silent.close(), lively.disconnect(), lively.loop_stop(), watcher.close()
+
+
+@pytest.mark.parametrize("protocol", ["3.1.1", 5])
+def test_a_connection_that_does_not_complete_connect_is_closed(protocol, monkeypatch):
+    """A socket that never sends CONNECT, or only part of it, must not hold a connection
+    open for ever. amqtt 0.12.1 waited for CONNECT without end. Both embedded brokers give
+    it CONNECT_TIMEOUT_S (lowered here). Mosquitto closes one too, after 1.5 times its
+    default 60 s keep-alive (about 95 s here): too slow to test."""
+    monkeypatch.setattr(amqtt_broker, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(mqtt_broker, "CONNECT_TIMEOUT_S", 1)
+    broker = start_broker(protocol)
+    opened = time.monotonic()
+    mute = socket.create_connection((broker.host, broker.port), timeout=6)
+    halfway = socket.create_connection((broker.host, broker.port), timeout=6)
+    halfway.sendall(b"\x10\x1a\x00\x04MQTT\x04")  # a CONNECT cut short
+    for sock in (mute, halfway):
+        try:
+            assert sock.recv(1) == b""
+        except TimeoutError:
+            pytest.fail("the broker kept a connection without CONNECT open for 6 s")
+        assert 0.9 <= time.monotonic() - opened < 4
+        sock.close()
+    pub = publisher(broker, V311)  # and a client that does connect is served as before
+    assert pub.publish("connect-deadline/t", b"x", qos=1).wait_for_publish(5) is None
     pub.disconnect()
 
 
