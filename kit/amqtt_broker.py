@@ -74,6 +74,25 @@ class KitAmqttBroker(Broker):
         if any(held.client_id == session.client_id for held, _ in holders):
             await super()._publish_retained_messages_for_subscription(subscription, session)
 
+    async def _delete_session(self, client_id):
+        """Disconnect the connection a new CONNECT with the same client id takes over.
+
+        MQTT 3.1.1 §3.1.4-2: "If the ClientId represents a Client already connected to the
+        Server then the Server MUST disconnect the existing Client". amqtt 0.12.1 does so
+        only for a persistent session: for a clean one (paho's default) it deletes the
+        session here and leaves its connection open, receiving nothing. Here it ends the
+        way amqtt's own takeover of a persistent session ends one: as after a network
+        failure, so its will is published (Mosquitto publishes it too), and closed.
+
+        Not covered: two CONNECTs with one client id arriving together. amqtt records a
+        session only after authenticating it (in _handle_client_session), so neither finds
+        the other here, and both stay connected, as before this fix."""
+        session, handler = self._sessions.get(client_id, (None, None))
+        if session is not None and session.transitions.is_connected():
+            await handler.handle_connection_closed()  # its client loop publishes the will
+            await handler.stop()  # closes the connection, even before the handler has started
+        await super()._delete_session(client_id)
+
     # ---- delivery QoS: the lower of the publish QoS and the granted QoS (MQTT 3.1.1 §3.8.4)
 
     async def _handle_message_delivery(self, client_session, handler, wait_deliver):

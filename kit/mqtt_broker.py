@@ -305,6 +305,8 @@ class MQTTBroker:
                 old.send(packet(DISCONNECT, 0, b"\x8e\x00"))
             old.writer.close()
         self.sessions[session.client_id] = session
+        if old is not None and old.will:  # it ended without DISCONNECT: its will goes out, as in Mosquitto
+            self._publish(old, old.will)
         if session.v5:
             props = [(0x12, utf8(session.client_id))] if assigned else []
             props += [(0x22, struct.pack("!H", 0))]  # no topic aliases, please

@@ -145,6 +145,32 @@ def test_a_connection_that_does_not_complete_connect_is_closed(protocol, monkeyp
     pub.disconnect()
 
 
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_a_second_connect_with_the_same_client_id_closes_the_first_and_sends_its_will(broker311):
+    """MQTT 3.1.1 §3.1.4-2: if the client id is already connected, the server MUST disconnect
+    the existing client. amqtt 0.12.1 left the first connection open, receiving nothing.
+    Mosquitto closes it and publishes its will, as for any connection that ends without
+    DISCONNECT; so do both embedded brokers."""
+    base = f"takeover-{broker311.implementation}"
+    watcher = Subscriber(broker311, f"{base}/#", protocol=V311)
+    first = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"{base}-device", protocol=V311,
+                        reconnect_on_failure=False)  # or it would take the id back at once
+    connected, closed = threading.Event(), threading.Event()
+    first.on_connect, first.on_disconnect = (lambda *a: connected.set()), (lambda *a: closed.set())
+    first.will_set(f"{base}/will", b"first connection gone", qos=1)
+    first.connect(broker311.host, broker311.port)
+    first.loop_start()
+    assert connected.wait(5)
+    second = publisher(broker311, V311, client_id=f"{base}-device")
+    assert closed.wait(5), "the broker left the first connection open"
+    second.publish(f"{base}/data", b"from the second", qos=1).wait_for_publish(5)
+    got = watcher.wait_for(2)
+    assert sorted((m.topic, m.payload) for m in got) == [(f"{base}/data", b"from the second"),
+                                                         (f"{base}/will", b"first connection gone")]
+    assert len(watcher.wait_for(3, timeout_s=0.3)) == 2 and second.is_connected()
+    first.loop_stop(), second.disconnect(), watcher.close()
+
+
 @pytest.mark.parametrize("qos", [0, 1, 2])
 def test_v5_broker_forwards_user_properties_unchanged_at_every_qos(qos):
     broker = start_broker(protocol=5)
