@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP = 1, 2, 3, 4, 5, 6, 7
 SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT = 8, 9, 10, 11, 12, 13, 14
 MAX_PACKET = 16 * 1024 * 1024
+CONNECT_TIMEOUT_S = 10  # a connection that has not completed its CONNECT by then is closed
 
 # v5 properties that may appear in PUBLISH / SUBSCRIBE / CONNECT and how they are encoded
 _PROPERTY_TYPES = {
@@ -239,7 +240,7 @@ class MQTTBroker:
         session = Session(self, reader, writer)
         clean_exit = False
         try:
-            kind, flags, body = await self._read(reader, timeout=10)
+            kind, flags, body = await asyncio.wait_for(self._read(reader, timeout=None), CONNECT_TIMEOUT_S)  # all of it
             if kind != CONNECT or not self._connect(session, body):
                 return
             keepalive = session.keepalive * 1.5 or None
@@ -304,6 +305,8 @@ class MQTTBroker:
                 old.send(packet(DISCONNECT, 0, b"\x8e\x00"))
             old.writer.close()
         self.sessions[session.client_id] = session
+        if old is not None and old.will:  # it ended without DISCONNECT: its will goes out, as in Mosquitto
+            self._publish(old, old.will)
         if session.v5:
             props = [(0x12, utf8(session.client_id))] if assigned else []
             props += [(0x22, struct.pack("!H", 0))]  # no topic aliases, please

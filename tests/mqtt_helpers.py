@@ -1,13 +1,22 @@
-"""paho-mqtt clients for the tests: connect, subscribe in on_connect, collect what arrives."""
+"""paho-mqtt clients for the tests: connect, subscribe in on_connect, collect what arrives;
+and a real Mosquitto on a free port, to hold the embedded brokers to."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import subprocess
 import threading
 import time
 
 import paho.mqtt.client as mqtt
 
+from kit.broker import Broker
+from kit.ports import free_port, is_listening
+
 V5, V311 = mqtt.MQTTv5, mqtt.MQTTv311
+MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
+NO_MOSQUITTO = "Mosquitto is not installed (Debian: apt-get install mosquitto mosquitto-clients); CI installs it"
 
 
 class Subscriber:
@@ -58,3 +67,18 @@ def wait_until(predicate, timeout_s=10.0, interval_s=0.02):
             return True
         time.sleep(interval_s)
     return predicate()
+
+
+@contextlib.contextmanager
+def running_mosquitto(workdir):
+    """A Mosquitto broker of its own on a free port (``workdir`` holds its config), stopped afterwards."""
+    port = free_port()
+    conf = workdir / "mosquitto.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        assert wait_until(lambda: is_listening("127.0.0.1", port)), "Mosquitto did not start"
+        yield Broker("127.0.0.1", port, "5", "mosquitto", embedded=False)
+    finally:
+        proc.terminate()
+        proc.wait(10)

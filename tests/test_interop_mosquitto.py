@@ -6,19 +6,14 @@ import shutil
 import subprocess
 
 import pytest
-from mqtt_helpers import V5, V311, Subscriber, publisher, wait_until
+from mqtt_helpers import MOSQUITTO, NO_MOSQUITTO, V5, V311, Subscriber, publisher, running_mosquitto, wait_until
 
 from kit import capture
-from kit.broker import Broker
 from kit.instrumentation.paho import PahoMqttInstrumentor
-from kit.ports import free_port, is_listening
 from kit.telemetry import setup
 
-MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
 CLIENTS = shutil.which("mosquitto_pub") and shutil.which("mosquitto_sub")
-pytestmark = pytest.mark.skipif(
-    not (MOSQUITTO and CLIENTS),
-    reason="Mosquitto is not installed (Debian: apt-get install mosquitto mosquitto-clients); CI installs it")
+pytestmark = pytest.mark.skipif(not (MOSQUITTO and CLIENTS), reason=NO_MOSQUITTO)
 
 KNOWN_TRACE, KNOWN_SPAN = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
 KNOWN = f"00-{KNOWN_TRACE}-{KNOWN_SPAN}-01"
@@ -26,14 +21,8 @@ KNOWN = f"00-{KNOWN_TRACE}-{KNOWN_SPAN}-01"
 
 @pytest.fixture(scope="module")
 def mosquitto(tmp_path_factory):
-    port = free_port()
-    conf = tmp_path_factory.mktemp("mosquitto") / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
-    proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert wait_until(lambda: is_listening("127.0.0.1", port)), "Mosquitto did not start"
-    yield Broker("127.0.0.1", port, "5", "mosquitto", embedded=False)
-    proc.terminate()
-    proc.wait(10)
+    with running_mosquitto(tmp_path_factory.mktemp("mosquitto")) as broker:
+        yield broker
 
 
 @pytest.fixture
