@@ -1,6 +1,7 @@
 """The first lesson in a real browser: JupyterLab headless, lesson 00 run in headless
-Chromium, and the first trace's waterfall on screen. The screenshot is kept in
-test-artifacts/ for a person to look at."""
+Chromium, and the first trace's waterfall on screen. "Run All" leaves the exercise's ✗
+(the solution only loads); running the loaded solution cell again gives ✓. The
+screenshots are kept in test-artifacts/ for a person to look at."""
 
 import os
 import shutil
@@ -23,6 +24,7 @@ pytestmark = pytest.mark.skipif(not CHROMIUM, reason="Chromium is not installed 
 @pytest.fixture
 def jupyter_lab(tmp_path):
     shutil.copy(ROOT / "notebooks" / "00_welcome.ipynb", tmp_path)  # never touch the committed notebook
+    shutil.copytree(ROOT / "notebooks" / "solutions", tmp_path / "solutions")
     port, token = free_port(), "kit-browser-test"
     proc = subprocess.Popen([sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
                              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
@@ -66,7 +68,13 @@ def test_lesson_00_runs_and_shows_the_waterfall(jupyter_lab):
                 except Exception:
                     if attempt:
                         raise
-            page.wait_for_selector("text=✓ 'say goodbye' is a child of 'hello'", timeout=90_000)
+            page.wait_for_selector("text=✗ This cell made no span named 'say goodbye'", timeout=90_000)
+            assert page.get_by_text("✓ 'say goodbye' is a child of 'hello'").count() == 0, \
+                "Run All ran the solution: it should only load it"
+            page.locator(".jp-InputPlaceholder").first.click()  # the collapsed solution cell, now holding the code
+            page.get_by_text("%load solutions/ex_0.1.py").first.wait_for(timeout=10_000)
+            page.keyboard.press("Shift+Enter")  # run the loaded solution
+            page.wait_for_selector("text=✓ 'say goodbye' is a child of 'hello'", timeout=60_000)
             page.screenshot(path=str(artifacts / "00_welcome.png"), full_page=False)
             waterfall.scroll_into_view_if_needed()
             waterfall.screenshot(path=str(artifacts / "00_welcome-first-trace.png"))
