@@ -12,6 +12,8 @@ Modules, one job each (open any with ``??`` in a notebook to read it):
 * :mod:`kit.clients`, :mod:`kit.inbox` -- a connected paho client in one call; an ``on_message`` to wait on
 * :mod:`kit.propagation` -- W3C trace context in MQTT v5 user properties and 3.1.1 JSON payloads
 * :mod:`kit.instrumentation.paho` -- ``PahoMqttInstrumentor``
+* :mod:`kit.overhead`  -- ``measure()``: what tracing adds to a message, against the SDK's floor
+* :mod:`kit.loopback`  -- a paho client whose messages come straight back, without a broker
 * :mod:`kit.receiver`  -- an embedded OTLP endpoint (gRPC and HTTP)
 * :mod:`kit.zipkin`    -- Zipkin v2 JSON (``POST /api/v2/spans`` on the receiver) as span rows
 * :mod:`kit.prometheus` -- a Prometheus scrape endpoint for the SDK's metrics, and ``scrape()``
