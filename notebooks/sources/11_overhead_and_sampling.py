@@ -16,120 +16,35 @@
 # %% [markdown]
 # ## 1. What a message costs
 #
-# We time one publish and one delivery through paho, without a network (the socket write is
-# stubbed out), four ways: plain paho; the SDK's floor (two bare spans and one W3C
-# inject/extract, what any tracing must do); the same SDK calls carrying what the
-# instrumentation is asked to record (eleven messaging attributes per span, a duration
-# histogram per operation); and paho with `PahoMqttInstrumentor`, which does all of that
-# plus reading and writing the message. `benchmarks/bench_paho.py` does the same with more
-# rounds, plus throughput over real brokers.
+# `measure()` times one message, published and delivered, five ways: plain paho; the SDK's
+# floor (two bare spans and one W3C inject/extract: what any tracing must do); the floor
+# carrying the attributes the instrumentation records on each span; the same plus one
+# histogram measurement per operation; and paho with `PahoMqttInstrumentor`, which does all
+# of that and also writes the context into the message and reads it back. There is no
+# broker: a socket on this machine sends every message straight back to paho, so the
+# context really travels in the bytes. `kit.overhead.measure??` shows how, `kit.overhead??`
+# the whole module; `benchmarks/bench_paho.py` runs longer, plus throughput over real brokers.
 
 # %%
-import timeit
+import kit.overhead
 
-import paho.mqtt.client as mqtt
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
-from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+overhead = kit.overhead.measure()
+overhead
 
-from kit.instrumentation.paho import PahoMqttInstrumentor
-
-recorded = InMemorySpanExporter()
-tracer_provider = TracerProvider()
-tracer_provider.add_span_processor(BatchSpanProcessor(recorded))
-meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
-tracer = tracer_provider.get_tracer("floor")
-w3c = TraceContextTextMapPropagator()
-
-
-def floor():
-    with tracer.start_as_current_span("publish", kind=SpanKind.PRODUCER):
-        carrier = {}
-        w3c.inject(carrier)
-    with tracer.start_as_current_span("process", context=w3c.extract(carrier), kind=SpanKind.CONSUMER):
-        pass
-
-
-def offline_client(instrumented):
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench", protocol=mqtt.MQTTv5)
-    client._host, client._port = "127.0.0.1", 1883
-    client._send_publish = lambda *args, **kwargs: mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS  # no network
-    client.on_message = lambda client, userdata, msg: None
-    if instrumented:
-        PahoMqttInstrumentor.instrument_client(client, tracer_provider, meter_provider)
-    return client
-
-
-def one_message(client):
-    info = client.publish("bench/topic", b'{"t": 21.5}', qos=1)
-    message = mqtt.MQTTMessage(info.mid, b"bench/topic")
-    message.payload, message.qos = b'{"t": 21.5}', 1
-    client._handle_on_message(message)  # what paho's network loop calls on delivery
-
-
-plain, instrumented = offline_client(False), offline_client(True)
-one_message(instrumented)
-tracer_provider.force_flush()
-*_, publish_span, process_span = recorded.get_finished_spans()  # what the instrumentation recorded
-print(f"{len(publish_span.attributes)} attributes on {publish_span.name!r}, "
-      f"{len(process_span.attributes)} on {process_span.name!r}")
+# %%
+overhead.chart()
 
 # %% [markdown]
-# Now the floor carrying those attributes, plus one histogram measurement per operation with
-# the five attributes the messaging metrics have:
-
-# %%
-duration = meter_provider.get_meter("required").create_histogram("required.duration", unit="s")
-metric_attributes = {key: publish_span.attributes[key] for key in (
-    "messaging.system", "server.address", "server.port", "messaging.operation.name", "messaging.destination.name")}
-
-
-def required():
-    with tracer.start_as_current_span("publish", kind=SpanKind.PRODUCER, attributes=publish_span.attributes):
-        carrier = {}
-        w3c.inject(carrier)
-    duration.record(0.0001, metric_attributes)
-    with tracer.start_as_current_span("process", context=w3c.extract(carrier), kind=SpanKind.CONSUMER,
-                                      attributes=process_span.attributes):
-        pass
-    duration.record(0.0001, metric_attributes)
-
-
-n = 3000
-best = {name: min(timeit.repeat(fn, number=n, repeat=3)) / n * 1e6
-        for name, fn in [("plain paho", lambda: one_message(plain)), ("SDK floor", floor),
-                         ("SDK floor + attributes + metrics", required),
-                         ("paho + instrumentation", lambda: one_message(instrumented))]}
-cost = best["paho + instrumentation"] - best["plain paho"]
-for name in ("SDK floor", "SDK floor + attributes + metrics"):
-    print(f"{name + ':':<34} {best[name]:.1f} µs per message")
-print(f"{'instrumentation adds:':<34} {cost:.1f} µs per message")
-
-# %%
-import matplotlib.pyplot as plt
-
-fig, ax = plt.subplots(figsize=(6, 2.4))
-names = ["SDK floor", "floor + attributes\n+ histograms", "instrumentation"]
-ax.barh(names, [best["SDK floor"], best["SDK floor + attributes + metrics"], cost],
-        color=["#BAB0AC", "#9D9D9D", "#4C78A8"])
-ax.invert_yaxis()
-ax.set_xlabel("µs per message (publish + process), lower is better")
-fig.tight_layout()
-plt.show()
-
-# %% [markdown]
-# On the machine that built this kit the floor is about 30 µs, and the instrumentation
-# costs about twice that: close to the floor carrying the attributes and histograms. So
-# most of the cost is the SDK's own work, which no instrumentation can skip: it checks every
-# attribute of every span (about 0.5 µs each) and turns each histogram measurement into a
-# data point (about 6 µs each, most of it for the attributes). What the instrumentation
-# adds of its own (reading and writing the message, the context, its caches) is small
-# beside it. All of that is a few per cent of a real handler that parses JSON and writes to
-# a database, and a lot for a bare loop forwarding thousands of messages per second.
+# Take the numbers above from your own run: the times change from one machine to the next,
+# the ratios much less. The floor grows as it carries the attributes, then the histograms:
+# that is the SDK's own work, which no instrumentation can skip. It checks every attribute
+# of every span (its type, its length, a copy), and turns every histogram measurement into
+# a data point of the series its attributes name (hashing them, finding the bucket): the
+# cost per attribute and per record is in the last sentence. Set the instrumentation's cost
+# beside that floor (the second ratio) and what remains is its own work: the `traceparent`
+# written into the message's user properties and parsed back by paho on delivery, its
+# caches. All of it is a few per cent of a real handler that parses JSON and writes to a
+# database, and a lot for a bare loop forwarding thousands of messages per second.
 # Sampling (next) cuts the span part; the metrics are recorded for every message, sampled
 # or not.
 #
@@ -144,8 +59,15 @@ plt.show()
 # %%
 import random
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+w3c = TraceContextTextMapPropagator()
 
 
 class SeededIds(RandomIdGenerator):
@@ -163,8 +85,6 @@ class SeededIds(RandomIdGenerator):
 
 exporter = InMemorySpanExporter()
 sampled_provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.25)), id_generator=SeededIds(7))
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
-
 sampled_provider.add_span_processor(SimpleSpanProcessor(exporter))
 sampled_tracer = sampled_provider.get_tracer("sampling")
 
