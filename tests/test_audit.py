@@ -51,6 +51,10 @@ BLOG_SNIPPETS = {  # what the blog showed → the lesson that shows it working t
     "the Prometheus config": ("10_collector_pipeline", "otel-collector:8889"),
     "the Grafana data source": ("10_collector_pipeline", "Grafana `7.5.7`"),
     "paho 1.x client code": ("05_mqtt_basics", "on_connect(client, userdata, flags, rc)"),
+    "the direct Zipkin exporter": ("10_collector_pipeline", "ZipkinExporter(endpoint="),
+    "the collector's prometheus exporter options": ("10_collector_pipeline", "metric_expiration"),
+    "the OTEL Collector Operator for K8s": ("10_collector_pipeline", "inject-python"),
+    "the bonus reading: Dapr": ("10_collector_pipeline", "docs.dapr.io"),
 }
 
 

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 01 · Traces: providers, spans and exporters
 #
-# **Teaching:** 25 min · **Exercises:** 10 min
+# **Teaching:** 27 min · **Exercises:** 20 min
 #
 # > **Questions**
 # > - What do I need to set up before my code can make spans?

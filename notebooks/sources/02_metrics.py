@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 02 · Metrics: counting and measuring messages
 #
-# **Teaching:** 18 min · **Exercises:** 7 min
+# **Teaching:** 18 min · **Exercises:** 13 min
 #
 # > **Questions**
 # > - Which instrument do I use to count messages, track what is in flight, or measure sizes?

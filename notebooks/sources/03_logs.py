@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 03 · Logs: the logging bridge and logs that know their trace
 #
-# **Teaching:** 14 min · **Exercises:** 6 min
+# **Teaching:** 15 min · **Exercises:** 12 min
 #
 # > **Questions**
 # > - How do my ordinary `logging` calls become OpenTelemetry logs?

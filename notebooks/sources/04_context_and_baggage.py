@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 04 · Context and baggage: how a trace crosses from one service to the next
 #
-# **Teaching:** 17 min · **Exercises:** 8 min
+# **Teaching:** 17 min · **Exercises:** 9 min
 #
 # > **Questions**
 # > - How does the next service know which trace a message belongs to?

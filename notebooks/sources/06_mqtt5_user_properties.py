@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 06 · Trace context in MQTT v5 user properties, by hand
 #
-# **Teaching:** 20 min · **Exercises:** 10 min
+# **Teaching:** 20 min · **Exercises:** 20 min
 #
 # > **Questions**
 # > - How does a publisher hand its trace to a subscriber in another service?

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 07 · Trace context on MQTT 3.1.1: the JSON payload
 #
-# **Teaching:** 14 min · **Exercises:** 6 min
+# **Teaching:** 14 min · **Exercises:** 13 min
 #
 # > **Questions**
 # > - MQTT 3.1.1 has no user properties: where can the trace context go?

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 09 · One trace across three processes
 #
-# **Teaching:** 20 min · **Exercises:** 10 min
+# **Teaching:** 20 min · **Exercises:** 8 min
 #
 # > **Questions**
 # > - What does a trace look like when it crosses several programs and a broker?

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 10 · The collector pipeline
 #
-# **Teaching:** 20 min · **Exercises:** 5 min
+# **Teaching:** 25 min · **Exercises:** 6 min
 #
 # > **Questions**
 # > - Why send telemetry to an OpenTelemetry Collector instead of straight to Zipkin or Prometheus?
