@@ -89,3 +89,27 @@ def check_hop(inbox, consumer: str, producer: str, placement: str = "user proper
         return wrong(f"The message carried the context of {producer!r}, but {consumer!r} has no parent: the subscriber "
                      f"did not use it. In on_message, {where}, then start the span with context=ctx.")
     return verdict
+
+
+def check_retained(messages, topic: str, payload: bytes, qos: int) -> Result:
+    """The messages a subscriber that connected *after* the publish received: one on
+    ``topic`` with ``payload``, flagged retained, at QoS ``qos`` (the lower of the
+    publish's and the subscription's)."""
+    got = [m for m in messages if m.topic == topic]
+    if not got:
+        seen = sorted({m.topic for m in messages})
+        return wrong(f"The late subscriber got nothing on {topic!r}" + (f" (it got {seen})" if seen else "") +
+                     ". Publish with retain=True (and wait_for_publish) before it connects, and subscribe to the "
+                     "topic in its on_connect.")
+    msg = got[-1]
+    if msg.payload != payload:
+        return wrong(f"It got {msg.payload!r} on {topic!r}, expected {payload!r}.")
+    if not msg.retain:
+        return wrong(f"{payload!r} arrived, but not as a retained message (msg.retain is False): it was published "
+                     f"while the subscriber was already connected. A late subscriber gets only what the broker "
+                     f"kept: publish with retain=True first.")
+    if msg.qos != qos:
+        return wrong(f"It arrived at QoS {msg.qos}, expected {qos}: a message is delivered at the lower of its "
+                     f"publish's QoS and the subscription's, so both must be {qos}: publish(..., qos={qos}) and "
+                     f"subscribe(..., qos={qos}).")
+    return ok(f"A subscriber that came later got the retained {payload!r} on {topic!r} at QoS {qos}.")

@@ -218,3 +218,78 @@ def check_json_propagation(inject, extract) -> Result:
             return wrong(f"extract({payload!r}) gave {ctx!r}, expected an empty Context.")
     return ok("inject adds traceparent at the root of JSON objects and leaves every other payload as it was; "
               "extract reads it back, and never raises.")
+
+
+def check_round_trip(send, receive, *, key: str, values: tuple, producer: str, consumer: str) -> Result:
+    """``send(value)`` makes the PRODUCER span ``producer`` and returns the carrier (a dict)
+    it injected into, with baggage ``key=value``; ``receive(carrier)`` makes the CONSUMER span
+    ``consumer``, a child of that producer, with the attribute ``key`` read from the
+    baggage. Tried with each of ``values``, so typing the value in cannot pass."""
+    from kit import attempts
+
+    for value in values:
+        before = attempts.spans().span_id.tolist()
+        carrier, error = _call(send, value)
+        if error:
+            return wrong(f"send({value!r}) raised {error}.")
+        if not isinstance(carrier, dict):
+            return wrong(f"send({value!r}) returned {type(carrier).__name__}: return the dict you injected into.")
+        if "traceparent" not in carrier:
+            return wrong(f"The carrier send({value!r}) returned has no traceparent (it has {names(carrier)}): call "
+                         f"propagate.inject(carrier, ...) inside the {producer!r} span.")
+        sent = baggage.get_all(propagate.extract(carrier)).get(key)
+        if sent != value:
+            return wrong(f"The carrier send({value!r}) returned carries {key}={sent!r}, expected {value!r}: inject "
+                         f"with context=baggage.set_baggage({key!r}, value).")
+        _, error = _call(receive, carrier)
+        if error:
+            return wrong(f"receive(carrier) raised {error}.")
+        new = attempts.spans()
+        new = new[~new.span_id.isin(before)]
+        prod, cons = new[new.name == producer], new[new.name == consumer]
+        if prod.empty or cons.empty:
+            missing = producer if prod.empty else consumer
+            return wrong(f"Calling send and receive once made no span {missing!r} (they made {names(new.name)}).")
+        prod, cons = prod.iloc[-1], cons.iloc[-1]
+        if prod.kind != "PRODUCER" or cons.kind != "CONSUMER":
+            return wrong(f"{producer!r} is {prod.kind} and {consumer!r} is {cons.kind}: the sending side is a PRODUCER, "
+                         f"the receiving side a CONSUMER.")
+        if cons.parent_span_id != prod.span_id:
+            return wrong(f"{consumer!r} is not a child of {producer!r}: in receive, extract the carrier and start the "
+                         f"span with context=ctx.")
+        if cons.attributes.get(key) != value:
+            got = cons.attributes.get(key)
+            return wrong(f"For {value!r}, {consumer!r} has {key}={got!r}: read it from the extracted context, "
+                         f"baggage.get_baggage({key!r}, ctx)" + (" (a value typed in passes only once)." if got else "."))
+    return ok(f"{key} travelled as baggage for {names(values)}: {consumer!r} is the child of {producer!r} each time.")
+
+
+def check_edge_extract(extract, *, allowed: tuple) -> Result:
+    """``extract(carrier) -> Context`` keeps the trace context of a message from outside
+    your trust boundary, keeps only the baggage keys in ``allowed``, and never raises."""
+    outside = {"traceparent": TP1, "baggage": "user.role=admin,tenant.id=acme,user.email=a%40b.example"}
+    ctx, error = _call(extract, dict(outside))
+    if error:
+        return wrong(f"extract(carrier) raised {error}.")
+    if not isinstance(ctx, Context):
+        return wrong(f"extract(carrier) returned {type(ctx).__name__}, expected a Context (to start a span with "
+                     f"context=ctx).")
+    parent = trace.get_current_span(ctx).get_span_context()
+    if not parent.is_valid or f"{parent.trace_id:032x}" != TP1.split("-")[1]:
+        return wrong("The context lost the trace: the consumer would start a new trace. Extract the trace context "
+                     "too (TraceContextTextMapPropagator().extract(carrier)).")
+    kept = dict(baggage.get_all(ctx))
+    refused = sorted(k for k in kept if k not in allowed)
+    if refused:
+        return wrong(f"The context keeps baggage the sender had no right to set: {refused} (it has {kept}). Keep "
+                     f"only {list(allowed)}: baggage is plain text anyone upstream can write.")
+    offered = {pair.split("=")[0] for pair in outside["baggage"].split(",")}
+    lost = sorted(k for k in allowed if k in offered and k not in kept)
+    if lost:
+        return wrong(f"The allowed key {lost[0]!r} was dropped too: keep the keys in the allow-list, "
+                     f"baggage.set_baggage(key, value, context=ctx).")
+    for odd in ({"traceparent": TP1, "baggage": "%%%,=,tenant.id"}, {"baggage": "tenant.id=acme"}, {}):
+        _, error = _call(extract, odd)
+        if error:
+            return wrong(f"extract({odd!r}) raised {error}: a malformed message must still be processed.")
+    return ok(f"The trace context is kept and only {list(allowed)} of the sender's baggage gets through.")

@@ -146,7 +146,7 @@ def check_handled_error(function, bad: str, good: str, span_name: str, exception
     bad_span = attempts.spans()
     bad_span = bad_span[bad_span.name == span_name]
     if bad_span.empty:
-        return made(span_name)[1] or wrong(f"No span {span_name!r}.")
+        return made(span_name)[1]
     bad_span = bad_span.iloc[-1]
     if result is not None:
         return wrong(f"{function.__name__}({bad!r}) returned {result!r}; a reading that does not parse "
@@ -172,3 +172,79 @@ def check_handled_error(function, bad: str, good: str, span_name: str, exception
                      f"the except block only.")
     return ok(f"{function.__name__}({bad!r}) recorded the {exception}, ended ERROR and returned None; "
               f"{function.__name__}({good!r}) returned {value!r} with a clean span.")
+
+
+def check_tree(tree: dict) -> Result:
+    """The spans this cell made form exactly this tree, in one trace: ``tree`` maps a span
+    name to the tree of its children, e.g. ``{"deliver": {"load": {}, "drive": {"jam": {}}}}``."""
+    (root_name, children), = tree.items()
+    root, missing = made(root_name)
+    if missing is not None:
+        return missing
+    if root.parent_span_id is not None:
+        return wrong(f"{root_name!r} should be the root of the trace, but it has a parent: start it outside "
+                     f"any other span.")
+    here = attempts.spans(trace_id=root.trace_id)
+    expected = {}
+
+    def walk(parent, kids):
+        for name, grandkids in kids.items():
+            expected[name] = parent
+            walk(name, grandkids)
+
+    walk(root_name, children)
+    for name, parent in expected.items():
+        rows = here[here.name == name]
+        if rows.empty:
+            elsewhere = attempts.spans()
+            if not elsewhere[elsewhere.name == name].empty:
+                return wrong(f"{name!r} is in a trace of its own, not in {root_name!r}'s: start it inside the "
+                             f"`with ... {parent!r}` block, so that {parent!r} is its parent.")
+            return made(name)[1]
+        row = rows.iloc[-1]
+        got = here[here.span_id == row.parent_span_id]
+        got_name = got.name.iloc[0] if not got.empty else None
+        if got_name == parent:
+            continue
+        if got_name is not None and got_name == expected.get(parent):
+            return wrong(f"{name!r} is a child of {got_name!r}, but belongs inside {parent!r}: indent it under "
+                         f"the `with ... {parent!r}` line.")
+        if got_name is not None and expected.get(got_name) == parent:
+            return wrong(f"{name!r} is inside {got_name!r}, one level too deep: it belongs directly inside "
+                         f"{parent!r}, after the `with ... {got_name!r}` block ends.")
+        return wrong(f"{name!r} is a child of {got_name!r}, expected {parent!r}.")
+    extra = sorted(set(here.name) - set(expected) - {root_name})
+    if extra:
+        return wrong(f"The trace also has {names(extra)}, which the tree does not: leave them out.")
+    return ok(f"The trace {root.trace_id} has the shape asked for: {len(expected) + 1} spans under {root_name!r}.")
+
+
+def check_each(name: str, count: int, *, kind: str | None = None, attribute: str | None = None,
+               values: list | None = None, parent: str | None = None, how: str | None = None) -> Result:
+    """This cell made ``count`` spans called ``name``, each of this kind, each with the
+    attribute ``attribute`` (if ``values`` is given, these values, in the order the spans
+    started), each a child of a span called ``parent``."""
+    spans = attempts.spans()
+    mine = spans[spans.name == name]
+    if mine.empty and parent and (spans.name == parent).any():
+        return wrong(f"This cell made {int((spans.name == parent).sum())} {parent!r} spans but no {name!r}: the "
+                     f"messages were sent, and none was processed before the cell ended. Wait for them "
+                     f"(inbox.wait({count})) before disconnecting and checking.")
+    if mine.empty:
+        return made(name)[1]
+    if len(mine) != count:
+        return wrong(f"This cell made {len(mine)} spans called {name!r}, expected {count}: one per message. "
+                     f"Did every message arrive before the cell ended (inbox.wait({count}))?")
+    by_id = {r["span_id"]: r for r in capture.spans_df().to_dict("records")}
+    for i, row in enumerate(mine.to_dict("records")):
+        if kind and row["kind"] != kind:
+            return wrong(f"{name!r} has kind {row['kind']}, expected {kind}.")
+        if attribute and row["attributes"].get(attribute) is None:
+            return wrong(f"{name!r} has no attribute {attribute!r}. " + (how or ""))
+        if values is not None and row["attributes"].get(attribute) != values[i]:
+            return wrong(f"{name!r} number {i + 1} has {attribute}={row['attributes'].get(attribute)!r}, expected "
+                         f"{values[i]!r}. " + (how or ""))
+        if parent and (by_id.get(row["parent_span_id"]) or {}).get("name") != parent:
+            return wrong(f"{name!r} is not a child of a {parent!r} span: the context did not travel.")
+    return ok(f"{count} spans {name!r}" + (f" ({kind})" if kind else "") + (f" with {attribute}" if attribute else "")
+              + (f", each a child of {parent!r}" if parent else "") + ".")

@@ -40,3 +40,32 @@ def check_first_alert(spans: pd.DataFrame, trace_id, sensor: str,
     if missing:
         return wrong(f"Trace {trace_id} has no spans from {sorted(missing)}.")
     return ok(f"Trace {trace_id} is the first alert for {sensor}; it goes through {', '.join(services)}.")
+
+
+def check_end_to_end(spans: pd.DataFrame, answer_ms, sensor: str, tolerance_ms: float = 0.5) -> Result:
+    """``answer_ms`` is how long the first alert for ``sensor`` took end to end: from the
+    start of its trace's first span (the sensor reading) to the end of its last span (the
+    alerter's processing), in milliseconds."""
+    alerts = spans[spans.name == f"publish alerts/{sensor}"].sort_values("start", kind="stable")
+    if alerts.empty:
+        return wrong(f"There is no 'publish alerts/{sensor}' span in these spans: run the cell that starts the services.")
+    trace = spans[spans.trace_id == alerts.trace_id.iloc[0]]
+    start = trace.start.min()
+    ends = trace.start + pd.to_timedelta(trace.duration_ms, unit="ms")
+    expected = (ends.max() - start).total_seconds() * 1000
+    if not isinstance(answer_ms, (int, float)) or isinstance(answer_ms, bool):
+        return wrong(f"end_to_end_ms should be a number of milliseconds, got {answer_ms!r}.")
+    if abs(answer_ms - expected) <= tolerance_ms:
+        return ok(f"The first alert for {sensor} took {expected:.1f} ms from the reading to the alert's processing.")
+    if abs(answer_ms * 1000 - expected) <= tolerance_ms:
+        return wrong(f"{answer_ms!r} looks like seconds: give milliseconds (× 1000).")
+    if abs(answer_ms - trace.duration_ms.sum()) <= tolerance_ms:
+        return wrong(f"{answer_ms:.1f} is the sum of every span's duration, but spans overlap (a child runs inside its "
+                     f"parent) and there are gaps between processes: take the last end minus the first start.")
+    root = trace[trace.parent_span_id.isna()]
+    if not root.empty and abs(answer_ms - root.duration_ms.iloc[0]) <= tolerance_ms:
+        return wrong(f"{answer_ms:.1f} ms is the duration of the root span {root.name.iloc[0]!r} alone: it ends when "
+                     f"the reading is published, long before the alert is processed. Take the end of the trace's "
+                     f"last span.")
+    return wrong(f"{answer_ms:.1f} ms is not the time from the first span's start to the last span's end in the "
+                 f"first alert's trace: start = spans.start.min(), end = (spans.start + duration).max().")

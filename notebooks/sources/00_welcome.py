@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 00 · Welcome: your first trace
 #
-# **Teaching:** 5 min · **Exercises:** 5 min
+# **Teaching:** 5 min · **Exercises:** 8 min
 #
 # > **Questions**
 # > - What does this kit teach, and how is it laid out?
@@ -105,6 +105,26 @@ check_parent("say goodbye", "hello")
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_0.1.py
+
+# %% [markdown]
+# ## Exercise 0.2: a trace of your own
+#
+# From an empty cell: a parcel delivery. The span `deliver parcel` holds `load van` and then
+# `drive`, and inside `drive` there is a `traffic jam`. Write it with `tele.tracer`, look at
+# its waterfall, and let the self-check compare its shape.
+
+# %% tags=["exercise"]
+from kit.checks import check_tree
+
+# your code here
+
+check_tree({"deliver parcel": {"load van": {}, "drive": {"traffic jam": {}}}})
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_0.2.py
 
 # %%
 waterfall()

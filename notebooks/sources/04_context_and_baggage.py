@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 04 · Context and baggage: how a trace crosses from one service to the next
 #
-# **Teaching:** 17 min · **Exercises:** 9 min
+# **Teaching:** 17 min · **Exercises:** 17 min
 #
 # > **Questions**
 # > - How does the next service know which trace a message belongs to?
@@ -221,6 +221,36 @@ check_baggage(carrier, "tenant.id", "acme", "bill order", service="billing-servi
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_4.2.py
+
+# %% [markdown]
+# ### Exercise 4.3: a message across two services, from scratch
+#
+# Write `send(order_id)`: in an `orders` PRODUCER span `send order`, inject the current
+# context with the baggage `order.id` = `order_id` into a new dict, and return it. Write
+# `receive(carrier)`: extract it and start the `shipping` CONSUMER span `receive order` in
+# that context, with the attribute `order.id` read from the baggage. The self-check calls
+# them with two orders.
+
+# %% tags=["exercise"]
+from kit.checks import check_round_trip
+
+
+def send(order_id):
+    ...  # your code here
+
+
+def receive(carrier):
+    ...  # your code here
+
+
+check_round_trip(send, receive, key="order.id", values=("o-1", "o-2"), producer="send order",
+                 consumer="receive order")
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_4.3.py
 
 # %%
 waterfall()

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 09 · One trace across three processes
 #
-# **Teaching:** 20 min · **Exercises:** 8 min
+# **Teaching:** 20 min · **Exercises:** 14 min
 #
 # > **Questions**
 # > - What does a trace look like when it crosses several programs and a broker?
@@ -169,6 +169,26 @@ check_first_alert(spans, alert_trace, sensor="s-2")
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_9.1.py
+
+# %% [markdown]
+# ## Exercise 9.2: how long did the first alert take?
+#
+# From `spans`, compute `end_to_end_ms`: for the trace of the first alert raised for s-2,
+# the time from the start of its first span (the reading) to the end of its last span (the
+# alerter done), in milliseconds. (A span ends at `start + duration_ms`.)
+
+# %% tags=["exercise"]
+from kit.checks import check_end_to_end
+
+end_to_end_ms = None  # your answer here
+
+check_end_to_end(spans, end_to_end_ms, sensor="s-2")
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_9.2.py
 
 # %% [markdown]
 # Stop the services; then, once `alert_trace` holds your answer, its waterfall:

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 10 · The collector pipeline
 #
-# **Teaching:** 25 min · **Exercises:** 6 min
+# **Teaching:** 25 min · **Exercises:** 16 min
 #
 # > **Questions**
 # > - Why send telemetry to an OpenTelemetry Collector instead of straight to Zipkin or Prometheus?
@@ -280,6 +280,30 @@ check_collector_config(config, otlp_to="jaeger:4317", debug=True)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_10.1.py
+
+# %% [markdown]
+# ### Exercise 10.2: a config of your own
+#
+# Write, from an empty string, the config of a collector running in a container: it takes
+# OTLP over gRPC and HTTP from the other containers; sends traces to a Jaeger v2 at
+# `jaeger:4317` and to the console; offers the metrics to a Prometheus that scrapes
+# `0.0.0.0:8889`; and runs `memory_limiter` and `batch` in every pipeline. (Section 2's
+# config shows every piece; try it without copying.)
+
+# %% tags=["exercise"]
+from kit.checks import check_collector_config
+
+config = """
+"""
+
+check_collector_config(config, otlp_to="jaeger:4317", debug=True, prometheus="0.0.0.0:8889", processors=True,
+                       reachable=True)
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_10.2.py
 
 # %% [markdown]
 # > **Key points**

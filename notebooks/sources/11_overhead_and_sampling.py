@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 11 · Overhead and sampling: what tracing costs, and keeping only what you need
 #
-# **Teaching:** 18 min · **Exercises:** 6 min
+# **Teaching:** 18 min · **Exercises:** 13 min
 #
 # > **Questions**
 # > - How much does instrumentation add to each message?
@@ -190,6 +190,33 @@ check_sampler(exercise_provider, ratio=0.1)
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_11.1.py
+
+# %% [markdown]
+# ## Exercise 11.2: an allow-list at the trust boundary
+#
+# Write `extract_at_edge(carrier)` for a service that takes messages from outside: it must
+# keep the message's trace context (so the trace goes on), and of its baggage only the keys
+# in `ALLOWED`. The self-check sends it a message whose baggage also claims
+# `user.role=admin`, and a few malformed ones.
+
+# %% tags=["exercise"]
+from kit.checks import check_edge_extract
+
+ALLOWED = ("tenant.id",)
+
+
+def extract_at_edge(carrier):
+    """The trace context of a message from outside, with only the ALLOWED baggage keys."""
+    return propagate.extract(carrier)  # trusts everything the sender wrote: fix it
+
+
+check_edge_extract(extract_at_edge, allowed=ALLOWED)
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_11.2.py
 
 # %% [markdown]
 # > **Key points**

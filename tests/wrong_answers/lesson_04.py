@@ -25,3 +25,18 @@ WRONG = {
               edits=[('baggage.set_baggage("tenant.id", "acme")', 'baggage.set_baggage("tenant", "acme")')]),
     ],
 }
+
+WRONG["4.3"] = [
+    Wrong("the order id typed in on the receiving side", "a value typed in passes only once",
+          edits=[('span.set_attribute("order.id", baggage.get_baggage("order.id", ctx))', 'span.set_attribute("order.id", "o-1")')]),
+    Wrong("the consumer span not started in the extracted context", "is not a child of 'send order'",
+          edits=[('start_as_current_span("receive order", context=ctx, kind=SpanKind.CONSUMER)',
+                  'start_as_current_span("receive order", kind=SpanKind.CONSUMER)')]),
+    Wrong("no baggage in the injected context", "carries order.id=None",
+          edits=[('propagate.inject(carrier, context=baggage.set_baggage("order.id", order_id))', "propagate.inject(carrier)")]),
+    Wrong("the kinds the other way round", "the sending side is a PRODUCER",
+          edits=[('"send order", kind=SpanKind.PRODUCER', '"send order", kind=SpanKind.CONSUMER'),
+                 ('"receive order", context=ctx, kind=SpanKind.CONSUMER', '"receive order", context=ctx, kind=SpanKind.PRODUCER')]),
+    Wrong("the carrier not returned", "returned NoneType",
+          edits=[("        return carrier\n", "")]),
+]

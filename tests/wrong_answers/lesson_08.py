@@ -13,3 +13,18 @@ WRONG = {
               edits=[('span.set_attribute("app.sensor.id", "s-1")', 'span.set_attribute("app.sensor_id", "s-1")')]),
     ],
 }
+
+WRONG["8.2"] = [
+    Wrong("instrumented, but without the option or a hook", "has no attribute 'messaging.message.body.size'",
+          edits=[("PahoMqttInstrumentor().instrument(message_body_size=True)", "PahoMqttInstrumentor().instrument()")]),
+    Wrong("a process_hook that counts the characters of the topic", "number 1 has messaging.message.body.size=15",
+          edits=[("PahoMqttInstrumentor().instrument(message_body_size=True)",
+                  "PahoMqttInstrumentor().instrument(process_hook=lambda span, client, message: "
+                  "span.set_attribute('messaging.message.body.size', len(message.topic)))")]),
+    Wrong("not waiting for the messages", "none was processed before the cell ended",
+          edits=[("greenhouse.wait(3)\n", "")]),
+    Wrong("the size set by a publish_hook: on the publish spans", "has no attribute 'messaging.message.body.size'",
+          edits=[("PahoMqttInstrumentor().instrument(message_body_size=True)",
+                  "PahoMqttInstrumentor().instrument(publish_hook=lambda span, client, topic, payload: "
+                  "span.set_attribute('messaging.message.body.size', len(payload)))")]),
+]

@@ -17,3 +17,19 @@ WRONG = {
               edits=[("  debug:\n    verbosity: detailed\n", ""), ("exporters: [otlp/jaeger, debug]", "exporters: [otlp/jaeger]")]),
     ],
 }
+
+WRONG["10.2"] = [
+    Wrong("batch before memory_limiter", "memory_limiter must come first",
+          edits=[("      processors: [memory_limiter, batch]\n      exporters: [otlp/jaeger, debug]",
+                  "      processors: [batch, memory_limiter]\n      exporters: [otlp/jaeger, debug]")]),
+    Wrong("prometheus in the traces pipeline", "takes metrics only",
+          edits=[("exporters: [otlp/jaeger, debug]", "exporters: [otlp/jaeger, debug, prometheus]")]),
+    Wrong("the HTTP receiver with no endpoint: localhost", "listens on localhost:4318 by default",
+          edits=[("      http:\n        endpoint: 0.0.0.0:4318\n", "      http:\n")]),
+    Wrong("the scrape endpoint on localhost", "expected endpoint: 0.0.0.0:8889",
+          edits=[("    endpoint: 0.0.0.0:8889", "    endpoint: localhost:8889")]),
+    Wrong("only gRPC", "has no http",
+          edits=[("      http:\n        endpoint: 0.0.0.0:4318\n", "")]),
+    Wrong("the metrics pipeline without processors", "has no memory_limiter processor",
+          edits=[("      processors: [memory_limiter, batch]\n      exporters: [prometheus]", "      exporters: [prometheus]")]),
+]

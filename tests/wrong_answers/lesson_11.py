@@ -15,3 +15,14 @@ WRONG = {
                       "from opentelemetry.sdk.trace.sampling import ALWAYS_ON\n\nfrom kit.checks import check_sampler\n")]),
     ],
 }
+
+WRONG["11.2"] = [
+    Wrong("the trace context only: the allowed key is lost too", "The allowed key 'tenant.id' was dropped too",
+          edits=[("    for key in ALLOWED:\n        if key in offered:\n            ctx = baggage.set_baggage(key, offered[key], context=ctx)\n", "")]),
+    Wrong("the global propagator, trusting everything", "keeps baggage the sender had no right to set",
+          edits=[("    ctx = w3c.extract(carrier)  # the trace context only", "    ctx = propagate.extract(carrier)")]),
+    Wrong("the allowed baggage, but a new trace", "The context lost the trace",
+          edits=[("    ctx = w3c.extract(carrier)  # the trace context only", "    ctx = baggage.clear()")]),
+    Wrong("the baggage as a dict, not a context", "returned dict",
+          edits=[("    return ctx\n", "    return {k: v for k, v in offered.items() if k in ALLOWED}\n")]),
+]
