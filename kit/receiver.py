@@ -60,12 +60,20 @@ def _attrs(key_values) -> dict:
     return {kv.key: value_of(kv.value) for kv in key_values}
 
 
+def _remote(span):
+    """Whether the span's parent was remote (an extracted context), when the sender says (OTLP span flags)."""
+    if not span.parent_span_id or not span.flags & 0x100:  # SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
+        return None
+    return bool(span.flags & 0x200)  # SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
+
+
 def _time(ns):
     return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc) if ns else None
 
 
 REQUEST_COLUMNS = ["time", "transport", "path", "signal", "status", "items", "names", "note"]
 SPAN_COLUMNS = capture.SPAN_COLUMNS + ["transport"]  # how each span came: "grpc" or "http"
+LOG_COLUMNS = capture.LOG_COLUMNS + ["transport"]
 
 
 class Received:
@@ -123,7 +131,8 @@ class Received:
                             "attributes": _attrs(s.attributes),
                             "events": [capture.SpanEvent(e.name, _attrs(e.attributes), _time(e.time_unix_nano))
                                        for e in s.events],
-                            "links": [(link.trace_id.hex(), link.span_id.hex()) for link in s.links]})
+                            "links": [(link.trace_id.hex(), link.span_id.hex()) for link in s.links],
+                            "parent_remote": _remote(s), "scope": ss.scope.name or None})
         elif isinstance(request, logs_service_pb2.ExportLogsServiceRequest):
             target = self.logs
             for rl in request.resource_logs:
@@ -160,7 +169,7 @@ class Received:
 
     def keep(self, signal: str, rows: list, transport: str, path: str) -> None:
         """Keep decoded rows of ``signal`` (``"spans"``, ``"logs"``, ``"metrics"``) and log the request."""
-        for row in rows if signal == "spans" else ():
+        for row in rows if signal in ("spans", "logs") else ():
             row["transport"] = transport
         with self.changed:
             getattr(self, signal).extend(rows)
@@ -297,7 +306,7 @@ class Receiver:
         return self.frame("spans")
 
     def logs_df(self) -> pd.DataFrame:
-        """Log records received, shaped like :func:`kit.capture.logs_df`."""
+        """Log records received, shaped like :func:`kit.capture.logs_df`, plus ``transport``."""
         return self.frame("logs")
 
     def metric_points_df(self) -> pd.DataFrame:
@@ -314,10 +323,9 @@ class Receiver:
         rows = self.received.since(signal, since)
         if signal == "spans":
             df = pd.DataFrame(rows, columns=SPAN_COLUMNS).sort_values("start", kind="stable")
-            return capture.none_for_missing(df.reset_index(drop=True), ["parent_span_id"])
+            return capture.none_for_missing(df.reset_index(drop=True), ["parent_span_id", "parent_remote", "scope"])
         if signal == "logs":
-            return capture.none_for_missing(pd.DataFrame(rows, columns=capture.LOG_COLUMNS),
-                                            ["trace_id", "span_id"])
+            return capture.none_for_missing(pd.DataFrame(rows, columns=LOG_COLUMNS), ["trace_id", "span_id"])
         return pd.DataFrame(rows, columns=capture.METRIC_COLUMNS if signal == "metrics" else REQUEST_COLUMNS)
 
     def wait_for_spans(self, predicate, timeout_s: float = 10.0) -> bool:

@@ -24,7 +24,9 @@ def check_collector_config(text: str, *, otlp_to: str | None = None, debug: bool
     receiver takes gRPC and HTTP from other containers (not on localhost)."""
     from kit.collector_config import check_config, load
 
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        return wrong(f"Give the config as YAML text (a str between triple quotes), not a {type(text).__name__}.")
+    if not text.strip():
         return wrong("The config is empty: write the YAML between the triple quotes.")
     report = check_config(text)
     if not report.ok:
@@ -35,31 +37,32 @@ def check_collector_config(text: str, *, otlp_to: str | None = None, debug: bool
             (_processors(config) if processors else []) + (_prometheus(config, prometheus) if prometheus else []):
         return wrong(problem)
     exporters = config.get("exporters") or {}
-    traces = ((config.get("service") or {}).get("pipelines") or {}).get("traces") or {}
-    used = list(traces.get("exporters") or [])
+    pipelines = (config.get("service") or {}).get("pipelines") or {}
+    used = [e for name, p in pipelines.items() if name.split("/")[0] == "traces" for e in (p or {}).get("exporters") or []]
     if otlp_to:
-        host = otlp_to.rsplit(":", 1)[0]
-        to_host = {name: s or {} for name, s in exporters.items()
-                   if host in str((s or {}).get("endpoint", ""))}
+        host, port = otlp_to.rsplit(":", 1)
+        to_host = {name: settings or {} for name, settings in exporters.items()
+                   if _host_port(str((settings or {}).get("endpoint", "")))[0] == host}
         if not to_host:
             return wrong(f"No exporter sends to {host} any more: the task keeps that destination. Define an otlp "
                          f"exporter (e.g. otlp/{host}) with endpoint: {otlp_to} and list it in "
                          f"service.pipelines.traces.exporters.")
-        name, settings = next(iter(to_host.items()))
+        name = next((n for n in to_host if n in used), next(iter(to_host)))  # the one a pipeline uses, if any
+        settings = to_host[name]
         endpoint = str(settings.get("endpoint"))
-        port = endpoint.rsplit(":", 1)[-1]
-        if name.split("/")[0] == "otlp" and not endpoint.endswith(otlp_to):
-            return wrong(f"exporters.{name} sends to {endpoint}: {port} is "
-                         f"{PORT_HINTS.get(port, 'not where the task sends: ' + otlp_to)}.")
+        given = _host_port(endpoint)[1]
+        if name.split("/")[0] == "otlp" and given != port:
+            return wrong(f"exporters.{name} sends to {endpoint}: {given} is "
+                         f"{PORT_HINTS.get(given, 'not where the task sends: ' + otlp_to)}.")
         if name.split("/")[0] != "otlp":
             return wrong(f"exporters.{name} is a {name.split('/')[0]} exporter: use an otlp exporter (gRPC) with "
                          f"endpoint: {otlp_to}.")
         if name not in used:
             return wrong(f"exporters.{name} is defined but not in service.pipelines.traces.exporters: a component no "
                          f"pipeline uses does nothing.")
-        if not (settings.get("tls") or {}).get("insecure"):
-            return wrong(f"exporters.{name} has no `tls: insecure: true`: the otlp exporter uses TLS by default, and "
-                         f"the Jaeger in the stack speaks plain gRPC, so every export would fail.")
+        if (settings.get("tls") or {}).get("insecure") is not True:
+            return wrong(f"exporters.{name} has no `tls: insecure: true` (the boolean true): the otlp exporter uses "
+                         f"TLS by default, and the Jaeger in the stack speaks plain gRPC, so every export would fail.")
     if debug and not any(e.split("/")[0] == "debug" for e in used):
         return wrong("The traces pipeline has no console destination any more: keep one, with the debug exporter "
                      "(it replaced logging), in service.pipelines.traces.exporters.")
@@ -68,6 +71,14 @@ def check_collector_config(text: str, *, otlp_to: str | None = None, debug: bool
               + (f", and its traces go to {otlp_to}" if otlp_to else "") + (" and the console" if debug else "")
               + (f"; its metrics wait for Prometheus on {prometheus}" if prometheus else "")
               + ("; memory_limiter first and batch last everywhere" if processors else "") + ".")
+
+
+def _host_port(endpoint: str) -> tuple[str, str]:
+    """``("jaeger", "4317")`` from ``jaeger:4317``, ``http://jaeger:4317`` or ``dns:///jaeger:4317``."""
+    rest = endpoint.split("://", 1)[-1].lstrip("/")
+    rest = rest.split("/", 1)[0]
+    host, _, port = rest.rpartition(":")
+    return (host, port) if host else (rest, "")
 
 
 def _reachable(config, report) -> list[str]:

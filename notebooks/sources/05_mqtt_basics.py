@@ -181,7 +181,7 @@ print("3.1.1 subscriber got properties:", msg.properties)
 # %% [markdown]
 # ## 6. The blog's paho code, then → now
 #
-# | Then (paho 1.x, 2023 blog) | Now (paho 2.x) | Why |
+# | Then (paho 1.x, as in the guide the 2023 blog links to) | Now (paho 2.x) | Why |
 # |---|---|---|
 # | `mqtt.Client()` | `mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, ...)` | without it paho 2 warns and uses the old callback signatures |
 # | `on_connect(client, userdata, flags, rc)` | `on_connect(client, userdata, flags, reason_code, properties)` | VERSION2 signature (same on 3.1.1 and v5) |

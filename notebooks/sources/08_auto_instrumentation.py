@@ -232,7 +232,8 @@ lab.publish("lab/temp", b'{"t": 20.0}', qos=1).wait_for_publish(5)
 lab.disconnect()
 PahoMqttInstrumentor().uninstrument()
 
-check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"}, how=HOOK_HINT)
+check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"}, how=HOOK_HINT,
+           made_by="kit.instrumentation.paho")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -245,7 +246,7 @@ check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-
 #
 # Instrument paho again so that every **process** span carries the payload's size in bytes
 # as `messaging.message.body.size` (an opt-in attribute of the messaging conventions: find
-# how in `PahoMqttInstrumentor??`, or write a `process_hook`). Then, with `connect(...)`, a
+# how in `PahoMqttInstrumentor??`, or write a `process_hook(span, client, message)`). Then, with `connect(...)`, a
 # subscriber on `greenhouse/#` and a publisher; publish the three readings on
 # `greenhouse/temp`, wait until all three have arrived, disconnect both, and uninstrument.
 

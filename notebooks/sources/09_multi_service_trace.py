@@ -142,8 +142,8 @@ metrics_chart("messaging.client.sent.messages", "readings.processed", points=poi
 #
 # ## Exercise 9.1: find an alert of another sensor
 #
-# A second sensor, `s-2`, starts at 23.5 °C: its first readings are fine, later ones cross
-# the 25 °C threshold. Run the next cell: it starts the services again and waits for the
+# A second sensor, `s-2`, starts at 23.5 °C: its first reading (24.8 °C) is below the 25 °C
+# threshold, the five after it are above. Run the next cell: it starts the services again and waits for the
 # alerts. Then, in the exercise cell, set `alert_trace` to the trace id of the **first
 # alert raised for s-2**.
 
@@ -162,7 +162,7 @@ from kit.checks import check_first_alert
 
 alert_trace = None  # your answer here
 
-check_first_alert(spans, alert_trace, sensor="s-2")
+check_first_alert(receiver, alert_trace, sensor="s-2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -175,14 +175,15 @@ check_first_alert(spans, alert_trace, sensor="s-2")
 #
 # From `spans`, compute `end_to_end_ms`: for the trace of the first alert raised for s-2,
 # the time from the start of its first span (the reading) to the end of its last span (the
-# alerter done), in milliseconds. (A span ends at `start + duration_ms`.)
+# alerter done), in milliseconds. (A span ends at `start + duration_ms`; `start` is a
+# timestamp, so add `pd.to_timedelta(duration_ms, unit="ms")`.)
 
 # %% tags=["exercise"]
 from kit.checks import check_end_to_end
 
 end_to_end_ms = None  # your answer here
 
-check_end_to_end(spans, end_to_end_ms, sensor="s-2")
+check_end_to_end(receiver, end_to_end_ms, sensor="s-2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

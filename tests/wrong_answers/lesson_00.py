@@ -36,3 +36,17 @@ WRONG["0.2"] = [
           edits=[('            time.sleep(0.01)', '            with tele.tracer.start_as_current_span("honk"):\n'
                                                '                time.sleep(0.01)')]),
 ]
+
+WRONG["0.1"] += [
+    Wrong("the new span before 'say hello to MQTT', not after it", "starts before 'say hello to MQTT' ends",
+          edits=[('    with tele.tracer.start_as_current_span("say hello to MQTT"):\n        pass\n'
+                  '    with tele.tracer.start_as_current_span("say goodbye"):\n        pass\n',
+                  '    with tele.tracer.start_as_current_span("say goodbye"):\n        pass\n'
+                  '    with tele.tracer.start_as_current_span("say hello to MQTT"):\n        pass\n')]),
+    Wrong("a second 'hello' for the new span: two traces", "is not in the same trace",
+          edits=[('        pass\n    with tele.tracer.start_as_current_span("say goodbye"):\n        pass\n',
+                  '        pass\nwith tele.tracer.start_as_current_span("hello"):\n'
+                  '    with tele.tracer.start_as_current_span("say goodbye"):\n        pass\n')]),
+    Wrong("the existing span renamed instead of a third one added", "keep it, and add 'say goodbye' as a third span",
+          base="blank", edits=[('span("say hello to MQTT")', 'span("say goodbye")')]),
+]

@@ -26,3 +26,10 @@ WRONG["9.2"] = [
     Wrong("the last alert's trace", "is not the time from the first span's start",
           edits=[('.sort_values("start").trace_id.iloc[0]', '.sort_values("start").trace_id.iloc[-1]')]),
 ]
+
+WRONG["9.1"].append(
+    Wrong("the trace id in capitals", "in capitals: trace ids are written in lower-case hex",
+          edits=[("alert_trace = alerts.trace_id.iloc[0]", "alert_trace = alerts.trace_id.iloc[0].upper()")]))
+WRONG["9.1"].append(
+    Wrong("a Series, not one value", "is a pandas Series",
+          edits=[("alert_trace = alerts.trace_id.iloc[0]", "alert_trace = alerts.trace_id.head(1)")]))

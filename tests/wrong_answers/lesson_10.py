@@ -33,3 +33,20 @@ WRONG["10.2"] = [
     Wrong("the metrics pipeline without processors", "has no memory_limiter processor",
           edits=[("      processors: [memory_limiter, batch]\n      exporters: [prometheus]", "      exporters: [prometheus]")]),
 ]
+
+WRONG["10.1"] += [
+    Wrong("verbosity: debug, as 'use verbosity' read literally", "is not one: use basic, normal or detailed",
+          edits=[("    verbosity: detailed", "    verbosity: debug")]),
+    Wrong("the mended sections written below the old ones: keys twice", "is written twice",
+          code='from kit.checks import check_collector_config\n\nconfig = """\nreceivers:\n  otlp:\n    protocols:\n'
+               '      grpc:\n        endpoint: 0.0.0.0:4317\nexporters:\n  jaeger:\n    endpoint: jaeger:14250\n'
+               'service:\n  pipelines:\n    traces:\n      receivers: [otlp]\n      exporters: [jaeger]\n'
+               'exporters:\n  otlp/jaeger:\n    endpoint: jaeger:4317\n    tls:\n      insecure: true\n'
+               '  debug:\n    verbosity: detailed\nservice:\n  pipelines:\n    traces:\n      receivers: [otlp]\n'
+               '      exporters: [otlp/jaeger, debug]\n"""\n\n'
+               'check_collector_config(config, otlp_to="jaeger:4317", debug=True)\n'),
+    Wrong("another host whose name ends in jaeger", "No exporter sends to jaeger any more",
+          edits=[("endpoint: jaeger:4317", "endpoint: old-jaeger:4317")]),
+    Wrong("insecure as the text 'false'", "has no `tls: insecure: true` (the boolean true)",
+          edits=[("      insecure: true", '      insecure: "false"')]),
+]
