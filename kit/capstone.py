@@ -135,6 +135,7 @@ class Process:
 
     service: str
     argv: list
+    env: dict = field(default_factory=dict)   # what ``command`` added to the lab's environment
     lines: list = field(default_factory=list)
     ready: bool = False
     returncode: int | None = None
@@ -265,8 +266,9 @@ class Greenhouse:
         for service in SERVICES:
             script = str((folder / f"{service}.py").resolve())
             argv, extra = (command(service, script) if command else ([sys.executable, script], {}))
-            env = {**self.environment(), **{k: str(v) for k, v in (extra or {}).items()}}
-            proc = Process(service, [str(a) for a in argv])
+            extra = {k: str(v) for k, v in (extra or {}).items()}
+            env = {**self.environment(), **extra}
+            proc = Process(service, [str(a) for a in argv], extra)
             popen = subprocess.Popen(proc.argv, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
             proc._popen, proc._ready = popen, threading.Event()
@@ -329,8 +331,7 @@ def compare(by_hand: Run, zero_code: Run) -> pd.DataFrame:
         attributes = sorted(reading.attributes.iloc[0]) if not reading.empty else []
         rows["attributes of the sensor's publish span"] = f"{len(attributes)}: {', '.join(attributes)}" \
             if attributes else "0"
-        app_metrics = sorted(set(run.metrics.name))
-        rows["metrics"] = ", ".join(app_metrics) or "none"
+        rows["metric names"] = ", ".join(sorted(set(run.metrics.name))) or "none"
         with_ids = run.logs.trace_id.notna().sum()
         rows["log records with a trace id"] = f"{with_ids} of {len(run.logs)}"
         table[column] = rows

@@ -88,6 +88,12 @@ def check_checkpoint(run: Run, zero_code: bool = False) -> Checkpoint:
         _messaging_metrics(run) if zero_code else _metrics(run),
         _logs(run),
     ]
+    strangers = [s for s in dict.fromkeys(run.spans.service) if s not in SERVICES]
+    if findings[0].status == "✗" and strangers:  # every other finding looks the services up by name
+        for f in findings[1:]:
+            if f.status == "✗":
+                f.text = (f"not judged: the spans came as {names(strangers)}, not as {_and(SERVICES)} "
+                          f"(see 'services').")
     judged = [f for f in findings if f.status != "·"]
     passed = all(f.status == "✓" for f in judged)
     head = (f"Checkpoint of {run.app}, the trace of the read request ({run.trace_id}): "
@@ -125,6 +131,15 @@ def _services(run: Run, zero_code: bool) -> Finding:
            if zero_code else "in each script, set up its providers with OTLP export: tele = setup('vent') "
                              "(kit.telemetry) exports where the lab's OTEL_* variables say")
     if not seen and run.logs.empty and run.metrics.empty:
+        under = [p for p in run.processes.values() if any("opentelemetry-instrument" in str(a) for a in p.argv)]
+        changed = sorted({f"{k}={v}" for p in run.processes.values() for k, v in p.env.items()
+                          if k.startswith("OTEL_EXPORTER_") or k.endswith("_EXPORTER")})
+        if under and changed:
+            how = (f"the programs ran under opentelemetry-instrument, but you set {', '.join(changed)}: the lab's "
+                   f"receiver takes OTLP over gRPC at the OTEL_EXPORTER_OTLP_ENDPOINT it sets; leave those as "
+                   f"they are")
+        elif under:
+            how = "the programs ran under opentelemetry-instrument but sent nothing: print(run.console) shows why"
         return _wrong("services", f"nothing arrived at the receiver from any service. Fix: {how}.")
     strangers = [s for s in seen if s not in SERVICES]
     if strangers:

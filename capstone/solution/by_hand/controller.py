@@ -102,6 +102,7 @@ def on_vent_state(client, userdata, msg):
     finally:
         context.detach(token)
 
+
 client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="controller", protocol=mqtt.MQTTv5)
 client.message_callback_add("greenhouse/+/sensor/+/reading", on_reading)
 client.message_callback_add("greenhouse/+/vent/state", on_vent_state)

@@ -56,6 +56,7 @@ def on_message(client, userdata, msg):
     finally:
         context.detach(token)
 
+
 client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"sensor-{SENSOR}", protocol=mqtt.MQTTv5)
 client.on_message = on_message
 serve(client, "sensor", [f"greenhouse/{GREENHOUSE}/sensor/{SENSOR}/read"])

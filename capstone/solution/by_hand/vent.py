@@ -67,6 +67,7 @@ def on_message(client, userdata, msg):
     finally:
         context.detach(token)
 
+
 client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="vent", protocol=mqtt.MQTTv311)
 client.on_message = on_message
 serve(client, "vent", [f"greenhouse/{GREENHOUSE}/vent/command"])
