@@ -86,7 +86,7 @@ def check_checkpoint(run: Run, zero_code: bool = False) -> Checkpoint:
         _not_expected("baggage", "no instrumentation knows the greenhouse id: only code can put it in the "
                       "baggage") if zero_code else story.baggage(),
         _messaging_metrics(run) if zero_code else _metrics(run),
-        _logs(run),
+        _logs(run, zero_code),
     ]
     strangers = [s for s in dict.fromkeys(run.spans.service) if s not in SERVICES]
     if findings[0].status == "✗" and strangers:  # every other finding looks the services up by name
@@ -183,12 +183,15 @@ class _Story:
 
     # -- 2. one trace -----------------------------------------------------------------
 
-    def hop_break(self, hop: Hop, story: set) -> tuple[str | None, dict | None]:
+    def hop_break(self, hop: Hop, story: set, zero_code: bool = False) -> tuple[str | None, dict | None]:
         """Why the trace stops at ``hop`` (None if it goes on), and the consumer's span."""
         msg, ctx, elsewhere = self.context_of(hop)
         if msg is None:
             return (f"{hop.name} ({hop.topic}) was never sent: the {hop.producer} stopped before it "
                     f"(print(run.console) shows what it printed)."), None
+        if ctx is None and zero_code:
+            return (f"{hop.name} ({hop.topic}) carries no traceparent. Fix: is the {hop.producer} instrumented? "
+                    f"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS must not name paho_mqtt."), None
         if ctx is None:
             if elsewhere is not None and hop.placement == "json":
                 return (f"{hop.name} carries its context in MQTT v5 user properties, but the {hop.consumer} speaks "
@@ -201,6 +204,10 @@ class _Story:
                     f"not inside the span that continued the trace. Fix: start the publish span inside that "
                     f"`with` block (and inject while it is current)."), None
         consumer = self.consumer_of(hop, ctx)
+        if consumer is None and zero_code:
+            return (f"{hop.name} carries the context, but no span of the {hop.consumer} continues it. Fix: is the "
+                    f"{hop.consumer} instrumented? OTEL_PYTHON_DISABLED_INSTRUMENTATIONS must not name "
+                    f"paho_mqtt."), None
         if consumer is None:
             where = {"sensor": "on_message", "vent": "on_message"}.get(hop.consumer, "its on_message")
             return (f"{hop.name} carries the context, but the {hop.consumer} does not continue it: none of its "
@@ -209,11 +216,11 @@ class _Story:
                     f"context=ctx)."), None
         return None, consumer
 
-    def walk(self, hops) -> tuple[list, set]:
+    def walk(self, hops, zero_code: bool = False) -> tuple[list, set]:
         """[(hop, why it breaks or None, consumer span)], and the traces of the story (links followed)."""
         story, out = {self.run.trace_id}, []
-        for hop in hops:
-            why, consumer = self.hop_break(hop, story)
+        for i, hop in enumerate(hops):
+            why, consumer = self.hop_break(hop, story, zero_code and i < 2)
             if consumer is not None:
                 story.add(consumer["trace_id"])
             out.append((hop, why, consumer))
@@ -222,11 +229,13 @@ class _Story:
     def one_trace(self, zero_code: bool) -> Finding:
         name = "one trace"
         if self.spans.empty:
-            return _wrong(name, "no span arrived, so the read request's trace goes nowhere. Fix: in each service, "
-                          "continue the context each message brings (extract → attach → span) and send it on "
-                          "with the messages it publishes (inject).")
+            return _wrong(name, "no span arrived, so the read request's trace goes nowhere. Fix: " + (
+                "instrument every program (see 'services'): the paho instrumentation continues and sends on the "
+                "context by itself." if zero_code else
+                "in each service, continue the context each message brings (extract → attach → span) and send it "
+                "on with the messages it publishes (inject)."))
         expected = HOPS[:2] if zero_code else HOPS
-        walked, story = self.walk(HOPS)
+        walked, story = self.walk(HOPS, zero_code)
         broken = [(hop, why) for hop, why, _ in walked[:len(expected)] if why]
         in_story = self.spans[self.spans.trace_id.isin(story)]
         linked = f" ({len(story)} traces, joined by links)" if len(story) > 1 else ""
@@ -250,9 +259,11 @@ class _Story:
     def kinds_and_parents(self, zero_code: bool) -> Finding:
         name = "kinds and parents"
         if self.spans.empty:
-            return _wrong(name, "no span arrived: no PRODUCER or CONSUMER span to judge. Fix: around each "
-                          "client.publish, a span with kind=SpanKind.PRODUCER; in each on_message, a span with "
-                          "kind=SpanKind.CONSUMER that continues the message's context.")
+            return _wrong(name, "no span arrived: no PRODUCER or CONSUMER span to judge. Fix: " + (
+                "instrument every program (see 'services'): the paho instrumentation makes a PRODUCER span for "
+                "each publish and a CONSUMER span for each delivery." if zero_code else
+                "around each client.publish, a span with kind=SpanKind.PRODUCER; in each on_message, a span with "
+                "kind=SpanKind.CONSUMER that continues the message's context."))
         hops = HOPS[:2] if zero_code else HOPS
         wrong = []
         for hop in hops:
@@ -481,16 +492,20 @@ def _messaging_metrics(run: Run) -> Finding:
     sent = {p["service"] for p in points if p["name"] == metric and p["value"]}
     missing = [s for s in SERVICES if s not in sent]
     if missing:
-        return _wrong(name, f"no {metric!r} arrived from {names(missing)}: the paho instrumentation's metrics are "
-                      f"exported when OTEL_METRICS_EXPORTER=otlp (the lab sets it) and the process is instrumented.")
+        return _wrong(name, f"no {metric!r} arrived from {names(missing)}. Fix: run each program under "
+                      f"opentelemetry-instrument with paho_mqtt enabled; it exports the messaging metrics with "
+                      f"OTEL_METRICS_EXPORTER=otlp, which the lab sets.")
     return _ok(name, f"{metric} and the other messaging metrics came from {_and(SERVICES)} (the app's own "
                      f"{COUNTER} and {HISTOGRAM} need code).")
 
 
 # ---------------------------------------------------------------- 8. logs
 
-def _logs(run: Run) -> Finding:
+def _logs(run: Run, zero_code: bool = False) -> Finding:
     name = "logs"
+    bridge = ("start it under opentelemetry-instrument: its logging instrumentation bridges Python logging"
+              if zero_code else "kit.telemetry.setup('{service}') bridges Python logging (so does "
+                                "opentelemetry-instrument)")
     logs = run.logs
     span_ids = set(run.spans.span_id)
     counts = []
@@ -498,8 +513,7 @@ def _logs(run: Run) -> Finding:
         mine = logs[logs.service == service]
         if mine.empty:
             return _wrong(name, f"no log record arrived from the {service}: its logging is not bridged to "
-                          f"OpenTelemetry. Fix: kit.telemetry.setup('{service}') bridges Python logging (so does "
-                          f"opentelemetry-instrument).")
+                          f"OpenTelemetry. Fix: {bridge.format(service=service)}.")
         correlated = mine[mine.span_id.isin(span_ids)]
         if correlated.empty:
             stray = "carry no trace id" if mine.trace_id.isna().all() else "name spans that never arrived"
