@@ -9,6 +9,7 @@ programs, sends one read request and stops them (a few seconds each).
 from __future__ import annotations
 
 import ast
+import dataclasses
 import importlib.util
 import sys
 from pathlib import Path
@@ -112,16 +113,71 @@ def test_half_done_app_fails_where_it_is_half_done(lab, name):
     assert not result.passed
 
 
-def test_solution_by_hand_passes_every_finding(lab):
-    run = lab.run(SOLUTION / "by_hand")
-    result = check_checkpoint(run)
+@pytest.fixture(scope="module")
+def by_hand(lab):
+    """One run of the by-hand solution, for the tests that judge it or a doctored copy of it."""
+    return lab.run(SOLUTION / "by_hand")
+
+
+def test_solution_by_hand_passes_every_finding(by_hand):
+    result = check_checkpoint(by_hand)
     print(show(result))
     assert result.passed and verdicts(result) == {name: "✓" for name in FINDINGS}, show(result)
-    assert len(run.trace_ids) == 1 and set(run.spans.service) == {"sensor", "controller", "vent"}
-    lab.by_hand = run
+    assert len(by_hand.trace_ids) == 1 and set(by_hand.spans.service) == {"sensor", "controller", "vent"}
 
 
-def test_solution_zero_code_passes_what_zero_code_can_do(lab):
+def doctored(run, **frames):
+    """A copy of ``run`` with some of its DataFrames changed: mistakes too small for an app of their own."""
+    return dataclasses.replace(run, **{k: v(run.__dict__[k].copy(deep=True)) for k, v in frames.items()})
+
+
+def test_finer_mistakes_are_named(by_hand):
+    def status_unset(spans):
+        spans.loc[spans.status == "ERROR", "status"] = "UNSET"
+        return spans
+
+    def no_exception_event(spans):
+        spans["events"] = [[e for e in events if e[0] != "exception"] for events in spans.events]
+        return spans
+
+    def milliseconds(metrics):
+        metrics["value"] = [dict(v, sum=v["sum"] * 1000) if isinstance(v, dict) else v for v in metrics.value]
+        return metrics
+
+    def unit_ms(metrics):
+        metrics.loc[metrics.name == "greenhouse.decision.duration", "unit"] = "ms"
+        return metrics
+
+    def logs_outside_spans(logs):
+        logs.loc[logs.service == "vent", ["trace_id", "span_id"]] = None
+        return logs
+
+    cases = [("the failure", {"spans": status_unset}, "record_exception does not set it"),
+             ("the failure", {"spans": no_exception_event}, "no exception event says what failed"),
+             ("metrics", {"metrics": milliseconds}, "milliseconds, in a histogram whose unit is 's'"),
+             ("metrics", {"metrics": unit_ms}, "durations are in seconds, unit='s'"),
+             ("logs", {"logs": logs_outside_spans}, "the vent's 1 log record carries no trace id")]
+    for finding, frames, fragment in cases:
+        result = check_checkpoint(doctored(by_hand, **frames))
+        wrong = [f.name for f in result.findings if f.status == "✗"]
+        assert wrong == [finding] and fragment in result.finding(finding).text, show(result)
+
+
+def test_zero_code_sent_elsewhere_is_named(by_hand):
+    import pandas as pd
+
+    nothing = {k: (lambda df: df.iloc[0:0]) for k in ("spans", "logs", "metrics")}
+    run = doctored(by_hand, **nothing)
+    run.processes = {name: dataclasses.replace(p, argv=["opentelemetry-instrument", "python", f"{name}.py"],
+                                               env={"OTEL_SERVICE_NAME": name,
+                                                    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})
+                     for name, p in by_hand.processes.items()}
+    result = check_checkpoint(run, zero_code=True)
+    assert "you set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf" in result.finding("services").text, show(result)
+    assert isinstance(run.spans, pd.DataFrame) and run.spans.empty
+
+
+def test_solution_zero_code_passes_what_zero_code_can_do(lab, by_hand):
     run = lab.run(STARTING_APP, command=zero_code.command)
     result = check_checkpoint(run, zero_code=True)
     print(show(result))
@@ -130,7 +186,6 @@ def test_solution_zero_code_passes_what_zero_code_can_do(lab):
                                 "the slow step": "·", "baggage": "·", "metrics": "✓", "logs": "✓"}
     full = check_checkpoint(run)  # judged as a by-hand app: the trace breaks at the 3.1.1 vent
     assert not full.passed and verdicts(full)["one trace"] == "✗" and "3.1.1" in full.finding("one trace").text
-    by_hand = getattr(lab, "by_hand", None) or lab.run(SOLUTION / "by_hand")
     table = compare(by_hand, run)
     print(table.to_string())
     assert table.loc["traces the story is in"].tolist() == [1, 3]

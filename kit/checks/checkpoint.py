@@ -517,8 +517,11 @@ def _logs(run: Run, zero_code: bool = False) -> Finding:
         correlated = mine[mine.span_id.isin(span_ids)]
         if correlated.empty:
             stray = "carry no trace id" if mine.trace_id.isna().all() else "name spans that never arrived"
-            return _wrong(name, f"the {service}'s {len(mine)} log record{'s' * (len(mine) > 1)} {stray}: they were "
-                          f"written outside any span. Fix: log inside the `with` block of its span for the message.")
+            many = len(mine) > 1
+            stray = stray if many else stray.replace("carry", "carries").replace("name ", "names ")
+            return _wrong(name, f"the {service}'s {len(mine)} log record{'s' * many} {stray}: "
+                          f"{'they were' if many else 'it was'} written outside any span. Fix: log inside the "
+                          f"`with` block of its span for the message.")
         counts.append(f"{service} {len(correlated)}")
     in_trace = logs[logs.trace_id == run.trace_id]
     return _ok(name, f"each service's log records carry the trace and span they were written in ({', '.join(counts)}; "

@@ -177,7 +177,7 @@ by_hand.logs[by_hand.logs.trace_id == by_hand.trace_id][["service", "severity", 
 # script)` returns: the command, and the variables to add to the lab's. Make it start the
 # script under `opentelemetry-instrument` (the path of the command is `INSTRUMENT`), with
 # what each program still needs: its own service name, and for the vent, on MQTT 3.1.1, the
-# context in its JSON payloads (the variables are in `PahoMqttInstrumentor`'s docstring).
+# context in its JSON payloads (lesson 08; the JSON option is in `PahoMqttInstrumentor??`).
 # `check_checkpoint(zero, zero_code=True)` judges what zero code can give and shows as ·
 # what only code can.
 
