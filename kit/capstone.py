@@ -66,13 +66,17 @@ class Hop:
     producer: str      # a service, or "lab" for the read request
     consumer: str
     placement: str     # where the consumer can read a context: "user properties" (v5) or "json" (3.1.1)
+    handler: str       # the consumer's function that handles it
 
 
 HOPS = (
-    Hop("the read request", REQUEST, "lab", "sensor", "user properties"),
-    Hop("the reading", f"greenhouse/{GREENHOUSE}/sensor/{SENSOR}/reading", "sensor", "controller", "user properties"),
-    Hop("the command to the vent", f"greenhouse/{GREENHOUSE}/vent/command", "controller", "vent", "json"),
-    Hop("the vent's report", f"greenhouse/{GREENHOUSE}/vent/state", "vent", "controller", "json"),
+    Hop("the read request", REQUEST, "lab", "sensor", "user properties", "sensor.py's on_message"),
+    Hop("the reading", f"greenhouse/{GREENHOUSE}/sensor/{SENSOR}/reading", "sensor", "controller", "user properties",
+        "controller.py's on_reading"),
+    Hop("the command to the vent", f"greenhouse/{GREENHOUSE}/vent/command", "controller", "vent", "json",
+        "vent.py's on_message"),
+    Hop("the vent's report", f"greenhouse/{GREENHOUSE}/vent/state", "vent", "controller", "json",
+        "controller.py's on_vent_state"),
 )
 
 

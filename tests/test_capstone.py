@@ -104,13 +104,14 @@ def test_untouched_app_fails_every_finding(lab):
 
 @pytest.mark.parametrize("name", list(variants.VARIANTS))
 def test_half_done_app_fails_where_it_is_half_done(lab, name):
+    """(and linked_consumers, complete the other way, passes: links count as continuing the story)"""
     run = lab.run(VARIANTS_DIR / name)
     assert run.alerted and not run.problems, run.console
     result = check_checkpoint(run)
     print(show(result))
     wrong = variants.VARIANTS[name]["wrong"]
     assert verdicts(result) == {f: "✗" if f in wrong else "✓" for f in FINDINGS}, show(result)
-    assert not result.passed
+    assert result.passed == (not wrong)
 
 
 @pytest.fixture(scope="module")
@@ -190,16 +191,6 @@ def test_solution_zero_code_passes_what_zero_code_can_do(lab, by_hand):
     print(table.to_string())
     assert table.loc["traces the story is in"].tolist() == [1, 3]
     assert table.loc["the failure"].tolist() == ["✓", "·"]
-
-
-def test_zero_code_without_service_names_is_named(lab):
-    def unnamed(service, script):
-        argv, env = zero_code.command(service, script)
-        return argv, {k: v for k, v in env.items() if k != "OTEL_SERVICE_NAME"}
-
-    result = check_checkpoint(lab.run(STARTING_APP, command=unnamed), zero_code=True)
-    print(show(result))
-    assert verdicts(result)["services"] == "✗" and "unknown_service" in result.finding("services").text
 
 
 def test_a_crashing_program_is_reported(lab, tmp_path):

@@ -75,18 +75,19 @@ def check_checkpoint(run: Run, zero_code: bool = False) -> Checkpoint:
     if not isinstance(run, Run):
         return Checkpoint(False, f"check_checkpoint takes what lab.run(...) returned, not {type(run).__name__}.")
     story = _Story(run)
+    traces = story.walk(HOPS)[1]  # the read request's trace, and those its links lead to
     findings = [
         _services(run, zero_code),
         story.one_trace(zero_code),
         story.kinds_and_parents(zero_code),
         _not_expected("the failure", "the app catches VentJammed itself, so no instrumentation sees it; "
-                      "only code records it on a span") if zero_code else _failure(run),
+                      "only code records it on a span") if zero_code else _failure(run, traces),
         _not_expected("the slow step", "zero code makes spans for messages only: fetch_forecast()'s 0.3 s is "
                       "inside the controller's process span, unnamed") if zero_code else _slow_step(run),
         _not_expected("baggage", "no instrumentation knows the greenhouse id: only code can put it in the "
                       "baggage") if zero_code else story.baggage(),
         _messaging_metrics(run) if zero_code else _metrics(run),
-        _logs(run, zero_code),
+        _logs(run, traces, zero_code),
     ]
     strangers = [s for s in dict.fromkeys(run.spans.service) if s not in SERVICES]
     if findings[0].status == "✗" and strangers:  # every other finding looks the services up by name
@@ -209,9 +210,9 @@ class _Story:
                     f"{hop.consumer} instrumented? OTEL_PYTHON_DISABLED_INSTRUMENTATIONS must not name "
                     f"paho_mqtt."), None
         if consumer is None:
-            where = {"sensor": "on_message", "vent": "on_message"}.get(hop.consumer, "its on_message")
             return (f"{hop.name} carries the context, but the {hop.consumer} does not continue it: none of its "
-                    f"spans is a child of (or linked to) the sender's. Fix: in {where}, {EXTRACT[hop.placement]}, "
+                    f"spans is a child of (or linked to) the sender's. Fix: in {hop.handler}, "
+                    f"{EXTRACT[hop.placement]}, "
                     f"then token = context.attach(ctx) before starting its span (or start it with "
                     f"context=ctx)."), None
         return None, consumer
@@ -241,7 +242,8 @@ class _Story:
         linked = f" ({len(story)} traces, joined by links)" if len(story) > 1 else ""
         if broken:
             hop, why = broken[0]
-            more = f" ({len(broken) - 1} more hop{'s' * (len(broken) > 2)} after it break too.)" if len(broken) > 1 else ""
+            after = len(broken) - 1
+            more = f" ({after} more hop{'s' * (after > 1)} after it break{'s' * (after == 1)} too.)" if after else ""
             return _wrong(name, f"the trace stops at {hop.name}: {why}{more}")
         services = [s for s in SERVICES if s in set(in_story.service)]
         if zero_code:
@@ -286,7 +288,8 @@ class _Story:
                 else:
                     what = f"no span of the {hop.consumer} is the child of {hop.name}'s sender (see 'one trace')"
                 if "CONSUMER" not in kinds:
-                    what += f"; and the {hop.consumer} has no CONSUMER span at all: kind=SpanKind.CONSUMER in on_message"
+                    what += (f"; and the {hop.consumer} has no CONSUMER span at all: kind=SpanKind.CONSUMER in "
+                             f"{hop.handler}")
                 wrong.append(what + ".")
             elif consumer["kind"] != "CONSUMER":
                 hint = KIND_HINTS.get(("CONSUMER", consumer["kind"]), "handling a delivered message is a CONSUMER: "
@@ -342,7 +345,7 @@ class _Story:
 
 # ---------------------------------------------------------------- 4. the failure
 
-def _failure(run: Run) -> Finding:
+def _failure(run: Run, traces: set) -> Finding:
     name = "the failure"
     vent = run.spans[run.spans.service == "vent"].to_dict("records")
     fix = ("in vent.py's except VentJammed block, span.record_exception(exc) and "
@@ -358,7 +361,9 @@ def _failure(run: Run) -> Finding:
     both = [s for s in vent if s["status"] == "ERROR" and jammed(s)]
     if both:
         s = both[0]
-        where = "in the read request's trace" if s["trace_id"] == run.trace_id else "in another trace (see 'one trace')"
+        where = ("in the read request's trace" if s["trace_id"] == run.trace_id else
+                 "in a trace linked to the read request's" if s["trace_id"] in traces else
+                 "in another trace (see 'one trace')")
         return _ok(name, f"the vent's {s['name']!r} has status ERROR and a VentJammed exception event, {where}.")
     errors = [s for s in vent if s["status"] == "ERROR"]
     recorded = [s for s in vent if jammed(s)]
@@ -468,7 +473,8 @@ def _histogram(points) -> str:
     if p["kind"] != "histogram":
         return f"{HISTOGRAM!r} is a {p['kind']}, not a histogram: a duration is recorded (create_histogram)."
     if p["unit"] != "s":
-        return f"{HISTOGRAM!r} has the unit {p['unit']!r}: durations are in seconds, unit='s' (OpenTelemetry's convention)."
+        return (f"{HISTOGRAM!r} has the unit {p['unit']!r}: durations are in seconds, unit='s' (OpenTelemetry's "
+                f"convention).")
     count, total = sum(m["value"]["count"] for m in match), sum(m["value"]["sum"] for m in match)
     if count != 1:
         return f"{HISTOGRAM!r} has {count} measurements, expected 1: record once per reading."
@@ -501,7 +507,7 @@ def _messaging_metrics(run: Run) -> Finding:
 
 # ---------------------------------------------------------------- 8. logs
 
-def _logs(run: Run, zero_code: bool = False) -> Finding:
+def _logs(run: Run, traces: set, zero_code: bool = False) -> Finding:
     name = "logs"
     bridge = ("start it under opentelemetry-instrument: its logging instrumentation bridges Python logging"
               if zero_code else "kit.telemetry.setup('{service}') bridges Python logging (so does "
@@ -523,6 +529,7 @@ def _logs(run: Run, zero_code: bool = False) -> Finding:
                           f"{'they were' if many else 'it was'} written outside any span. Fix: log inside the "
                           f"`with` block of its span for the message.")
         counts.append(f"{service} {len(correlated)}")
-    in_trace = logs[logs.trace_id == run.trace_id]
+    in_trace = logs[logs.trace_id.isin(traces)]
+    linked = " and the traces linked to it" if len(traces) > 1 else ""
     return _ok(name, f"each service's log records carry the trace and span they were written in ({', '.join(counts)}; "
-                     f"{len(in_trace)} in the read request's trace).")
+                     f"{len(in_trace)} in the read request's trace{linked}).")

@@ -1,6 +1,7 @@
 """Half-done greenhouse apps: the lab's by-hand solution with one part of the work undone,
-the way learners leave it. tests/test_capstone.py runs the checkpoint on each and expects
-✗ on exactly the findings listed here; tests/wrong_answers/lesson_12.py uses them as the
+the way learners leave it (and one complete app done the other way: consumers linked to
+their producers). tests/test_capstone.py runs the checkpoint on each and expects ✗ on
+exactly the findings listed here; tests/wrong_answers/lesson_12.py uses them as the
 wrong answers of exercise 12.1.
 
     python tests/data/capstone/make_variants.py      # after a change to capstone/solution/by_hand
@@ -112,7 +113,35 @@ VARIANTS = {
         "edits": {"sensor.py": [lambda text: unattach(text, "def on_message(")],
                   "controller.py": [lambda text: unattach(text, "def on_reading(")]},
     },
+    "linked_consumers": {
+        "why": "complete, the other way the messaging conventions allow: each CONSUMER span starts a trace of its "
+               "own, linked to the producer's span, and the baggage still travels",
+        "wrong": [],
+        "edits": {name: [lambda text: linked(text)] for name in ("sensor.py", "controller.py", "vent.py")},
+    },
 }
+
+
+def linked(text: str) -> str:
+    """Every handler: the message's context attached for its baggage only, the process span linked to the
+    sender's span instead of being its child."""
+    text = text.replace("from opentelemetry.trace import SpanKind\n",
+                        "from opentelemetry.trace import INVALID_SPAN, Link, SpanKind, get_current_span, "
+                        "set_span_in_context\n")
+    out = []
+    for line in text.splitlines(keepends=True):
+        if line.startswith("    token = context.attach("):
+            value = line.split("  #")[0].rstrip().removeprefix("    token = context.attach(")[:-1]
+            if value != "ctx":
+                out.append(f"    ctx = {value}\n")
+            out.append("    token = context.attach(set_span_in_context(INVALID_SPAN, ctx))  # its baggage, no parent\n")
+            continue
+        if 'start_as_current_span(f"process {msg.topic}", ' in line:
+            line = line.replace('start_as_current_span(f"process {msg.topic}", ',
+                                'start_as_current_span(f"process {msg.topic}", '
+                                'links=[Link(get_current_span(ctx).get_span_context())], ')
+        out.append(line)
+    return "".join(out)
 
 
 def unattach(text: str, handler: str) -> str:
@@ -159,7 +188,8 @@ def write(name: str, variant: dict, into: Path = HERE) -> Path:
             text = text.replace(old, new)
         if edits:
             head, _, rest = text.partition('"""\n\n')
-            text = f'{head}\nHALF-DONE ON PURPOSE (a test fixture): {variant["why"]}.\n"""\n\n{rest}'
+            label = "HALF-DONE ON PURPOSE" if variant["wrong"] else "DONE ANOTHER WAY"
+            text = f'{head}\n{label} (a test fixture): {variant["why"]}.\n"""\n\n{rest}'
         (folder / source.name).write_text(text)
     return folder
 
