@@ -109,9 +109,9 @@ print("your copy:", ", ".join(sorted(p.name for p in mine.glob("*.py"))), "in", 
 # 1. **Providers, in each program:** `tele = setup("sensor")` (and `"controller"`, `"vent"`)
 #    from `kit.telemetry`. The lab's `OTEL_*` variables make it export OTLP; it also
 #    bridges Python `logging` (lesson 03). `tele.tracer`, `tele.meter` are yours.
-# 2. **Spans and the context, for each of the four messages:** in the handler, read the
-#    context the message carries, make it current and start a **CONSUMER** span; around
-#    each `client.publish`, a **PRODUCER** span, with the context written into the message.
+# 2. **Spans and the context:** in each of the four handlers, read the context the message
+#    carries, make it current and start a **CONSUMER** span; around each of the five
+#    `client.publish` calls, a **PRODUCER** span, with the context written into the message.
 #    `kit.propagation` has the four calls: `extract_user_properties(msg.properties)` and
 #    `inject_user_properties(properties)` between MQTT v5 programs (lesson 06);
 #    `extract_json_payload(msg.payload)` and `inject_json_payload(payload)` wherever the
