@@ -28,9 +28,11 @@ One module per topic, each short enough to read with ``??``:
 * :mod:`kit.checks.traces` -- ``check_first_alert``, ``check_end_to_end``
 * :mod:`kit.checks.collector` -- ``check_collector_config``
 * :mod:`kit.checks.sampling` -- ``check_sampler``
+* :mod:`kit.checks.checkpoint` -- ``check_checkpoint`` (the capstone, lesson 12)
 """
 
 from kit.checks._result import Result
+from kit.checks.checkpoint import check_checkpoint
 from kit.checks.collector import check_collector_config
 from kit.checks.export import check_otlp_export
 from kit.checks.logs import check_log_in_span, check_otlp_logs
@@ -45,4 +47,4 @@ from kit.checks.traces import check_end_to_end, check_first_alert
 __all__ = ["Result", "check_span", "check_parent", "check_handled_error", "check_tree", "check_each", "check_metric",
            "check_console_reader", "check_log_in_span", "check_otlp_logs", "check_otlp_export",
            "check_baggage", "check_getter_setter", "check_json_propagation", "check_round_trip", "check_edge_extract", "check_received", "check_hop", "check_retained", "check_end_to_end",
-           "check_first_alert", "check_collector_config", "check_sampler"]
+           "check_first_alert", "check_collector_config", "check_sampler", "check_checkpoint"]
