@@ -23,7 +23,7 @@ WRONG["9.2"] = [
     Wrong("in seconds", "looks like seconds",
           edits=[("end_to_end_ms = (ends.max() - trace_spans.start.min()).total_seconds() * 1000",
                   "end_to_end_ms = (ends.max() - trace_spans.start.min()).total_seconds()")]),
-    Wrong("the last alert's trace", "is not the time from the first span's start",
+    Wrong("the last alert's trace", "not of the first",
           edits=[('.sort_values("start").trace_id.iloc[0]', '.sort_values("start").trace_id.iloc[-1]')]),
 ]
 
