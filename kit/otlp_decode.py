@@ -181,41 +181,46 @@ def rows(request) -> Decoded:
     return _metrics(request)
 
 
+_ZERO16, _ZERO8 = bytes(16), bytes(8)
+
+
 def _valid_id(value: bytes, size: int) -> bool:
     return len(value) == size and value.strip(b"\x00") != b""
 
 
 def _spans(request) -> Decoded:
     out = Decoded("spans")
+    rows, sizes, event, base = out.rows, out.sizes, capture.SpanEvent, ROW_BYTES["spans"]
     for rs in request.resource_spans:
         service = _attrs(rs.resource.attributes).get("service.name", "")
         for ss in rs.scope_spans:
             for s in ss.spans:
-                if not _valid_id(s.trace_id, 16):
+                trace_id, span_id, parent, links = s.trace_id, s.span_id, s.parent_span_id, s.links
+                if len(trace_id) != 16 or trace_id == _ZERO16:
                     out.reject("a span's trace_id must be 16 bytes, not all zero")
                     continue
-                if not _valid_id(s.span_id, 8):
+                if len(span_id) != 8 or span_id == _ZERO8:
                     out.reject("a span's span_id must be 8 bytes, not all zero")
                     continue
-                if s.parent_span_id and len(s.parent_span_id) != 8:
+                if parent and len(parent) != 8:
                     out.reject("a span's parent_span_id must be 8 bytes or empty")
                     continue
-                if not all(_valid_id(link.trace_id, 16) and _valid_id(link.span_id, 8) for link in s.links):
+                if links and not all(_valid_id(link.trace_id, 16) and _valid_id(link.span_id, 8) for link in links):
                     out.reject("a link's trace_id must be 16 bytes and its span_id 8, not all zero")
                     continue
-                out.rows.append({
-                    "trace_id": s.trace_id.hex(), "span_id": s.span_id.hex(),
-                    "parent_span_id": s.parent_span_id.hex() or None, "name": s.name,
+                attributes, events, start = s.attributes, s.events, s.start_time_unix_nano
+                rows.append({
+                    "trace_id": trace_id.hex(), "span_id": span_id.hex(),
+                    "parent_span_id": parent.hex() if parent else None, "name": s.name,
                     "kind": _KINDS.get(s.kind, str(s.kind)), "service": service,
-                    "start": _time(s.start_time_unix_nano),
-                    "duration_ms": (s.end_time_unix_nano - s.start_time_unix_nano) / 1e6,
-                    "status": _STATUS.get(s.status.code, str(s.status.code)),
-                    "attributes": _attrs(s.attributes),
-                    "events": [capture.SpanEvent(e.name, _attrs(e.attributes), _time(e.time_unix_nano))
-                               for e in s.events],
-                    "links": [(link.trace_id.hex(), link.span_id.hex()) for link in s.links]})
-                items = len(s.attributes) + sum(1 + len(e.attributes) for e in s.events) + len(s.links)
-                out.sizes.append(ROW_BYTES["spans"] + s.ByteSize() + ITEM_BYTES * items)
+                    "start": _time(start), "duration_ms": (s.end_time_unix_nano - start) / 1e6,
+                    "status": _STATUS.get(s.status.code, "UNSET"),
+                    "attributes": _attrs(attributes) if attributes else {},
+                    "events": [event(e.name, _attrs(e.attributes), _time(e.time_unix_nano)) for e in events]
+                    if events else [],
+                    "links": [(link.trace_id.hex(), link.span_id.hex()) for link in links] if links else []})
+                items = len(attributes) + len(links) + (sum(1 + len(e.attributes) for e in events) if events else 0)
+                sizes.append(base + s.ByteSize() + ITEM_BYTES * items)
     return out
 
 

@@ -168,7 +168,9 @@ def test_exponential_histograms_from_the_sdk_are_kept_and_shown(receiver, otel_e
     assert (v["count"], v["sum"], v["min"], v["max"]) == (7, 365.5, 0.5, 250)
     assert sum(v["positive"]["buckets"]) + v["zero_count"] == 7 and isinstance(v["scale"], int)
     from kit.views import metrics_chart
-    assert "latency" in repr(metrics_chart("latency", points=df))
+    chart = metrics_chart("latency", points=df)
+    assert "latency (exponential_histogram, ms)" in repr(chart) and "count=7" in repr(chart)
+    assert chart._repr_png_().startswith(b"\x89PNG")  # drawn as a distribution, like an explicit one
 
 
 def test_summaries_and_metrics_with_no_points_are_kept(receiver):
@@ -188,6 +190,11 @@ def test_summaries_and_metrics_with_no_points_are_kept(receiver):
     assert rows["rtt"].value == {"count": 4, "sum": 10.0, "quantiles": {0.5: 2.0, 0.99: 4.0}}
     assert (rows["nothing yet"].kind, rows["nothing yet"].value) == ("empty", None)
     assert (rows["no points"].kind, rows["no points"].value) == ("gauge", None)
+    from kit.views import metrics_chart
+    chart = metrics_chart(points=df)
+    assert repr(chart).splitlines()[:3] == ["rtt (summary, ms)", "  : count=4 sum=10 ms",
+                                            "    p50: 2 ms · p99: 4 ms"]
+    assert chart._repr_png_().startswith(b"\x89PNG")  # the two metrics with no point are left out
     channel = grpc.insecure_channel(f"127.0.0.1:{receiver.grpc_port}")
     call = channel.unary_unary(METRICS_EXPORT, request_serializer=lambda b: b, response_deserializer=lambda b: b)
     assert call(body.SerializeToString(), timeout=10) == b""
