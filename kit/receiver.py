@@ -144,9 +144,10 @@ class Received:
             self._totals["requests"] += 1
             self.changed.notify_all()
 
-    def accept(self, signal: str, body: bytes, content_type: str, transport: str, path: str):
+    def accept(self, signal: str, body: bytes, content_type: str, transport: str, path: str, how: str = ""):
         """Decode one OTLP body of ``signal`` (``"traces"``, ``"metrics"``, ``"logs"``), keep its
-        valid items and return the response; raises ``otlp_decode.Invalid`` / ``TooLarge``."""
+        valid items and return the response; raises ``otlp_decode.Invalid`` / ``TooLarge``.
+        ``how`` (the encodings it came in) goes into the request's note."""
         with self._decoding:
             request = otlp_decode.parse(signal, body, content_type)
             decoded = otlp_decode.rows(request)
@@ -154,8 +155,9 @@ class Received:
             decoded.rows.pop(0)
             decoded.sizes.pop(0)
             decoded.reject(f"more than the receiver keeps ({MAX_BYTES // 2**20} MB of {decoded.store})")
+        rejected = f"{decoded.rejected} rejected: {decoded.why}" if decoded.rejected else ""
         self.keep(decoded.store, decoded.rows, transport, path, decoded.sizes,
-                  note=f"{decoded.rejected} rejected: {decoded.why}" if decoded.rejected else "")
+                  note="; ".join(n for n in (how, rejected) if n))
         return otlp_decode.response(request, decoded)
 
     def add(self, request, transport: str = "grpc", path: str = "") -> None:
@@ -264,7 +266,9 @@ def _http_handler(received, budget):
                 body = http_body.read_body(self.rfile, self.connection, self.headers, limits)
                 if self.headers.get("Transfer-Encoding"):
                     self.close_connection = "Content-Length" in self.headers  # both sent: RFC 9112 §6.3
-                reply = received.accept(signal, body, content_type, "http", path)
+                how = ", ".join([content_type] + [f"{k.lower()} {self.headers[k].strip().lower()}" for k in
+                                                  ("Content-Encoding", "Transfer-Encoding") if self.headers.get(k)])
+                reply = received.accept(signal, body, content_type, "http", path, how)
             except http_body.BodyError as err:
                 self.close_connection = True
                 return self._error(err.status, err.message, content_type)

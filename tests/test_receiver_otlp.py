@@ -54,6 +54,8 @@ def test_the_sdk_exporter_with_gzip_compression_loses_nothing(receiver, otel_env
     send_spans(exporter(kind, receiver), 50)
     df = receiver.spans_df()
     assert len(df) == 50 and set(df.transport) == {kind}
+    if kind == "http":
+        assert set(receiver.requests_df().note) == {"application/x-protobuf, content-encoding gzip"}
     assert receiver.requests_df().status.eq(200 if kind == "http" else "OK").all()
 
 
@@ -244,3 +246,41 @@ def test_a_log_record_with_a_bad_trace_id_is_rejected_not_stored(receiver):
     assert status == 200
     assert logs_service_pb2.ExportLogsServiceResponse.FromString(reply).partial_success.rejected_log_records == 1
     assert receiver.logs_df().body.tolist() == ["fine, outside any span"]
+
+
+# -- the SDK's own http/json exporter ----------------------------------------------------
+
+JSON_EXPORTER = """
+import sys
+from opentelemetry.exporter.otlp.json.http.trace_exporter import OTLPSpanExporter
+sys.path.insert(0, sys.argv[2])
+from receiver_helpers import send_spans
+send_spans(OTLPSpanExporter(endpoint=sys.argv[1] + "/v1/traces"), 20, service="json-exporter")
+"""
+# opentelemetry-exporter-otlp-json-http 0.66b1, the Python SDK's http/json exporter (beta), pins
+# the SDK's HTTP transport at 0.66b1 while the protobuf exporters of 1.45.2 pin it at 0.66b2:
+# both cannot be installed in one environment. So it runs in its own process, from a folder
+# that holds it and its 0.66b1 companions in front of the lessons' packages.
+JSON_EXPORTER_PACKAGES = ["opentelemetry-exporter-otlp-json-http==0.66b1", "opentelemetry-exporter-otlp-json-common==0.66b1",
+                          "opentelemetry-proto-json==0.66b1", "opentelemetry-exporter-http-transport==0.66b1",
+                          "opentelemetry-exporter-otlp-common==0.66b1"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_the_sdks_http_json_exporter_loses_nothing(receiver, tmp_path, compression):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    target = tmp_path / "json-exporter"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+                    *JSON_EXPORTER_PACKAGES], check=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": str(target), "OTEL_EXPORTER_OTLP_COMPRESSION": compression}
+    subprocess.run([sys.executable, "-c", JSON_EXPORTER, receiver.http_endpoint, str(Path(__file__).parent)],
+                   check=True, timeout=120, env=env)
+    df = receiver.spans_df()
+    assert len(df) == 20 and set(df.service) == {"json-exporter"}
+    [request] = receiver.requests_df().itertuples()
+    assert request.status == 200 and request.note == "application/json" + (", content-encoding gzip" if
+                                                                             compression == "gzip" else "")
