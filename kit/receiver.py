@@ -422,6 +422,7 @@ class Receiver:
     def __init__(self, host, grpc_port, http_port):
         self.received = Received()
         self.host = host
+        self.page = None
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4), handlers=_grpc_handlers(self.received),
                                  maximum_concurrent_rpcs=GRPC_MAX_RPCS,
                                  options=[("grpc.max_receive_message_length", MAX_REQUEST_BYTES)])
@@ -462,14 +463,7 @@ class Receiver:
 
     def frame(self, signal: str, since: int | None = None) -> pd.DataFrame:
         """``signal``'s rows received after the watermark ``since`` (see :mod:`kit.attempts`)."""
-        rows = self.received.since(signal, since)
-        if signal == "spans":
-            df = pd.DataFrame(rows, columns=SPAN_COLUMNS).sort_values("start", kind="stable")
-            return capture.none_for_missing(df.reset_index(drop=True), ["parent_span_id"])
-        if signal == "logs":
-            return capture.none_for_missing(pd.DataFrame(rows, columns=capture.LOG_COLUMNS),
-                                            ["trace_id", "span_id"])
-        return pd.DataFrame(rows, columns=capture.METRIC_COLUMNS if signal == "metrics" else REQUEST_COLUMNS)
+        return frame_of(signal, self.received.since(signal, since))
 
     def wait_for_spans(self, predicate, timeout_s: float = 10.0) -> bool:
         """Wait until ``predicate(spans_df)`` is true (re-checked at each request), at most ``timeout_s``."""
@@ -478,10 +472,31 @@ class Receiver:
                 lambda: predicate(pd.DataFrame(list(self.received.spans), columns=capture.SPAN_COLUMNS)),
                 timeout=timeout_s)
 
+    def serve_page(self, port: int = 16686):
+        """Show what it received in a browser (:mod:`kit.receiver_page`); the ``PageServer``
+        (``.url``). Port 0: a free one."""
+        from kit.receiver_page import PageServer
+        if self.page is None:
+            self.page = PageServer(self, self.host, port)
+        return self.page
+
     def stop(self) -> None:
+        if self.page is not None:
+            self.page.stop()
         self._grpc.stop(grace=None)
         self._http.shutdown()
         self._http.server_close()
+
+
+def frame_of(signal: str, rows: list) -> pd.DataFrame:
+    """Rows of ``signal`` (``"spans"``, ``"logs"``, ``"metrics"``, ``"requests"``) as the DataFrame
+    the views draw (spans in start order, missing ids as None)."""
+    if signal == "spans":
+        df = pd.DataFrame(rows, columns=SPAN_COLUMNS).sort_values("start", kind="stable")
+        return capture.none_for_missing(df.reset_index(drop=True), ["parent_span_id"])
+    if signal == "logs":
+        return capture.none_for_missing(pd.DataFrame(rows, columns=capture.LOG_COLUMNS), ["trace_id", "span_id"])
+    return pd.DataFrame(rows, columns=capture.METRIC_COLUMNS if signal == "metrics" else REQUEST_COLUMNS)
 
 
 def start_receiver(grpc_port: int = 4317, http_port: int = 4318, host: str = "127.0.0.1") -> Receiver:
