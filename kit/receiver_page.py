@@ -67,9 +67,10 @@ async function refresh() {
     const html = await part("/part/trace/" + id);
     if (id !== openId || html !== openHtml) {  // new spans or logs in it: drawn again, open details kept
       const box = document.getElementById("trace");
-      const open = new Set([...box.querySelectorAll("details[open]")].map(d => d.dataset.spanId));
+      const key = d => d.querySelector("summary").textContent;  // service · name · kind · duration
+      const open = new Set([...box.querySelectorAll("details[open]")].map(key));
       box.innerHTML = html;
-      if (id === openId) for (const d of box.querySelectorAll("details")) d.open = open.has(d.dataset.spanId);
+      if (id === openId) for (const d of box.querySelectorAll("details")) d.open = open.has(key(d));
       openId = id; openHtml = html;
     }
     for (const r of document.querySelectorAll("table.kit-traces tr")) r.classList.toggle("selected", r.dataset.traceId === id);

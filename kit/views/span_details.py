@@ -84,8 +84,7 @@ class SpanDetails:
                 (f" ◆ {n_ev} event{'s' * (n_ev > 1)}" if n_ev else "") + (f" ↗ {n_ln} link{'s' * (n_ln > 1)}" if n_ln else "")
         summary = (f'<span style="color:{color}">●</span> <b>{_e(s["service"])}</b> · {_e(s["name"])} '
                    f'<span style="color:#888">{_e(s["kind"])} · {fmt_ms(s["duration_ms"])}</span>{flags}')
-        return (f'<details data-span-id="{_e(s["span_id"])}" style="margin-left:{16 * r.depth}px">'
-                f'<summary style="cursor:pointer">{summary}</summary>'
+        return (f'<details style="margin-left:{16 * r.depth}px"><summary style="cursor:pointer">{summary}</summary>'
                 f'{self._table(r)}</details>')
 
     def _repr_html_(self) -> str:
