@@ -225,6 +225,25 @@ def _http_handler(received, budget):
                 self.send_header("Connection", "close")
             self.end_headers()
             self.wfile.write(body)
+            if status >= 400 and self.close_connection:
+                self._linger()
+
+        def _linger(self):
+            """Let the client read the error before the connection closes: a close with its
+            unread bytes still arriving would reset the connection and lose the reply."""
+            try:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)
+                deadline = time.monotonic() + 1.0
+                drained = 0
+                while drained < 4 * 2**20 and time.monotonic() < deadline:
+                    self.connection.settimeout(max(deadline - time.monotonic(), 0.01))
+                    data = self.connection.recv(65536)
+                    if not data:
+                        break
+                    drained += len(data)
+            except OSError:
+                pass
 
         def _error(self, status, message, content_type):
             """An OTLP error: a google.rpc.Status in the request's encoding (text otherwise)."""

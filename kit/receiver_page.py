@@ -8,7 +8,8 @@ The page (``GET /``) shows, drawn by the notebooks' own views (:mod:`kit.views`)
 
 * the traces received, newest first: start, root span, services, spans, duration, errors
   (:func:`kit.views.trace_list.trace_list`); click one to open it;
-* the open trace's waterfall and span details (:func:`kit.views.waterfall`), its service map
+* the open trace's waterfall and span details (:func:`kit.views.waterfall`; click a row of
+  the waterfall (its name or bar), or a span under it, to open its attributes and events), its service map
   and its logs, each joined to the span it was written in (:func:`kit.views.logs_table`);
 * the service map of every trace received (:func:`kit.views.service_map`).
 
@@ -47,6 +48,7 @@ table.kit-traces tr.selected { background: #e8f0fb; }
 table.kit-traces a { color: #1a5fb4; text-decoration: none; } table.kit-traces a:hover { text-decoration: underline; }
 .kit-empty, .kit-more { color: #777; font-size: 12px; }
 table.kit-logs { border-collapse: collapse; font-size: 12px; }
+#trace g.span { cursor: pointer; }
 </style></head>
 <body><header><b>kit receiver</b><span id="summary">__SUMMARY__</span></header>
 <main><section id="left"><h2>Traces, newest first</h2><div id="traces">__TRACES__</div>
@@ -86,6 +88,12 @@ async function follow() {
   }
 }
 window.addEventListener("hashchange", () => { openId = null; refresh(); });
+document.getElementById("trace").addEventListener("click", e => {  // a row of the waterfall: open its details
+  const g = e.target.closest("g.span"); if (!g) return;
+  const box = document.getElementById("trace");
+  const d = box.querySelectorAll("details")[[...box.querySelectorAll("g.span")].indexOf(g)];
+  if (d) { d.open = true; d.scrollIntoView({block: "nearest"}); }
+});
 follow();
 </script></body></html>
 """

@@ -219,3 +219,48 @@ def post_status(r) -> int:
     return raw_request(r.http_port, post_head("/v1/traces", {
         "Content-Type": "application/x-protobuf", "Content-Length": str(body.ByteSize())}),
         body.SerializeToString())[0]
+
+
+def test_a_chunked_body_past_the_limit_and_a_chunked_gzip_bomb_are_refused(receiver):
+    chunk = b"x" * MB
+    endless = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(20))  # 20 MB in 1 MB chunks
+    bomb = gzip_bomb(1024 * MB)
+    chunked_bomb = b"".join(b"%x\r\n%s\r\n" % (len(bomb[i:i + 65536]), bomb[i:i + 65536])
+                            for i in range(0, len(bomb), 65536)) + b"0\r\n\r\n"
+    with PeakRSS() as peak:
+        t0 = time.monotonic()
+        for body, encoding in ((endless, "identity"), (chunked_bomb, "gzip")):
+            status, _ = raw_request(receiver.http_port, post_head("/v1/traces", {
+                "Content-Type": "application/x-protobuf", "Transfer-Encoding": "chunked",
+                "Content-Encoding": encoding}), body, timeout=30)
+            assert status == 413
+        seconds = time.monotonic() - t0
+    report("chunked 20 MB and a chunked gzip bomb", peak, seconds)
+    assert peak.growth_mb < 80 and seconds < 10
+    assert post_status(receiver) == 200
+
+
+def test_nothing_accepted_is_lost_while_hostile_clients_stall(receiver):
+    """8 SDK exporters at once (4 gRPC, 4 HTTP), with 40 connections stalled mid-body."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpans
+    stalled = []
+    for _ in range(40):
+        s = socket.create_connection(("127.0.0.1", receiver.http_port), timeout=5)
+        s.sendall(post_head("/v1/traces", {"Content-Type": "application/x-protobuf", "Content-Length": "5000"})
+                  + b"\x0a")
+        stalled.append(s)
+    try:
+        def one(i):
+            exporter = (GrpcSpans(endpoint=receiver.grpc_endpoint, insecure=True) if i % 2 else
+                        HttpSpans(endpoint=receiver.http_endpoint + "/v1/traces"))
+            send_spans(exporter, 1000, service=f"exporter-{i}")
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        counts = receiver.spans_df().groupby("service").size().to_dict()
+        assert counts == {f"exporter-{i}": 1000 for i in range(8)}
+    finally:
+        for s in stalled:
+            s.close()

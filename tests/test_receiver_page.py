@@ -133,6 +133,9 @@ def test_the_trace_appears_on_the_page_after_the_readme_commands(jobs):
             assert page.locator("#map svg").inner_html().count("sensor") >= 1
             page.locator("#trace details summary").nth(1).click()
             assert "attributes" in page.locator("#trace details[open]").first.inner_text()
+            sixth = page.locator("#trace details").nth(5)
+            waterfall.locator("g.span").nth(5).locator("rect").click()  # its bar in the picture opens its details
+            assert sixth.get_attribute("open") is not None and "publish alerts/s-1" in sixth.inner_text()
             page.screenshot(path=str(artifacts / "receiver-page.png"), full_page=True)
             box = waterfall.bounding_box()
             assert box and box["width"] > 500 and box["height"] > 150
