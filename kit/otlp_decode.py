@@ -170,15 +170,21 @@ def count_items(request) -> int:
                for rm in request.resource_metrics for sm in rm.scope_metrics for m in sm.metrics)
 
 
-def rows(request) -> Decoded:
-    """The rows of a parsed request, each with its estimated size; invalid items rejected."""
-    if count_items(request) > MAX_ITEMS_PER_REQUEST:
+def rows(request, wire_bytes: int | None = None) -> Decoded:
+    """The rows of a parsed request, each with its estimated size; invalid items rejected.
+
+    A row's size is its own objects (``ROW_BYTES``), ``ITEM_BYTES`` per attribute, event and
+    link, and its share of the body's ``wire_bytes`` (its own encoded size when not given):
+    strings take about as much room decoded as encoded."""
+    n = count_items(request)
+    if n > MAX_ITEMS_PER_REQUEST:
         raise TooLarge(f"more than {MAX_ITEMS_PER_REQUEST:,} items in one request: send smaller batches")
+    share = wire_bytes // n if wire_bytes is not None and n else None
     if isinstance(request, trace_service_pb2.ExportTraceServiceRequest):
-        return _spans(request)
+        return _spans(request, share)
     if isinstance(request, logs_service_pb2.ExportLogsServiceRequest):
-        return _logs(request)
-    return _metrics(request)
+        return _logs(request, share)
+    return _metrics(request, share)
 
 
 _ZERO16, _ZERO8 = bytes(16), bytes(8)
@@ -188,7 +194,7 @@ def _valid_id(value: bytes, size: int) -> bool:
     return len(value) == size and value.strip(b"\x00") != b""
 
 
-def _spans(request) -> Decoded:
+def _spans(request, share: int | None) -> Decoded:
     out = Decoded("spans")
     rows, sizes, event, base = out.rows, out.sizes, capture.SpanEvent, ROW_BYTES["spans"]
     for rs in request.resource_spans:
@@ -220,11 +226,11 @@ def _spans(request) -> Decoded:
                     if events else [],
                     "links": [(link.trace_id.hex(), link.span_id.hex()) for link in links] if links else []})
                 items = len(attributes) + len(links) + (sum(1 + len(e.attributes) for e in events) if events else 0)
-                sizes.append(base + s.ByteSize() + ITEM_BYTES * items)
+                sizes.append(base + (s.ByteSize() if share is None else share) + ITEM_BYTES * items)
     return out
 
 
-def _logs(request) -> Decoded:
+def _logs(request, share: int | None) -> Decoded:
     out = Decoded("logs")
     for rl in request.resource_logs:
         service = _attrs(rl.resource.attributes).get("service.name", "")
@@ -239,7 +245,8 @@ def _logs(request) -> Decoded:
                     "body": value_of(r.body), "logger": sl.scope.name, "service": service,
                     "trace_id": r.trace_id.hex() or None, "span_id": r.span_id.hex() or None,
                     "attributes": _attrs(r.attributes)})
-                out.sizes.append(ROW_BYTES["logs"] + r.ByteSize() + ITEM_BYTES * len(r.attributes))
+                out.sizes.append(ROW_BYTES["logs"] + (r.ByteSize() if share is None else share)
+                                 + ITEM_BYTES * len(r.attributes))
     return out
 
 
@@ -276,7 +283,7 @@ def _summary(p) -> dict:
 _VALUE = {"histogram": _histogram, "exponential_histogram": _exponential, "summary": _summary}
 
 
-def _metrics(request) -> Decoded:
+def _metrics(request, share: int | None) -> Decoded:
     out = Decoded("metrics")
     for rm in request.resource_metrics:
         service = _attrs(rm.resource.attributes).get("service.name", "")
@@ -293,11 +300,12 @@ def _metrics(request) -> Decoded:
                     out.rows.append({"time": _time(p.time_unix_nano), "service": service, "name": m.name,
                                      "kind": shown, "unit": m.unit, "attributes": _attrs(p.attributes),
                                      "value": value_of_point(p)})
-                    out.sizes.append(ROW_BYTES["metrics"] + p.ByteSize() + ITEM_BYTES * len(p.attributes))
+                    out.sizes.append(ROW_BYTES["metrics"] + (p.ByteSize() if share is None else share)
+                                     + ITEM_BYTES * len(p.attributes))
                 if not points:  # shown too: a metric the SDK declared and has nothing for yet
                     out.rows.append({"time": None, "service": service, "name": m.name, "kind": shown,
                                      "unit": m.unit, "attributes": {}, "value": None})
-                    out.sizes.append(ROW_BYTES["metrics"] + m.ByteSize())
+                    out.sizes.append(ROW_BYTES["metrics"] + (m.ByteSize() if share is None else share))
     return out
 
 

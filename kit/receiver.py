@@ -150,7 +150,7 @@ class Received:
         ``how`` (the encodings it came in) goes into the request's note."""
         with self._decoding:
             request = otlp_decode.parse(signal, body, content_type)
-            decoded = otlp_decode.rows(request)
+            decoded = otlp_decode.rows(request, len(body))
         while decoded.rows and sum(decoded.sizes) > MAX_BYTES:  # more than the store holds: the oldest go
             decoded.rows.pop(0)
             decoded.sizes.pop(0)
