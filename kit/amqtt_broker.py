@@ -23,7 +23,8 @@ CONNECT_TIMEOUT_S = 10  # a connection that has not completed its CONNECT by the
 
 # overrides that are a changed copy of amqtt's method: the first 16 hex digits of the
 # sha256 of the amqtt 0.12.1 source they copy. If amqtt changes that source, copy it again.
-COPIED = {"KitAmqttBroker._run_broadcast": "e852128b3e38e04a"}
+COPIED = {"KitAmqttBroker._run_broadcast": "e852128b3e38e04a",
+          "KitAmqttBroker._publish_retained_messages_for_subscription": "d6ad257821ba29ef"}
 
 # the QoS of the client PUBLISH being broadcast (see _handle_message_delivery)
 _published_qos: contextvars.ContextVar[int | None] = contextvars.ContextVar("published_qos", default=None)
@@ -65,14 +66,25 @@ class KitAmqttBroker(Broker):
         return KeepAliveHandler(self.plugins_manager, loop=self._loop), session
 
     async def _publish_retained_messages_for_subscription(self, subscription, session):
-        """Send a retained message to a session only for a filter that session holds.
+        """Send a session the retained messages of a filter it holds, at the lower QoS.
 
         amqtt 0.12.1, when a client connects, sends it the retained messages matching
         *every* filter any client holds, not only its own: a late subscriber got the
-        message twice, and a client subscribed elsewhere got it at all."""
-        holders = self._subscriptions.get(subscription[0], ())
-        if any(held.client_id == session.client_id for held, _ in holders):
-            await super()._publish_retained_messages_for_subscription(subscription, session)
+        message twice, and a client subscribed elsewhere got it at all. And it sends each
+        at ``min(qos, retained.qos or qos)``: a message retained at QoS 0 (falsy) went out
+        at the subscription's QoS. MQTT 3.1.1 §3.8.4: the minimum of the two."""
+        topic_filter, granted = subscription
+        holders = self._subscriptions.get(topic_filter, ())
+        if not any(held.client_id == session.client_id for held, _ in holders):
+            return
+        handler = self._get_handler(session)
+        sends = [asyncio.create_task(handler.mqtt_publish(retained.topic, retained.data,
+                                                          min(granted, retained.qos if retained.qos is not None
+                                                              else granted), retain=True))
+                 for topic, retained in list(self._retained_messages.items())
+                 if handler and self._matches(topic, topic_filter)]
+        if sends:
+            await asyncio.wait(sends)
 
     async def _delete_session(self, client_id):
         """Disconnect the connection a new CONNECT with the same client id takes over.

@@ -49,6 +49,7 @@ class Watermark:
     readings: int | None = None      # points total right after the fresh metric reading, if one was taken
     receivers: dict = field(default_factory=dict)  # id(receiver store) -> {"spans": n, ...}
     time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    paho_instrumented: bool = False  # was PahoMqttInstrumentor on when the attempt started?
 
 
 _mark: list[Watermark] = []
@@ -75,7 +76,7 @@ def start(cell: int | None = None, read: bool = True) -> Watermark:
     with _lock:
         stores = list(_receivers.values())
     mark = Watermark(cell, capture.total("spans"), capture.total("started"), capture.total("logs"), capture.total("points"),
-                     readings, {id(s): s.totals() for s in stores})
+                     readings, {id(s): s.totals() for s in stores}, paho_instrumented=_paho_instrumented())
     _mark[:] = [mark]
     return mark
 
@@ -131,6 +132,8 @@ def metric_changes(name: str | None = None) -> pd.DataFrame:
     rows = []
     for key, point in after.items():
         old = before.get(key)
+        if old is not None and isinstance(old["value"], dict) != isinstance(point["value"], dict):
+            old = None  # another kind of instrument under the same name
         value, old_value = _count(point["value"]), _count(old["value"]) if old is not None else 0
         if value == old_value:
             continue
@@ -167,12 +170,18 @@ def received(receiver, signal: str = "spans") -> pd.DataFrame:
 def _latest(points: pd.DataFrame) -> dict:
     out = {}
     for row in points.to_dict("records"):
-        out[(row["service"], row["name"], repr(sorted(row["attributes"].items())))] = row
+        out[(row["service"], row["name"], row["kind"], row["unit"], repr(sorted(row["attributes"].items())))] = row
     return out
 
 
 def _count(value):
     return value["count"] if isinstance(value, dict) else value
+
+
+def _paho_instrumented() -> bool:
+    import sys
+    module = sys.modules.get("kit.instrumentation.paho")  # never imported here just to look
+    return bool(module and module.PahoMqttInstrumentor().is_instrumented_by_opentelemetry)
 
 
 def read_metrics() -> None:

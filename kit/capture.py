@@ -38,7 +38,7 @@ from opentelemetry.trace import format_span_id, format_trace_id
 MAX_ITEMS = 50_000
 
 SPAN_COLUMNS = ["trace_id", "span_id", "parent_span_id", "name", "kind", "service",
-                "start", "duration_ms", "status", "attributes", "events", "links"]
+                "start", "duration_ms", "status", "attributes", "events", "links", "parent_remote", "scope"]
 METRIC_COLUMNS = ["time", "service", "name", "kind", "unit", "attributes", "value"]
 LOG_COLUMNS = ["time", "severity", "body", "logger", "service", "trace_id", "span_id",
                "attributes"]
@@ -190,6 +190,13 @@ def _ns_to_datetime(ns):
     return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)
 
 
+def _enum_name(value) -> str:
+    """An enum's name; anything else (a learner's ``kind="PRODUCER"`` string) as its repr
+    (``"'PRODUCER'"``), so one odd span never breaks the DataFrames and still shows as odd."""
+    name = getattr(value, "name", None)
+    return name if isinstance(name, str) else repr(value)
+
+
 def _hex_or_none(value, fmt):
     return fmt(value) if value else None
 
@@ -221,7 +228,9 @@ def spans_df(trace_id: str | None = None, service: str | None = None,
     watermark ``since``, a :func:`total`, if given).
 
     Ids are lower-case hex as in a ``traceparent``; ``parent_span_id`` is None for
-    a root span; ``duration_ms`` is a float; ``attributes`` a dict; ``events`` a
+    a root span, and ``parent_remote`` says whether the parent came from another process
+    (an extracted context) or was a span current here; ``scope`` names the tracer (the
+    instrumentation library) that made it; ``duration_ms`` is a float; ``attributes`` a dict; ``events`` a
     list of ``(name, attributes)`` (each a :class:`SpanEvent`: its ``.time`` says when);
     ``links`` a list of ``(trace_id, span_id)``.
     """
@@ -234,18 +243,20 @@ def spans_df(trace_id: str | None = None, service: str | None = None,
             "parent_span_id": _hex_or_none(span.parent.span_id if span.parent else 0,
                                            format_span_id),
             "name": span.name,
-            "kind": span.kind.name,
+            "kind": _enum_name(span.kind),
             "service": span.resource.attributes.get("service.name", ""),
             "start": _ns_to_datetime(span.start_time),
             "duration_ms": (span.end_time - span.start_time) / 1e6,
-            "status": span.status.status_code.name,
+            "status": _enum_name(span.status.status_code),
             "attributes": dict(span.attributes or {}),
             "events": [SpanEvent(e.name, dict(e.attributes or {}), _ns_to_datetime(e.timestamp))
                        for e in span.events],
             "links": [(format_trace_id(link.context.trace_id),
                        format_span_id(link.context.span_id)) for link in span.links],
+            "parent_remote": bool(span.parent.is_remote) if span.parent else None,
+            "scope": span.instrumentation_scope.name if span.instrumentation_scope else None,
         })
-    df = none_for_missing(pd.DataFrame(rows, columns=SPAN_COLUMNS), ["parent_span_id"])
+    df = none_for_missing(pd.DataFrame(rows, columns=SPAN_COLUMNS), ["parent_span_id", "parent_remote"])
     if trace_id is not None:
         df = df[df.trace_id == trace_id]
     if service is not None:

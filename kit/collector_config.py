@@ -73,8 +73,29 @@ class Report(list):
         return "\n".join(str(f) for f in self)
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML that refuses a key written twice in one mapping, as the collector does
+    (PyYAML alone would silently keep the last one)."""
+
+
+def _unique_mapping(loader, node, deep=False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"the key {key!r} is written twice",
+                                                    key_node.start_mark)
+        seen.add(key)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep)
+
+
+_UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+_VERBOSITY = ("basic", "normal", "detailed")
+
+
 def load(text: str) -> dict:
-    config = yaml.safe_load(text) or {}
+    config = yaml.load(text, Loader=_UniqueKeys) or {}
     if not isinstance(config, dict):
         raise ValueError("a collector config is a YAML mapping")
     return config
@@ -93,8 +114,12 @@ def check_config(text: str) -> Report:
     report = Report()
     try:
         config = load(text)
-    except (yaml.YAMLError, ValueError) as exc:
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
         report.append(Finding("error", "yaml", f"does not parse: {exc}"))
+        return report
+    shape = _shape_error(config)
+    if shape:
+        report.append(Finding("error", shape[0], shape[1]))
         return report
     defined = {s: set((config.get(s) or {}).keys()) for s in SECTIONS}
     used = {s: set() for s in SECTIONS}
@@ -135,9 +160,37 @@ def check_config(text: str) -> Report:
     return report
 
 
+def _shape_error(config) -> tuple[str, str] | None:
+    """A section, component or pipeline that is not a mapping: the collector refuses to start."""
+    for section in SECTIONS + ("service",):
+        value = config.get(section)
+        if value is not None and not isinstance(value, dict):
+            return section, f"must be a mapping (name: settings), not {type(value).__name__}"
+    for section in SECTIONS:
+        for component, settings in (config.get(section) or {}).items():
+            if settings is not None and not isinstance(settings, dict):
+                return f"{section}.{component}", f"its settings must be a mapping (key: value), not {settings!r}"
+    service = config.get("service") or {}
+    pipelines = service.get("pipelines")
+    if pipelines is not None and not isinstance(pipelines, dict):
+        return "service.pipelines", "must map each pipeline name (traces, metrics, logs) to its components"
+    for name, pipeline in (pipelines or {}).items():
+        if pipeline is not None and not isinstance(pipeline, dict):
+            return f"service.pipelines.{name}", "must list receivers, processors and exporters as keys"
+        for part in ("receivers", "processors", "exporters"):
+            listed = (pipeline or {}).get(part)
+            if listed is not None and not isinstance(listed, list):
+                return f"service.pipelines.{name}.{part}", f"must be a list, e.g. [{listed}]"
+    return None
+
+
 def _check_component(report, section, component, settings):
     where = f"{section}.{component}"
     kind = _type(component)
+    if section == "exporters" and kind == "debug" and "verbosity" in settings \
+            and str(settings["verbosity"]).lower() not in _VERBOSITY:
+        report.append(Finding("error", where, f"verbosity {settings['verbosity']!r} is not one: use basic, normal or "
+                                              f"detailed (the collector refuses to start)"))
     if (section, kind) in _REMOVED:
         report.append(Finding("error", where, _REMOVED[(section, kind)]))
     if section == "exporters" and kind == "azuremonitor" and "instrumentation_key" in settings:

@@ -103,6 +103,14 @@ def _attrs(key_values) -> dict:
     return {kv.key: value_of(kv.value) for kv in key_values}
 
 
+def _remote(span, parent: bytes):
+    """Whether the span's parent was remote (an extracted context), when the sender says (OTLP span flags)."""
+    flags = span.flags
+    if not parent or not flags & 0x100:  # SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
+        return None
+    return bool(flags & 0x200)  # SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
+
+
 def _time(ns):
     return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc) if ns else None
 
@@ -200,6 +208,7 @@ def _spans(request, share: int | None) -> Decoded:
     for rs in request.resource_spans:
         service = _attrs(rs.resource.attributes).get("service.name", "")
         for ss in rs.scope_spans:
+            scope = ss.scope.name or None
             for s in ss.spans:
                 trace_id, span_id, parent, links = s.trace_id, s.span_id, s.parent_span_id, s.links
                 if len(trace_id) != 16 or trace_id == _ZERO16:
@@ -224,7 +233,8 @@ def _spans(request, share: int | None) -> Decoded:
                     "attributes": _attrs(attributes) if attributes else {},
                     "events": [event(e.name, _attrs(e.attributes), _time(e.time_unix_nano)) for e in events]
                     if events else [],
-                    "links": [(link.trace_id.hex(), link.span_id.hex()) for link in links] if links else []})
+                    "links": [(link.trace_id.hex(), link.span_id.hex()) for link in links] if links else [],
+                    "parent_remote": _remote(s, parent), "scope": scope})
                 items = len(attributes) + len(links) + (sum(1 + len(e.attributes) for e in events) if events else 0)
                 sizes.append(base + (s.ByteSize() if share is None else share) + ITEM_BYTES * items)
     return out

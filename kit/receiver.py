@@ -68,6 +68,7 @@ BODY_BUDGET_BYTES = 80 * 1024 * 1024   # bytes all the HTTP requests being read 
 GRPC_MAX_RPCS = 16                     # gRPC calls at once (then RESOURCE_EXHAUSTED)
 REQUEST_COLUMNS = ["time", "transport", "path", "signal", "status", "items", "names", "note"]
 SPAN_COLUMNS = capture.SPAN_COLUMNS + ["transport"]  # how each span came: "grpc" or "http"
+LOG_COLUMNS = capture.LOG_COLUMNS + ["transport"]
 _RPC = {400: 3, 408: 4, 411: 3, 413: 8, 415: 3, 501: 12, 503: 14}  # HTTP status → google.rpc code
 
 
@@ -168,7 +169,7 @@ class Received:
     def keep(self, signal: str, rows: list, transport: str, path: str, sizes: list | None = None,
              note: str = "") -> None:
         """Keep decoded rows of ``signal`` (``"spans"``, ``"logs"``, ``"metrics"``) and log the request."""
-        for row in rows if signal == "spans" else ():
+        for row in rows if signal in ("spans", "logs") else ():
             row["transport"] = transport
         sizes = [_estimate(r) for r in rows] if sizes is None else sizes
         with self.changed:
@@ -468,7 +469,7 @@ class Receiver:
         return self.frame("spans")
 
     def logs_df(self) -> pd.DataFrame:
-        """Log records received, shaped like :func:`kit.capture.logs_df`."""
+        """Log records received, shaped like :func:`kit.capture.logs_df`, plus ``transport``."""
         return self.frame("logs")
 
     def metric_points_df(self) -> pd.DataFrame:
@@ -512,9 +513,9 @@ def frame_of(signal: str, rows: list) -> pd.DataFrame:
     the views draw (spans in start order, missing ids as None)."""
     if signal == "spans":
         df = pd.DataFrame(rows, columns=SPAN_COLUMNS).sort_values("start", kind="stable")
-        return capture.none_for_missing(df.reset_index(drop=True), ["parent_span_id"])
+        return capture.none_for_missing(df.reset_index(drop=True), ["parent_span_id", "parent_remote", "scope"])
     if signal == "logs":
-        return capture.none_for_missing(pd.DataFrame(rows, columns=capture.LOG_COLUMNS), ["trace_id", "span_id"])
+        return capture.none_for_missing(pd.DataFrame(rows, columns=LOG_COLUMNS), ["trace_id", "span_id"])
     return pd.DataFrame(rows, columns=capture.METRIC_COLUMNS if signal == "metrics" else REQUEST_COLUMNS)
 
 

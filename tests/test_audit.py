@@ -64,3 +64,11 @@ def test_every_blog_snippet_has_a_then_now_note(snippet):
     lesson = text(ROOT / "notebooks" / f"{stem}.ipynb")
     assert marker in lesson, f"{stem} does not show {snippet}"
     assert re.search(r"\| Then", lesson), f"{stem} has no then → now table"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_welcome_lesson_lists_every_lesson_with_its_minutes(path):
+    rows = [line for line in text(ROOT / "notebooks" / "00_welcome.ipynb").splitlines() if line.startswith("| ")]
+    row = next((r for r in rows if r.startswith(f"| {path.stem[:2]} ")), None)
+    assert row, f"lesson 00's table does not list {path.stem}"
+    assert row.rstrip(" |").endswith(f"| {minutes(path)}"), f"lesson 00's minutes for {path.stem}: {row}"

@@ -91,6 +91,26 @@ def test_delivery_qos_is_the_lower_of_publish_and_granted_qos(broker311):
 
 
 @pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_a_retained_message_goes_to_a_late_subscriber_at_the_lower_qos(broker311):
+    """MQTT 3.1.1 §3.8.4 holds for retained messages too. amqtt 0.12.1 computed
+    ``min(qos, retained.qos or qos)``: a message retained at QoS 0 (falsy) reached a late
+    QoS 1 subscriber at QoS 1."""
+    base = f"retainqos-{broker311.implementation}"
+    pub = publisher(broker311, V311)
+    for qos in (0, 1, 2):
+        pub.publish(f"{base}/{qos}", b"kept", qos=qos, retain=True).wait_for_publish(5)
+    late = {granted: Subscriber(broker311, f"{base}/#", qos=granted, protocol=V311) for granted in (0, 1, 2)}
+    got = {granted: sorted((m.topic[len(base) + 1:], m.qos, m.retain) for m in sub.wait_for(3))
+           for granted, sub in late.items()}
+    assert got == {granted: [(str(q), min(q, granted), True) for q in (0, 1, 2)] for granted in (0, 1, 2)}
+    for qos in (0, 1, 2):
+        pub.publish(f"{base}/{qos}", b"", qos=1, retain=True).wait_for_publish(5)  # leave no retained message
+    for sub in late.values():
+        sub.close()
+    pub.disconnect()
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
 def test_a_client_silent_past_one_and_a_half_keepalives_is_dropped_and_its_will_sent(broker311):
     """MQTT 3.1.1 §3.1.2.10: with no packet from the client within 1.5 times its keep-alive
     the server MUST close the connection as if the network had failed, so its will goes out.

@@ -226,4 +226,4 @@ def test_check_sampler():
 
     assert check_sampler(TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.1))), 0.1).passed
     assert "0.5 ≠ 0.1" in check_sampler(TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.5))), 0.1).message
-    assert "ignores the parent" in check_sampler(TracerProvider(sampler=TraceIdRatioBased(0.1)), 0.1).message
+    assert "instead of following the parent" in check_sampler(TracerProvider(sampler=TraceIdRatioBased(0.1)), 0.1).message

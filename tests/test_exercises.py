@@ -105,6 +105,9 @@ def test_every_exercise_judges_the_latest_attempt(path):
             expect(kernel, number, "solution", solution, "✓")
             expect(kernel, number, "blank after the solution", blank, "✗")
             for wrong in WRONG.get(number, []):
+                if wrong.before:
+                    earlier = kernel.run(wrong.before)
+                    assert not earlier.error, f"{number} {wrong.why}: the earlier cell raised\n{earlier.error}"
                 expect(kernel, number, f"wrong: {wrong.why}", wrong.source(blank, solution), "✗", wrong.expect)
             expect(kernel, number, "solution after the wrong answers", solution, "✓")
             expect(kernel, number, "solution again", solution, "✓")

@@ -12,7 +12,8 @@ ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["00_welcome", "01_traces", "02_metrics", "03_logs", "04_context_and_baggage",
             "05_mqtt_basics", "06_mqtt5_user_properties", "07_mqtt311_json_payload", "08_auto_instrumentation",
-            "09_multi_service_trace", "10_collector_pipeline", "11_overhead_and_sampling"]
+            "09_multi_service_trace", "10_collector_pipeline", "11_overhead_and_sampling",
+            "12_capstone_greenhouse"]
 
 
 def load(path):

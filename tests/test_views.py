@@ -48,7 +48,8 @@ def test_waterfall_svg_has_one_bar_per_span_coloured_by_service(clean_capture):
     ns = "{http://www.w3.org/2000/svg}"
     bars = [r for g in root.iter(f"{ns}g") for r in g.iter(f"{ns}rect")]
     assert len(bars) == 3
-    assert [b.get("fill") for b in bars] == [PALETTE[0], PALETTE[0], PALETTE[1]]
+    fills = [b.get("fill") for b in bars]
+    assert fills[0] == fills[1] != fills[2] and set(fills) <= set(PALETTE)  # one colour per service
     assert bars[2].get("stroke") is not None  # the ERROR span is outlined
     assert "CONSUMER" in svg and "✗ ERROR" in svg
 
@@ -289,3 +290,9 @@ def test_the_text_svg_and_html_only_change_in_what_nbval_blanks(clean_capture):
     capture.clear()
     make_linked_trace()
     assert sanitized(waterfall()) == first
+
+
+def test_a_service_keeps_its_colour_in_every_picture():
+    from kit.views.common import service_color
+    first, second = service_color("colour-a"), service_color("colour-b")
+    assert first != second and service_color("colour-a") == first

@@ -17,29 +17,34 @@ raise: every result is a :class:`Result`, shown as ✓ or ✗; ``result.passed``
 
 One module per topic, each short enough to read with ``??``:
 
-* :mod:`kit.checks.spans` -- ``check_span``, ``check_parent``, ``check_handled_error``
+* :mod:`kit.checks.spans` -- ``check_span``, ``check_parent``, ``check_handled_error``, ``check_tree``,
+  ``check_each``
 * :mod:`kit.checks.metrics` -- ``check_metric``, ``check_console_reader``
 * :mod:`kit.checks.logs` -- ``check_log_in_span``, ``check_otlp_logs``
 * :mod:`kit.checks.export` -- ``check_otlp_export``
-* :mod:`kit.checks.propagation` -- ``check_baggage``, ``check_getter_setter``, ``check_json_propagation``
-* :mod:`kit.checks.mqtt` -- ``check_received``, ``check_hop``
-* :mod:`kit.checks.traces` -- ``check_first_alert``
+* :mod:`kit.checks.propagation` -- ``check_baggage``, ``check_getter_setter``, ``check_json_propagation``,
+  ``check_round_trip``, ``check_edge_extract``
+* :mod:`kit.checks.mqtt` -- ``check_received``, ``check_hop``, ``check_retained``
+* :mod:`kit.checks.traces` -- ``check_first_alert``, ``check_end_to_end``
 * :mod:`kit.checks.collector` -- ``check_collector_config``
 * :mod:`kit.checks.sampling` -- ``check_sampler``
+* :mod:`kit.checks.checkpoint` -- ``check_checkpoint`` (the capstone, lesson 12)
 """
 
 from kit.checks._result import Result
+from kit.checks.checkpoint import check_checkpoint
 from kit.checks.collector import check_collector_config
 from kit.checks.export import check_otlp_export
 from kit.checks.logs import check_log_in_span, check_otlp_logs
 from kit.checks.metrics import check_console_reader, check_metric
-from kit.checks.mqtt import check_hop, check_received
-from kit.checks.propagation import check_baggage, check_getter_setter, check_json_propagation
+from kit.checks.mqtt import check_hop, check_received, check_retained
+from kit.checks.propagation import (check_baggage, check_edge_extract, check_getter_setter, check_json_propagation,
+                                    check_round_trip)
 from kit.checks.sampling import check_sampler
-from kit.checks.spans import check_handled_error, check_parent, check_span
-from kit.checks.traces import check_first_alert
+from kit.checks.spans import check_each, check_handled_error, check_parent, check_span, check_tree
+from kit.checks.traces import check_end_to_end, check_first_alert
 
-__all__ = ["Result", "check_span", "check_parent", "check_handled_error", "check_metric",
+__all__ = ["Result", "check_span", "check_parent", "check_handled_error", "check_tree", "check_each", "check_metric",
            "check_console_reader", "check_log_in_span", "check_otlp_logs", "check_otlp_export",
-           "check_baggage", "check_getter_setter", "check_json_propagation", "check_received", "check_hop",
-           "check_first_alert", "check_collector_config", "check_sampler"]
+           "check_baggage", "check_getter_setter", "check_json_propagation", "check_round_trip", "check_edge_extract", "check_received", "check_hop", "check_retained", "check_end_to_end",
+           "check_first_alert", "check_collector_config", "check_sampler", "check_checkpoint"]

@@ -28,11 +28,18 @@ def check_otlp_export(receiver, *, grpc_provider, http_provider, grpc_span: str 
             break
         time.sleep(0.05)
     for name, (transport, provider) in wanted.items():
+        label = f"{'grpc' if transport == 'grpc' else 'http'}_provider"
+        kinds = _otlp_kinds(provider)
         if name in arrived and transport not in arrived[name]:
             other = TRANSPORT_NAMES[sorted(arrived[name])[0]]
+            if kinds and transport not in kinds:
+                return wrong(f"{name!r} arrived over {other}, not {TRANSPORT_NAMES[transport]}: {label}'s exporter is "
+                             f"the {other} one. {_import_hint(transport)[0].upper() + _import_hint(transport)[1:]}")
             return wrong(f"{name!r} arrived over {other}, not {TRANSPORT_NAMES[transport]}: make it with the "
-                         f"tracer of {'grpc' if transport == 'grpc' else 'http'}_provider, whose exporter "
-                         f"is the {TRANSPORT_NAMES[transport]} one.")
+                         f"tracer of {label}, whose exporter is the {TRANSPORT_NAMES[transport]} one.")
+        setup = _setup_problem(provider, transport, label)
+        if setup:
+            return wrong(setup)
         if name not in arrived:
             return wrong(f"{name!r} did not reach the receiver in this cell. " +
                          _why(receiver, name, transport, provider))
@@ -46,6 +53,27 @@ def _arrivals(receiver) -> dict:
     for name, transport in zip(*(attempts.received(receiver, "spans")[c] for c in ("name", "transport"))):
         out.setdefault(name, set()).add(transport)
     return out
+
+
+def _otlp_kinds(provider) -> list[str]:
+    exporters = [exporter_of(p) for p in span_processors(provider)]
+    return ["grpc" if ".grpc." in type(e).__module__ else "http" for e in exporters
+            if e is not None and ".otlp." in type(e).__module__]
+
+
+def _setup_problem(provider, transport: str, label: str) -> str | None:
+    """What the task asks of the provider itself: one OTLP exporter, of this transport, in a batch processor."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    otlp = [p for p in span_processors(provider) if exporter_of(p) is not None
+            and ".otlp." in type(exporter_of(p)).__module__]
+    if len(otlp) > 1:
+        return (f"{label} has {len(otlp)} OTLP exporters: give each provider one, of its own transport, so you can "
+                f"tell which way each span went.")
+    if otlp and isinstance(otlp[0], SimpleSpanProcessor):
+        return (f"{label} sends through a SimpleSpanProcessor: it works, but it exports in your thread at the end "
+                f"of every span. The task (and production) uses a BatchSpanProcessor.")
+    return None
 
 
 def _import_hint(transport: str) -> str:
@@ -68,6 +96,10 @@ def _why(receiver, name: str, transport: str, provider) -> str:
         return f"Its exporter is the {TRANSPORT_NAMES[kind]} one: {_import_hint(transport)}"
     endpoint = endpoint_of(exporter) or ""
     port = _port(endpoint, kind)
+    if kind == "grpc" and port == receiver.grpc_port and not getattr(exporter, "_insecure", True):
+        return (f"The gRPC exporter tries TLS ({endpoint} has no http:// and insecure is not set), and the "
+                f"receiver, like a collector without certificates, speaks plain gRPC: pass insecure=True (or an "
+                f"http:// endpoint, as receiver.grpc_endpoint is).")
     if kind == "grpc" and port == receiver.http_port:
         return (f"The gRPC exporter sends to {endpoint}, the receiver's HTTP port: gRPC goes to "
                 f"receiver.grpc_endpoint (4317 on a collector), HTTP to 4318.")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+import pandas as pd
+
 from kit import attempts
 from kit.checks._inspect import exporter_of, log_processors, queued
 from kit.checks._result import Result, names, ok, wrong
@@ -36,8 +38,16 @@ def check_log_in_span(text: str, span_name: str, severity: str | None = None) ->
         inside = attempts.spans()
         where = inside[inside.span_id == last.span_id]
         other = where.name.iloc[0] if not where.empty else "another span"
+        if other == span_name:
+            return wrong(f"The log {text!r} was written inside an earlier {span_name!r} of this cell; the check looks "
+                         f"at the last one this cell made: write it in that one, or make only one.")
         return wrong(f"The log {text!r} was written inside {other!r}, not inside {span_name!r}: write it in "
                      f"the `with ... {span_name!r}` block itself.")
+    end = span.start + pd.to_timedelta(span.duration_ms, unit="ms")
+    if last.time is not None and not (span.start <= last.time <= end):
+        return wrong(f"The log {text!r} carries the ids of {span_name!r}, but was written after it ended (the span "
+                     f"made current again with trace.use_span?): write it inside the `with` block, while the "
+                     f"span runs.")
     if severity and last.severity != severity:
         return wrong(f"The log {text!r} has severity {last.severity}, expected {severity}: use "
                      f".{SEVERITY_CALL.get(severity, severity.lower())}(...).")
@@ -45,13 +55,21 @@ def check_log_in_span(text: str, span_name: str, severity: str | None = None) ->
 
 
 def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger: str,
-                    provider, wait_s: float = 0.3) -> Result:
+                    provider, transport: str = "grpc", wait_s: float = 0.3) -> Result:
     """A log record containing ``text``, with this severity, from the logger called
     ``logger``, reached ``receiver`` over OTLP in this cell, sent by ``provider`` (the
     LoggerProvider you built) whose resource says ``service.name`` = ``service``.
 
     ``force_flush()`` returns once the receiver has the records, so the check waits
-    only a moment: records still in a batch queue are not "sent now"."""
+    only a moment: records still in a batch queue are not "sent now". ``transport``:
+    ``"grpc"`` or ``"http"``, the OTLP transport the task asks for; the processor must
+    be a ``BatchLogRecordProcessor``, and the record must arrive once."""
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+    processors = log_processors(provider)
+    if any(isinstance(p, SimpleLogRecordProcessor) for p in processors):
+        return wrong("The provider sends through a SimpleLogRecordProcessor: it works, but it exports in your thread "
+                     "at every record. The task (and production) uses a BatchLogRecordProcessor.")
     handled_by = [h for h in _handlers(logging.getLogger(logger)) if getattr(h, "_logger_provider", None) is provider]
     if not handled_by:
         from opentelemetry._logs import get_logger_provider
@@ -76,6 +94,15 @@ def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger:
     if mine.empty:
         return wrong(_why_nothing_arrived(receiver, text, provider, got))
     last = mine.iloc[-1]
+    if len(mine) > 1:
+        return wrong(f"The record arrived {len(mine)} times: the logger {logger!r} has {len(mine)} handlers for your "
+                     f"provider (a cell with addHandler run again adds one each time). Replace them instead: "
+                     f"logger.handlers[:] = [LoggingHandler(logger_provider=provider)].")
+    ways = set(mine.transport.dropna())
+    if ways and transport not in ways:
+        return wrong(f"The record came over {'/'.join(sorted(ways))}, not {transport}: the task asks for the "
+                     f"{'gRPC' if transport == 'grpc' else 'HTTP'} OTLPLogExporter "
+                     f"(opentelemetry.exporter.otlp.proto.{transport}._log_exporter).")
     if last.service != service:
         return wrong(f"The record arrived from service {last.service!r}, not {service!r}: give the "
                      f"LoggerProvider resource=Resource.create({{'service.name': {service!r}}}).")
@@ -106,10 +133,19 @@ def _why_nothing_arrived(receiver, text, provider, got) -> str:
     if waiting:
         return (f"{head} {waiting} record(s) are still waiting in the BatchLogRecordProcessor: it sends "
                 f"every few seconds, so call provider.force_flush() before the check.")
-    endpoints = [e for e in (getattr(exporter_of(p), "_endpoint", None) for p in processors) if e]
-    if endpoints and not any(str(receiver.grpc_port) in e or str(receiver.http_port) in e for e in endpoints):
-        return (f"{head} The exporter sends to {endpoints[0]}, which is not the receiver: use "
-                f"endpoint=receiver.grpc_endpoint.")
+    exporters = [exporter_of(p) for p in processors if exporter_of(p) is not None]
+    for exporter in exporters:
+        endpoint = str(getattr(exporter, "_endpoint", "") or "")
+        grpc = ".grpc." in type(exporter).__module__
+        if grpc and str(receiver.http_port) in endpoint:
+            return (f"{head} The gRPC exporter sends to {endpoint}, the receiver's HTTP port: use "
+                    f"endpoint=receiver.grpc_endpoint (4317 on a collector).")
+        if grpc and str(receiver.grpc_port) in endpoint and not getattr(exporter, "_insecure", True):
+            return (f"{head} The gRPC exporter tries TLS ({endpoint} has no http:// and insecure is not set), and the "
+                    f"receiver speaks plain gRPC: pass insecure=True, or endpoint=receiver.grpc_endpoint.")
+        if not (str(receiver.grpc_port) in endpoint or str(receiver.http_port) in endpoint):
+            return (f"{head} The exporter sends to {endpoint or 'its default'}, which is not the receiver: use "
+                    f"endpoint=receiver.grpc_endpoint.")
     if not got.empty:
         return f"{head} Other records arrived: {names(got.body.astype(str), 4)}."
     return (f"{head} Log it with the logger that has your LoggingHandler, at WARNING or above, and call "

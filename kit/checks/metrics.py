@@ -15,12 +15,19 @@ from kit import attempts
 from kit.checks._result import Result, did_you_mean, names, ok, wrong
 
 
-def check_metric(name: str, expected, attributes: dict | None = None, *, total: float | None = None) -> Result:
-    """In this cell, the stream of metric ``name`` with exactly these ``attributes``
-    went up by ``expected`` (a counter's adds; a histogram's number of measurements),
-    and, for a histogram, its measurements add up to ``total`` if given."""
+def check_metric(name: str, expected, attributes: dict | None = None, *, kind: str | None = None,
+                 by: str | None = None, total: float | None = None, values: list | None = None) -> Result:
+    """In this cell, metric ``name`` changed as asked:
+
+    * ``check_metric(name, 3, {"k": "v"})``: the stream with exactly these attributes went up
+      by 3 (a counter's adds; a histogram's number of measurements);
+    * ``check_metric(name, {"a": 3, "b": 1}, by="k")``: exactly the streams ``{"k": "a"}`` (+3)
+      and ``{"k": "b"}`` (+1) changed, and no other;
+    * ``check_metric(name, 3)`` with no attributes: all the streams together (for a task that
+      names none);
+    * ``kind``: ``"counter"`` or ``"histogram"``; for a histogram, ``total`` is what the
+      measurements add up to and ``values`` the values themselves (their buckets are compared)."""
     attempts.read_metrics()
-    want = attributes or {}
     every = attempts.metric_changes()
     changes = every[every.name == name]
     if changes.empty:
@@ -30,25 +37,98 @@ def check_metric(name: str, expected, attributes: dict | None = None, *, total: 
                          + (did_you_mean(name, others) or f" Record into the instrument called {name!r}."))
         return wrong(f"Nothing was recorded in {name!r} in this cell. Call .add() (counter) or .record() "
                      f"(histogram) on it, in this cell; the check judges only the cell it is in.")
-    rows = changes[changes.attributes.map(lambda a: a == want)]
-    if rows.empty:
-        return wrong(_attribute_mistake(name, want, changes.attributes.tolist()))
-    row = rows.iloc[0]
-    if row.change != expected:
-        if row.kind == "histogram":
-            return wrong(f"{name!r} {want} got {_num(row.change)} measurement(s) in this cell, expected "
+    kinds = sorted(set(changes.kind))
+    if len(kinds) > 1:
+        return wrong(f"Two instruments called {name!r} changed in this cell, a {' and a '.join(kinds)}: an earlier "
+                     f"attempt made the other kind under the same name. Give one a new name, or restart the kernel.")
+    if kind and kinds[0] != kind:
+        fix = {"counter": "create_counter(...) and .add(1, ...)", "histogram": "create_histogram(...) and "
+               ".record(value)"}.get(kind, kind)
+        return wrong(f"{name!r} is a {kinds[0].replace('_', '-')} here, not a {kind}: use {fix}."
+                     + (" A counter only sums; a histogram keeps the distribution of the values."
+                        if kind == "histogram" else ""))
+    if by is not None:
+        return _by_attribute(name, changes, expected, by)
+    if attributes is None:
+        row = _merged(changes)
+    else:
+        rows = changes[changes.attributes.map(lambda a: a == attributes)]
+        if rows.empty:
+            return wrong(_attribute_mistake(name, attributes, changes.attributes.tolist()))
+        row = rows.iloc[0]
+    shown = f" {attributes}" if attributes is not None else ""
+    if row["change"] != expected:
+        if row["kind"] == "histogram":
+            return wrong(f"{name!r}{shown} got {_num(row['change'])} measurement(s) in this cell, expected "
                          f"{_num(expected)}: call .record(value) once for each value, inside the loop.")
         hint = " Add 1 for each message that matches, with its own topic as the attribute."
-        if expected and row.change % expected == 0 and row.change > expected:
-            hint = f" Is each message added {_num(row.change // expected)} times?"
-        return wrong(f"{name!r} {want} went up by {_num(row.change)} in this cell, expected "
-                     f"{_num(expected)}.{hint}")
-    if total is not None and not math.isclose(row.sum_change, total):
-        return wrong(f"The {_num(row.change)} measurements in {name!r} add up to {_num(row.sum_change)}, but the "
+        if expected and row["change"] % expected == 0 and row["change"] > expected:
+            hint = f" Is each message added {_num(row['change'] // expected)} times?"
+        return wrong(f"{name!r}{shown} went up by {_num(row['change'])} in this cell, expected {_num(expected)}.{hint}")
+    if total is not None and not math.isclose(row["sum_change"], total):
+        return wrong(f"The {_num(row['change'])} measurements in {name!r} add up to {_num(row['sum_change'])}, but the "
                      f"values to record add up to {_num(total)}: record each value itself (for a size, "
                      f"len(payload)), not a count.")
-    shown = f" (sum {_num(row.sum_change)})" if total is not None else ""
-    return ok(f"{name!r} {want} went up by {_num(row.change)} in this cell{shown}.")
+    if values is not None and isinstance(row.get("bounds"), list):
+        want = _buckets(values, row["bounds"])
+        if list(row["buckets_change"]) != want:
+            return wrong(f"The measurements fell into the buckets {_bucket_text(row['buckets_change'], row['bounds'])}, "
+                         f"but the values fall into {_bucket_text(want, row['bounds'])}: record each value itself, "
+                         f"one .record() per value.")
+    extra = f" (sum {_num(row['sum_change'])})" if total is not None else ""
+    return ok(f"{name!r}{shown} went up by {_num(row['change'])} in this cell{extra}.")
+
+
+def _merged(changes) -> dict:
+    rows = changes.to_dict("records")
+    out = dict(rows[0])
+    out["change"] = sum(r["change"] for r in rows)
+    if out.get("bounds") is not None and not (isinstance(out["bounds"], float) and math.isnan(out["bounds"])):
+        out["sum_change"] = sum(r["sum_change"] for r in rows)
+        out["buckets_change"] = [sum(b) for b in zip(*(r["buckets_change"] for r in rows))]
+    else:
+        out["bounds"] = None
+    return out
+
+
+def _by_attribute(name: str, changes, expected: dict, key: str) -> Result:
+    got = {}
+    for row in changes.to_dict("records"):
+        attrs = row["attributes"]
+        if set(attrs) != {key}:
+            return wrong(_attribute_mistake(name, {key: next(iter(expected))}, changes.attributes.tolist())
+                         if key not in attrs else f"{name!r} was recorded with {attrs}: give it only the attribute "
+                         f"{key!r}, nothing else (each extra attribute multiplies the streams).")
+        got[attrs[key]] = got.get(attrs[key], 0) + row["change"]
+    for value, count in expected.items():
+        if value not in got:
+            return wrong(f"Nothing was counted for {key}={value!r} in this cell: count every message, each with its "
+                         f"own topic ({_streams(got, key)}).")
+        if got[value] != count:
+            hint = (f" Is each message added {_num(got[value] // count)} times?" if count and got[value] % count == 0
+                    and got[value] > count else " Add 1 for each message, with its own topic as the attribute.")
+            return wrong(f"{name!r} {{{key!r}: {value!r}}} went up by {_num(got[value])} in this cell, expected "
+                         f"{_num(count)}.{hint}")
+    extra = sorted(set(got) - set(expected))
+    if extra:
+        return wrong(f"{name!r} also counted {key}={extra[0]!r}, which none of the messages had.")
+    return ok(f"{name!r} went up by {_streams(got, key)} in this cell.")
+
+
+def _streams(got: dict, key: str) -> str:
+    return ", ".join(f"{_num(v)} for {key}={k!r}" for k, v in got.items()) or "nothing"
+
+
+def _buckets(values, bounds) -> list[int]:
+    counts = [0] * (len(bounds) + 1)
+    for value in values:
+        counts[next((i for i, b in enumerate(bounds) if value <= b), len(bounds))] += 1
+    return counts
+
+
+def _bucket_text(counts, bounds) -> str:
+    labels = [f"≤{b:g}" for b in bounds] + [f">{bounds[-1]:g}" if bounds else "all"]
+    return "{" + ", ".join(f"{label}: {n}" for label, n in zip(labels, counts) if n) + "}"
 
 
 def _attribute_mistake(name: str, want: dict, seen: list[dict]) -> str:
@@ -73,9 +153,10 @@ def check_console_reader(provider, name: str, expected, attributes: dict | None 
                          interval_ms: float | None = None) -> Result:
     """``provider`` (a MeterProvider you built) reads its metrics with a
     ``PeriodicExportingMetricReader`` (every ``interval_ms``) into a
-    ``ConsoleMetricExporter``, and what it prints has ``name`` = ``expected`` for
-    ``attributes``. The check reads the provider once itself, capturing what the
-    exporter prints."""
+    ``ConsoleMetricExporter``, and what it prints has the counter ``name`` = ``expected``
+    for ``attributes``. The check makes the reader print once more itself (as
+    ``force_flush()`` does), reads what it printed, then shuts the provider down so it
+    never prints into a later cell."""
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 
@@ -88,18 +169,22 @@ def check_console_reader(provider, name: str, expected, attributes: dict | None 
         return wrong(f"The provider has {kinds}: nothing reads it on a schedule. Give it "
                      f"metric_readers=[PeriodicExportingMetricReader(ConsoleMetricExporter(), ...)].")
     reader = periodic[0]
+    if getattr(reader, "_shutdown", False) or getattr(provider, "_shutdown", False):
+        return wrong("This provider is shut down (a check shuts it down after judging it): run the whole cell "
+                     "again, so that it builds a new one.")
     exporter = getattr(reader, "_exporter", None)
     if not isinstance(exporter, ConsoleMetricExporter):
         return wrong(f"The PeriodicExportingMetricReader sends to {type(exporter).__name__}, not to a "
                      f"ConsoleMetricExporter: nothing is printed.")
     every = getattr(reader, "_export_interval_millis", None)
     if interval_ms is not None and every != interval_ms:
+        _silence(provider, exporter)  # it would print into every later cell
         if every is not None and every < 1000:
-            provider.shutdown(timeout_millis=1000)  # it would print into every later cell
             return wrong(f"The reader exports every {every:g} ms, not every {interval_ms:g} ms: "
                          f"export_interval_millis is in milliseconds ({interval_ms / 1000:g} s = "
                          f"{interval_ms:g}). The check shut this provider down so it stops printing.")
-        return wrong(f"The reader exports every {every} ms, expected export_interval_millis={interval_ms:g}.")
+        return wrong(f"The reader exports every {every:g} ms, expected export_interval_millis={interval_ms:g}. "
+                     f"(The check shut this provider down so it stops printing.)")
     printed = io.StringIO()
     saved = exporter.out
     exporter.out = printed
@@ -107,9 +192,21 @@ def check_console_reader(provider, name: str, expected, attributes: dict | None 
         reader.collect()
     finally:
         exporter.out = saved
-    points = _printed_points(printed.getvalue(), name)
+    result = _judge_printed(printed.getvalue(), name, expected, attributes, every)
+    _silence(provider, exporter)
+    return result
+
+
+def _silence(provider, exporter) -> None:
+    """Shut the learner's provider down without a last print (it would land in a later cell)."""
+    exporter.out = io.StringIO()
+    provider.shutdown(timeout_millis=1000)
+
+
+def _judge_printed(text: str, name: str, expected, attributes, every) -> Result:
+    points = _printed_points(text, name)
     if not points:
-        seen = sorted({m for m in _printed_names(printed.getvalue())})
+        seen = sorted({m for m in _printed_names(text)})
         return wrong(f"What the console exporter prints has no metric {name!r} (it has {names(seen)}). Make "
                      f"the counter from this provider: provider.get_meter(...).create_counter({name!r}).")
     want = attributes or {}
@@ -118,11 +215,13 @@ def check_console_reader(provider, name: str, expected, attributes: dict | None 
         got = ", ".join(str(p.get("attributes")) for p in points)
         return wrong(_attribute_mistake(name, want, [p.get("attributes", {}) for p in points])
                      if got else f"{name!r} has no point with the attributes {want}.")
+    metric = next(m for m in _metrics_in(text) if m.get("name") == name)
+    if metric.get("data", {}).get("is_monotonic") is not True:
+        return wrong(f"{name!r} is printed as a {'gauge' if 'is_monotonic' not in metric.get('data', {}) else 'up-down counter'}, "
+                     f"not a counter: create it with create_counter(...) and count with .add(1, ...).")
     value = match[0].get("value")
     if value != expected:
         return wrong(f"The console shows {name!r} {want} = {value}, expected {expected}.")
-    exporter.out = io.StringIO()  # quiet: no last print from the shutdown
-    provider.shutdown(timeout_millis=1000)
     return ok(f"Every {every / 1000:g} s (and on force_flush) the console shows {name!r} {want} = {value}. "
               f"(The check then shut the provider down, so it prints nothing into later cells.)")
 

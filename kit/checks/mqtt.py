@@ -5,33 +5,50 @@ from __future__ import annotations
 from kit.checks._result import Result, ok, wrong
 
 
-def check_received(messages, topics: list[str], topic_filter: str | None = None) -> Result:
+def check_received(messages, topics: list[str], topic_filter=None, unwanted: tuple = ("office/temp",)) -> Result:
     """The paho messages in ``messages`` came in on exactly these topics (any order).
-    ``topic_filter``, if given, is the filter you subscribed with, so the check can say
-    what is wrong with it."""
-    hint = _filter_hint(topic_filter) if topic_filter is not None else ""
-    if hint:
-        return wrong(hint)
-    got = sorted(m.topic for m in messages)
+    ``topic_filter``, if given, is the one filter you subscribed with: it must match every
+    topic asked for and none of ``unwanted``, by MQTT's own matching rules. Retained
+    copies an earlier run left on the broker are not counted."""
+    from paho.mqtt.client import topic_matches_sub
+
+    if topic_filter is not None:
+        hint = _filter_hint(topic_filter)
+        if hint:
+            return wrong(hint)
+        misses = [t for t in topics if not topic_matches_sub(topic_filter, t)]
+        if misses:
+            return wrong(f"The filter {topic_filter!r} does not match {misses[0]!r}: '+' matches exactly one level, "
+                         f"'#' any number of levels, at the end only. (Other subscriptions beside it do not count: "
+                         f"the task asks for one filter.)")
+        extra = [t for t in unwanted if topic_matches_sub(topic_filter, t)]
+        if extra:
+            return wrong(f"The filter {topic_filter!r} also matches {extra[0]!r}, which you did not ask for: narrow it.")
+    fresh = [m for m in messages if not getattr(m, "retain", False)]
+    got = sorted(m.topic for m in fresh)
     want = sorted(topics)
     if not got:
         return wrong("No message arrived. Is the client subscribed (in on_connect) to a filter that matches, and "
                      "did you wait for the messages before checking?"
-                     + (f" The filter {topic_filter!r} matches none of {want}." if topic_filter else ""))
+                     + (f" The filter {topic_filter!r} is right, so look at the client: did it connect (a v5 "
+                        f"client cannot use a 3.1.1-only broker), and is its on_message the Inbox?"
+                        if topic_filter else ""))
     missing = [t for t in want if t not in got]
     extra = [t for t in got if t not in want]
     if missing:
         return wrong(f"Nothing arrived on {missing}; got {got}. '+' matches exactly one level, '#' any number "
-                     f"of levels, at the end only." + (f" {topic_filter!r} does not match {missing[0]!r}."
-                                                       if topic_filter else ""))
+                     f"of levels, at the end only.")
     if extra:
         return wrong(f"Also received {extra}, which you did not ask for: narrow the filter"
-                     + (f" ({topic_filter!r} matches {extra[0]!r})." if topic_filter else "."))
+                     + (", and subscribe only with it." if topic_filter else "."))
     return ok(f"Received {len(got)} messages on {sorted(set(got))}"
               + (f" with the filter {topic_filter!r}." if topic_filter else "."))
 
 
-def _filter_hint(topic_filter: str) -> str:
+def _filter_hint(topic_filter) -> str:
+    if isinstance(topic_filter, (list, tuple)):
+        return (f"TOPIC_FILTER is a list ({topic_filter!r}): the task asks for one filter, a string, that matches "
+                f"both topics with a wildcard.")
     if not isinstance(topic_filter, str) or not topic_filter:
         return f"The filter is {topic_filter!r}: give a topic filter such as 'lab/temp'."
     levels = topic_filter.split("/")
@@ -45,13 +62,15 @@ def _filter_hint(topic_filter: str) -> str:
 
 
 def check_hop(inbox, consumer: str, producer: str, placement: str = "user properties") -> Result:
-    """The last message ``inbox`` received carried the context of the span ``producer``
-    this cell made, and the span ``consumer`` continued it (is its child). ``placement``:
-    ``"user properties"`` (MQTT v5) or ``"json"`` (a field of the 3.1.1 JSON payload).
-    Says which side is wrong: the publisher (no or wrong ``traceparent`` in the message)
-    or the subscriber (context not extracted or not used)."""
+    """The messages ``inbox`` received in this cell carried the context of the span
+    ``producer`` this cell made, and the span ``consumer`` continued it (a child, through
+    the message, in another service). ``placement``: ``"user properties"`` (MQTT v5) or
+    ``"json"`` (fields of the 3.1.1 JSON payload). Says which side is wrong: the publisher
+    (no or wrong ``traceparent`` in the message) or the subscriber. Then the check hands
+    the subscriber's handler (``inbox.then``) messages of its own: one carrying a context
+    only the check knows (the span made must continue it), and one with no context at all
+    (the handler must not raise)."""
     from kit.checks.spans import check_parent, made
-    from kit.propagation import json_object, user_properties_getter
 
     messages = list(getattr(inbox, "messages", []))
     errors = list(getattr(inbox, "errors", []))
@@ -61,31 +80,128 @@ def check_hop(inbox, consumer: str, producer: str, placement: str = "user proper
                      f"client stays connected; with a plain on_message, paho's network thread would stop and "
                      f"receive nothing more.) Fix the handler.")
     if not messages:
-        return wrong("No message arrived in this cell: is the subscriber connected and subscribed, and did you "
-                     "wait for it (inbox.wait(1))?")
-    msg = messages[-1]
-    if placement == "json":
-        obj = json_object(msg.payload) or {}
-        sent = [obj["traceparent"]] if isinstance(obj.get("traceparent"), str) else []
-        how = "publish inject_json_payload(payload): it adds the traceparent field to the JSON object"
-    else:
-        sent = user_properties_getter.get(msg.properties, "traceparent") or []
-        how = ("inject into a Properties, propagate.inject(properties, setter=user_properties_setter), and "
-               "publish with properties=properties")
-    if not sent:
-        return wrong(f"The message on {msg.topic!r} arrived with no traceparent: the publisher sent no context. "
-                     f"While {producer!r} is current, {how}.")
+        return wrong("No message arrived in this cell: is the subscriber's on_message the Inbox (Inbox(then=...)), "
+                     "and did you wait for it (inbox.wait(1))? A plain on_message that raised stops paho's network "
+                     "thread: run the cell that connects the subscriber again.")
+    how = ("publish inject_json_payload(payload): it adds the traceparent field to the JSON object"
+           if placement == "json" else "inject into a Properties, propagate.inject(properties, "
+           "setter=user_properties_setter), and publish with properties=properties")
+    carried = [_traceparent(m, placement) for m in messages]
+    if not any(carried):
+        return wrong(f"The message on {messages[-1].topic!r} arrived with no traceparent: the publisher sent no "
+                     f"context. While {producer!r} is current, {how}.")
+    if not all(carried):
+        return wrong(f"{carried.count(None)} of the {len(messages)} messages this cell received carried no "
+                     f"traceparent: every publish must carry the context (was the message published twice, "
+                     f"once without it?).")
     span, missing = made(producer)
     if missing is not None:
         return missing
-    parts = sent[0].split("-")
+    parts = carried[-1].split("-")
     if len(parts) < 3 or parts[2] != span.span_id:
-        return wrong(f"The message's traceparent ({sent[0]}) does not name this cell's {producer!r}: inject "
+        return wrong(f"The message's traceparent ({carried[-1]}) does not name this cell's {producer!r}: inject "
                      f"inside its `with` block, while it is the current span.")
-    verdict = check_parent(consumer, producer)
+    verdict = check_parent(consumer, producer, remote=True)
     if not verdict.passed and "has no parent" in verdict.message:
         where = ("ctx = extract_json_payload(msg.payload)" if placement == "json" else
                  "ctx = propagate.extract(msg.properties, getter=user_properties_getter)")
-        return wrong(f"The message carried the context of {producer!r}, but {consumer!r} has no parent: the subscriber "
-                     f"did not use it. In on_message, {where}, then start the span with context=ctx.")
-    return verdict
+        return wrong(f"The message carried the context of {producer!r}, but {consumer!r} did not continue it: "
+                     f"in on_message, {where}, then start the span with context=ctx.")
+    if not verdict.passed:
+        return verdict
+    child, _ = made(consumer)
+    if child.service == span.service:
+        return wrong(f"{consumer!r} comes from the same service as the publisher ({span.service!r}): make it with "
+                     f"the subscriber's tracer.")
+    replayed = _replay(inbox, messages[-1], consumer, placement)
+    return verdict if replayed is None else replayed
+
+
+def _traceparent(msg, placement: str) -> str | None:
+    from kit.propagation import json_object, user_properties_getter
+    if placement == "json":
+        value = (json_object(msg.payload) or {}).get("traceparent")
+        return value if isinstance(value, str) else None
+    values = user_properties_getter.get(msg.properties, "traceparent")
+    return values[0] if values else None
+
+
+def _replay(inbox, original, consumer: str, placement: str) -> Result | None:
+    """Hand the subscriber's handler messages of the check's own; None when it passes."""
+    import json
+
+    import paho.mqtt.client as mqtt
+    from opentelemetry import propagate, trace
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    from kit import attempts
+    from kit.checks.propagation import _random_span
+    from kit.propagation import json_object, user_properties_setter
+
+    handler = getattr(inbox, "then", None)
+    if handler is None:
+        return None
+    probe = _random_span()
+    context = trace.set_span_in_context(probe)
+
+    def message(payload, properties):
+        msg = mqtt.MQTTMessage(original.mid, original.topic.encode())
+        msg.payload, msg.qos, msg.properties = payload, original.qos, properties
+        return msg
+
+    if placement == "json":
+        fields = {k: v for k, v in (json_object(original.payload) or {}).items()
+                  if k not in ("traceparent", "tracestate", "baggage")}
+        carrier: dict = {}
+        propagate.inject(carrier, context=context)
+        known = message(json.dumps({**carrier, **fields}).encode(), None)
+        bare = message(b"not json", None)
+    else:
+        props = Properties(PacketTypes.PUBLISH)
+        propagate.inject(props, context=context, setter=user_properties_setter)
+        known = message(original.payload, props)
+        bare = message(original.payload, None)  # what paho gives on MQTT 3.1.1: properties None
+    before = set(attempts.spans().span_id)
+    try:
+        handler(None, None, known)
+    except Exception as exc:  # the learner's handler
+        return wrong(f"Handed another message, your handler raised {type(exc).__name__}: {exc}.")
+    spans = attempts.spans()
+    new = spans[(spans.name == consumer) & ~spans.span_id.isin(before)]
+    wanted = f"{probe.get_span_context().span_id:016x}"
+    if new.empty or new.parent_span_id.iloc[-1] != wanted:
+        return wrong(f"Handed a message carrying another context, your handler's {consumer!r} did not continue it: "
+                     f"take the context from the message on_message is given (msg.properties / msg.payload), not "
+                     f"from a variable or span of the publisher's side.")
+    try:
+        handler(None, None, bare)
+    except Exception as exc:
+        what = "a payload that is not JSON" if placement == "json" else "no properties (msg.properties is None)"
+        return wrong(f"Handed a message with {what}, your handler raised {type(exc).__name__}: {exc}. Messages "
+                     f"without context arrive too: extract with the getter (it returns nothing for them).")
+    return None
+
+
+def check_retained(messages, topic: str, payload: bytes, qos: int) -> Result:
+    """The messages a subscriber that connected *after* the publish received: one on
+    ``topic`` with ``payload``, flagged retained, at QoS ``qos`` (the lower of the
+    publish's and the subscription's)."""
+    got = [m for m in messages if m.topic == topic]
+    if not got:
+        seen = sorted({m.topic for m in messages})
+        return wrong(f"The late subscriber got nothing on {topic!r}" + (f" (it got {seen})" if seen else "") +
+                     ". Publish with retain=True (and wait_for_publish) before it connects, and subscribe to the "
+                     "topic in its on_connect.")
+    msg = got[-1]
+    if msg.payload != payload:
+        return wrong(f"It got {msg.payload!r} on {topic!r}, expected {payload!r}.")
+    if not msg.retain:
+        return wrong(f"{payload!r} arrived, but not as a retained message (msg.retain is False): it was published "
+                     f"while the subscriber was already connected. A late subscriber gets only what the broker "
+                     f"kept: publish with retain=True first.")
+    if msg.qos != qos:
+        return wrong(f"It arrived at QoS {msg.qos}, expected {qos}: a message is delivered at the lower of its "
+                     f"publish's QoS and the subscription's, so both must be {qos}: publish(..., qos={qos}) and "
+                     f"subscribe(..., qos={qos}).")
+    return ok(f"A subscriber that came later got the retained {payload!r} on {topic!r} at QoS {qos}.")

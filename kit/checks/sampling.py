@@ -10,39 +10,64 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFl
 from kit.checks._result import Result, ok, wrong
 
 TRIALS = 4000
+PARENTS = {  # (is_remote, sampled): how the check names that case
+    (True, True): "a sampled parent from another process",
+    (True, False): "an unsampled parent from another process",
+    (False, True): "a sampled parent in this process",
+    (False, False): "an unsampled parent in this process",
+}
 
 
-def _decide(sampler, trace_id: int, parent: bool | None) -> bool:
+def _decide(sampler, trace_id: int, parent: tuple | None) -> bool:
     context = None
     if parent is not None:
-        flags = TraceFlags(TraceFlags.SAMPLED if parent else TraceFlags.DEFAULT)
-        span = NonRecordingSpan(SpanContext(trace_id, 0x1234567890ABCDEF, is_remote=True, trace_flags=flags))
+        remote, sampled = parent
+        flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
+        span = NonRecordingSpan(SpanContext(trace_id, 0x1234567890ABCDEF, is_remote=remote, trace_flags=flags))
         context = trace.set_span_in_context(span)
     return sampler.should_sample(context, trace_id, "span", SpanKind.INTERNAL).decision.is_sampled()
 
 
+def _ratio_rule(ratio: float, trace_id: int) -> bool:
+    """TraceIdRatioBased's own rule: the low 64 bits of the trace id under ratio × 2**64."""
+    return (trace_id & 0xFFFFFFFFFFFFFFFF) < round(ratio * (1 << 64))
+
+
 def check_sampler(provider, ratio: float) -> Result:
-    """``provider`` keeps ``ratio`` of new traces, and every span whose parent was
-    sampled (or not) follows its parent. Judged on the sampler's decisions for
-    4,000 fixed trace ids."""
+    """``provider`` keeps new traces by ``TraceIdRatioBased(ratio)``'s rule (a function of
+    the trace id, so every service decides the same), and every span with a parent, in
+    this process or another, sampled or not, follows its parent. Judged on the sampler's
+    decisions for 4,000 fixed trace ids."""
     sampler = getattr(provider, "sampler", None)
-    if sampler is None:
+    if sampler is None or not hasattr(sampler, "should_sample"):
         return wrong(f"Expected a TracerProvider, got {type(provider).__name__}.")
     rng = random.Random(7)
     ids = [rng.getrandbits(128) or 1 for _ in range(TRIALS)]
-    kept = sum(_decide(sampler, t, None) for t in ids) / TRIALS
-    after_sampled = sum(_decide(sampler, t, True) for t in ids) / TRIALS
-    after_dropped = sum(_decide(sampler, t, False) for t in ids) / TRIALS
-    if after_sampled < 1:
-        return wrong(f"Of the spans whose parent was sampled, only {after_sampled:.0%} were kept: this sampler "
-                     f"decides again for every span and ignores the parent, so traces lose their middle. Wrap "
-                     f"it: ParentBased(TraceIdRatioBased({ratio})).")
-    if after_dropped > 0:
-        return wrong(f"{after_dropped:.0%} of the spans whose parent was NOT sampled were kept: they would "
-                     f"hang without their parent. With ParentBased(...) they follow the parent's decision.")
-    if abs(kept - ratio) > 0.02:
-        configured = getattr(getattr(sampler, "_root", sampler), "rate", None)
-        said = f"{configured:g}" if configured is not None else f"{kept:.2f}"
+    try:
+        roots = [_decide(sampler, t, None) for t in ids]
+        followed = {case: sum(_decide(sampler, t, case) for t in ids) / TRIALS for case in PARENTS}
+    except Exception as exc:  # a sampler of the learner's own
+        return wrong(f"The sampler raised {type(exc).__name__}: {exc}. It is called as "
+                     f"should_sample(parent_context, trace_id, name, kind, attributes, links).")
+    wrapped = type(sampler).__name__ == "ParentBased"
+    for (remote, sampled), share in followed.items():
+        if sampled and share < 1:
+            fix = ("leave its remote_parent_sampled / local_parent_sampled at their default (ALWAYS_ON)" if wrapped
+                   else f"wrap it: ParentBased(TraceIdRatioBased({ratio}))")
+            return wrong(f"Of the spans with {PARENTS[remote, sampled]}, only {share:.0%} were kept: traces would lose "
+                         f"their middle. The sampler decides again instead of following the parent: {fix}.")
+        if not sampled and share > 0:
+            return wrong(f"{share:.0%} of the spans with {PARENTS[remote, sampled]} were kept: they would hang without "
+                         f"their parent. With ParentBased(...) at its defaults they follow the parent's decision.")
+    kept = sum(roots) / TRIALS
+    configured = getattr(getattr(sampler, "_root", sampler), "rate", None)
+    agree = sum(r == _ratio_rule(ratio, t) for r, t in zip(roots, ids)) / TRIALS
+    if agree < 0.999:
+        said = f"{configured:g}" if configured is not None else f"{kept:.3g}"
+        if configured is None and abs(kept - ratio) <= 0.02:
+            return wrong(f"It keeps about {kept:.0%} of new traces, but not by the trace id: another service seeing "
+                         f"the same trace id would decide differently. Use TraceIdRatioBased({ratio}).")
         return wrong(f"It keeps {kept:.0%} of new traces: {said} ≠ {ratio:g}. The ratio is a fraction: "
                      f"{ratio:g} keeps {ratio:.0%}.")
-    return ok(f"{kept:.1%} of new traces kept (≈ {ratio:.0%}); children follow their parent, sampled or not.")
+    return ok(f"{kept:.1%} of these 4,000 new traces kept, by TraceIdRatioBased({ratio:g})'s rule (a function of the "
+              f"trace id: every service decides the same); children follow their parent, sampled or not.")

@@ -6,6 +6,8 @@ so re-running a cell, or running the solution and then the blank, is judged righ
 
 from __future__ import annotations
 
+from opentelemetry import trace
+
 from kit import attempts, capture
 from kit.checks._result import Result, did_you_mean, names, ok, wrong
 
@@ -21,8 +23,24 @@ KIND_HINTS = {
 }
 
 
+def leaked_context() -> Result | None:
+    """A span still current while a check runs at the top of a cell: a ``context.attach``
+    without its ``detach`` (or a check called inside a ``with`` block). Every span started
+    afterwards, in every later cell, would join that one trace."""
+    current = trace.get_current_span()
+    if not current.get_span_context().is_valid:
+        return None
+    name = getattr(current, "name", "a span")
+    return wrong(f"{name!r} is still the current span while the check runs: a context.attach(...) without its "
+                 f"context.detach(token)? Every span started from now on, in later cells too, would join that "
+                 f"trace. Detach it (or restart the kernel), and run the check outside any `with` block.")
+
+
 def made(name: str):
     """The newest span called ``name`` that the cell being run made, or (None, why not)."""
+    leaked = leaked_context()
+    if leaked is not None:
+        return None, leaked
     spans = attempts.spans()
     match = spans[spans.name == name]
     if not match.empty:
@@ -43,18 +61,42 @@ def made(name: str):
 
 def check_span(name: str, *, kind: str | None = None, attributes: dict | None = None,
                events: list[str] | None = None, status: str | None = None,
-               exception: str | None = None, service: str | None = None, how: str | None = None) -> Result:
+               exception: str | None = None, service: str | None = None, how: str | None = None,
+               made_by: str | None = None) -> Result:
     """The span ``name`` made by this cell has this kind, these attributes (and
     values), these event names, this status (``"ERROR"``/``"OK"``), a recorded
     exception of this type, and comes from this service. ``how``: the fix to suggest
-    when an attribute is missing (default: ``span.set_attribute(...)``)."""
+    when an attribute is missing (default: ``span.set_attribute(...)``). ``made_by``: the
+    instrumentation library (tracer name) that must have made it, e.g.
+    ``"kit.instrumentation.paho"``; every span of that name this cell made is judged."""
+    mark = attempts.current()
+    if made_by == "kit.instrumentation.paho" and mark is not None and mark.paho_instrumented:
+        return wrong("paho was already instrumented when this cell started (an earlier cell did not call "
+                     "uninstrument()), so this cell's instrument(...) did nothing and its spans come from the "
+                     "earlier one's settings. Run PahoMqttInstrumentor().uninstrument(), then this cell again.")
     span, missing = made(name)
     if missing is not None:
         return missing
+    if made_by:
+        spans = attempts.spans()
+        mine = spans[spans.name == name]
+        strangers = mine[~mine.scope.fillna("").str.startswith(made_by)]
+        if not strangers.empty:
+            return wrong(f"A {name!r} span of this cell was made by the tracer {strangers.scope.iloc[0]!r}, not by "
+                         f"{made_by}: let the instrumentation make it, and add to it with a hook.")
+        for _, other in mine.iterrows():
+            missing_keys = [k for k in (attributes or {}) if k not in other.attributes]
+            if missing_keys and len(mine) > 1:
+                return wrong(f"One of the {len(mine)} {name!r} spans of this cell has no {missing_keys[0]!r}: every "
+                             f"span must carry it. " + (how or ""))
     if service and span.service != service:
         return wrong(f"The span {name!r} comes from service {span.service!r}, not {service!r}: make it "
                      f"with that service's tracer.")
     if kind and span.kind != kind:
+        from opentelemetry.trace import SpanKind
+        if span.kind not in SpanKind.__members__:
+            return wrong(f"The span {name!r} was given kind={span.kind!r}, which is not a SpanKind: pass the enum, "
+                         f"kind=SpanKind.{kind} (from opentelemetry.trace import SpanKind).")
         hint = KIND_HINTS.get((kind, span.kind), f"Pass kind=SpanKind.{kind} when you start it.")
         return wrong(f"The span {name!r} has kind {span.kind}, expected {kind}. {hint}")
     event_names = [e[0] for e in span.events]
@@ -65,7 +107,8 @@ def check_span(name: str, *, kind: str | None = None, attributes: dict | None = 
             instead = (" It has no attributes." if not count else f" It has {names(span.attributes)}." if count <= 4
                        else f" It has {count} others.")
             return wrong(f"The span {name!r} has no attribute {key!r}.{instead}"
-                         + (close or " " + (how or f"Try span.set_attribute({key!r}, {value!r}).")))
+                         + (close or " " + (how or f"Try span.set_attribute({key!r}, {value!r}) inside the `with` "
+                                                   f"block (one set after the span ended is dropped).")))
         if span.attributes[key] != value:
             return wrong(f"The span {name!r} has {key}={span.attributes[key]!r}, expected {value!r}.")
     for event in events or []:
@@ -86,8 +129,12 @@ def check_span(name: str, *, kind: str | None = None, attributes: dict | None = 
     return ok(f"The span {name!r} is as expected.")
 
 
-def check_parent(child: str, parent: str) -> Result:
-    """The span ``child`` made by this cell is a child of the span ``parent`` this cell made."""
+def check_parent(child: str, parent: str, *, sibling: str | None = None, remote: bool | None = None) -> Result:
+    """The span ``child`` made by this cell is a child of the span ``parent`` this cell made.
+
+    ``sibling``: a span that must be in the same ``parent`` too, and end before ``child``
+    starts (e.g. "add a span after this one"). ``remote=True``: the parent must come from
+    an extracted context (a carrier or a message), not from a span current in this thread."""
     span, missing = made(child)
     if missing is not None:
         return missing
@@ -120,7 +167,30 @@ def check_parent(child: str, parent: str) -> Result:
     if here[here.span_id == found["span_id"]].empty:
         return wrong(f"{child!r} is a child of a {parent!r} made by an earlier cell, not the one this cell "
                      f"made: it was started with an old context. Use the context of this cell's message.")
+    if remote and span.parent_remote is False:
+        return wrong(f"{child!r} is a child of {parent!r}, but not through the carrier or message: its parent was a "
+                     f"span current in this process (nested in the producer's `with`, a shared variable, or "
+                     f"set_span_in_context). Start it from what was extracted, context=propagate.extract(...).")
+    if sibling:
+        twins = here[(here.name == sibling) & (here.trace_id == span.trace_id)]
+        if twins.empty:
+            also = here[here.name == sibling]
+            return wrong(f"{sibling!r} is not in the same trace as {child!r}" if not also.empty else
+                         f"This cell made no {sibling!r}: keep it, and add {child!r} as a third span.")
+        twin = twins.iloc[-1]
+        if twin.parent_span_id != span.parent_span_id:
+            return wrong(f"{child!r} and {sibling!r} are not in the same {parent!r}: put {child!r} in the same "
+                         f"`with ... {parent!r}` block as {sibling!r}.")
+        twin_end = twin.start + _ms(twin.duration_ms)
+        if span.start < twin_end:
+            return wrong(f"{child!r} starts before {sibling!r} ends: the task asks for it after {sibling!r}. Move its "
+                         f"`with` block below the one of {sibling!r}.")
     return ok(f"{child!r} is a child of {parent!r} in trace {span.trace_id}.")
+
+
+def _ms(value):
+    import pandas as pd
+    return pd.to_timedelta(value, unit="ms")
 
 
 def _ancestors(row, by_id) -> list[str]:
@@ -136,6 +206,7 @@ def _ancestors(row, by_id) -> list[str]:
 def check_handled_error(function, bad: str, good: str, span_name: str, exception: str = "ValueError") -> Result:
     """``function(bad)`` records ``exception`` on its span ``span_name``, marks it ERROR and
     returns None without raising; ``function(good)`` works and its span is not an error."""
+    before = set(attempts.spans().span_id)
     try:
         result = function(bad)
     except Exception as exc:  # the learner's code let it escape
@@ -144,9 +215,10 @@ def check_handled_error(function, bad: str, good: str, span_name: str, exception
         return wrong(f"{function.__name__}({bad!r}) let the {exception} escape: the task is to handle it. "
                      f"Record it on the span and return None; do not re-raise.")
     bad_span = attempts.spans()
-    bad_span = bad_span[bad_span.name == span_name]
+    bad_span = bad_span[(bad_span.name == span_name) & ~bad_span.span_id.isin(before)]
     if bad_span.empty:
-        return made(span_name)[1] or wrong(f"No span {span_name!r}.")
+        return wrong(f"{function.__name__}({bad!r}) made no span {span_name!r}: start it inside the function, "
+                     f"around the try.")
     bad_span = bad_span.iloc[-1]
     if result is not None:
         return wrong(f"{function.__name__}({bad!r}) returned {result!r}; a reading that does not parse "
@@ -164,7 +236,11 @@ def check_handled_error(function, bad: str, good: str, span_name: str, exception
     except Exception as exc:
         return wrong(f"{function.__name__}({good!r}) raised {type(exc).__name__}: a good reading must still parse.")
     good_span = attempts.spans()
-    good_span = good_span[good_span.name == span_name].iloc[-1]
+    good_span = good_span[(good_span.name == span_name) & ~good_span.span_id.isin(before | {bad_span.span_id})]
+    if good_span.empty:
+        return wrong(f"{function.__name__}({good!r}) made no span {span_name!r}: start the span before the try, "
+                     f"so every reading has one, not only the bad ones.")
+    good_span = good_span.iloc[-1]
     if value != float(good):
         return wrong(f"{function.__name__}({good!r}) returned {value!r}, expected {float(good)!r}.")
     if good_span.status == "ERROR":
@@ -172,3 +248,79 @@ def check_handled_error(function, bad: str, good: str, span_name: str, exception
                      f"the except block only.")
     return ok(f"{function.__name__}({bad!r}) recorded the {exception}, ended ERROR and returned None; "
               f"{function.__name__}({good!r}) returned {value!r} with a clean span.")
+
+
+def check_tree(tree: dict) -> Result:
+    """The spans this cell made form exactly this tree, in one trace: ``tree`` maps a span
+    name to the tree of its children, e.g. ``{"deliver": {"load": {}, "drive": {"jam": {}}}}``."""
+    (root_name, children), = tree.items()
+    root, missing = made(root_name)
+    if missing is not None:
+        return missing
+    if root.parent_span_id is not None:
+        return wrong(f"{root_name!r} should be the root of the trace, but it has a parent: start it outside "
+                     f"any other span.")
+    here = attempts.spans(trace_id=root.trace_id)
+    expected = {}
+
+    def walk(parent, kids):
+        for name, grandkids in kids.items():
+            expected[name] = parent
+            walk(name, grandkids)
+
+    walk(root_name, children)
+    for name, parent in expected.items():
+        rows = here[here.name == name]
+        if rows.empty:
+            elsewhere = attempts.spans()
+            if not elsewhere[elsewhere.name == name].empty:
+                return wrong(f"{name!r} is in a trace of its own, not in {root_name!r}'s: start it inside the "
+                             f"`with ... {parent!r}` block, so that {parent!r} is its parent.")
+            return made(name)[1]
+        row = rows.iloc[-1]
+        got = here[here.span_id == row.parent_span_id]
+        got_name = got.name.iloc[0] if not got.empty else None
+        if got_name == parent:
+            continue
+        if got_name is not None and got_name == expected.get(parent):
+            return wrong(f"{name!r} is a child of {got_name!r}, but belongs inside {parent!r}: indent it under "
+                         f"the `with ... {parent!r}` line.")
+        if got_name is not None and expected.get(got_name) == parent:
+            return wrong(f"{name!r} is inside {got_name!r}, one level too deep: it belongs directly inside "
+                         f"{parent!r}, after the `with ... {got_name!r}` block ends.")
+        return wrong(f"{name!r} is a child of {got_name!r}, expected {parent!r}.")
+    extra = sorted(set(here.name) - set(expected) - {root_name})
+    if extra:
+        return wrong(f"The trace also has {names(extra)}, which the tree does not: leave them out.")
+    return ok(f"The trace {root.trace_id} has the shape asked for: {len(expected) + 1} spans under {root_name!r}.")
+
+
+def check_each(name: str, count: int, *, kind: str | None = None, attribute: str | None = None,
+               values: list | None = None, parent: str | None = None, how: str | None = None) -> Result:
+    """This cell made ``count`` spans called ``name``, each of this kind, each with the
+    attribute ``attribute`` (if ``values`` is given, these values, in the order the spans
+    started), each a child of a span called ``parent``."""
+    spans = attempts.spans()
+    mine = spans[spans.name == name]
+    if mine.empty and parent and (spans.name == parent).any():
+        return wrong(f"This cell made {int((spans.name == parent).sum())} {parent!r} spans but no {name!r}: the "
+                     f"messages were sent, and none was processed before the cell ended. Wait for them "
+                     f"(inbox.wait({count})) before disconnecting and checking.")
+    if mine.empty:
+        return made(name)[1]
+    if len(mine) != count:
+        return wrong(f"This cell made {len(mine)} spans called {name!r}, expected {count}: one per message. "
+                     f"Did every message arrive before the cell ended (inbox.wait({count}))?")
+    by_id = {r["span_id"]: r for r in capture.spans_df().to_dict("records")}
+    for i, row in enumerate(mine.to_dict("records")):
+        if kind and row["kind"] != kind:
+            return wrong(f"{name!r} has kind {row['kind']}, expected {kind}.")
+        if attribute and row["attributes"].get(attribute) is None:
+            return wrong(f"{name!r} has no attribute {attribute!r}. " + (how or ""))
+        if values is not None and row["attributes"].get(attribute) != values[i]:
+            return wrong(f"{name!r} number {i + 1} has {attribute}={row['attributes'].get(attribute)!r}, expected "
+                         f"{values[i]!r}. " + (how or ""))
+        if parent and (by_id.get(row["parent_span_id"]) or {}).get("name") != parent:
+            return wrong(f"{name!r} is not a child of a {parent!r} span: the context did not travel.")
+    return ok(f"{count} spans {name!r}" + (f" ({kind})" if kind else "") + (f" with {attribute}" if attribute else "")
+              + (f", each a child of {parent!r}" if parent else "") + ".")

@@ -7,11 +7,29 @@ import pandas as pd
 from kit.checks._result import Result, ok, wrong
 
 
-def check_first_alert(spans: pd.DataFrame, trace_id, sensor: str,
+def _frame(spans) -> pd.DataFrame | None:
+    """The spans to judge by: a DataFrame, or what a kit.receiver Receiver holds."""
+    if hasattr(spans, "spans_df"):
+        spans = spans.spans_df()
+    if not isinstance(spans, pd.DataFrame) or not {"trace_id", "name", "start"} <= set(spans.columns):
+        return None
+    return spans
+
+
+def check_first_alert(spans, trace_id, sensor: str,
                       services: tuple = ("sensor", "processor", "alerter")) -> Result:
     """``trace_id`` is the trace of the first alert raised for ``sensor`` (the earliest
-    ``publish alerts/<sensor>`` span in ``spans``), and that trace goes through ``services``."""
+    ``publish alerts/<sensor>`` span), and that trace goes through ``services``. Give the
+    check the receiver (or all the spans it received), not a frame you filtered."""
     alert_name = f"publish alerts/{sensor}"
+    spans = _frame(spans)
+    if spans is None:
+        return wrong("Give the check the receiver, or the DataFrame of every span it received (receiver.spans_df()).")
+    if isinstance(trace_id, str) and len(trace_id) == 32 and trace_id != trace_id.lower():
+        return wrong(f"{trace_id!r} is in capitals: trace ids are written in lower-case hex, as the trace_id column "
+                     f"has them.")
+    if isinstance(trace_id, pd.Series):
+        return wrong("alert_trace is a pandas Series: take one value from it, e.g. .iloc[0].")
     if not isinstance(trace_id, str) or len(trace_id) != 32:
         more = (" 16 characters is a span id: take the trace_id column." if isinstance(trace_id, str)
                 and len(trace_id) == 16 else " Take it from the trace_id column of a span.")
@@ -40,3 +58,35 @@ def check_first_alert(spans: pd.DataFrame, trace_id, sensor: str,
     if missing:
         return wrong(f"Trace {trace_id} has no spans from {sorted(missing)}.")
     return ok(f"Trace {trace_id} is the first alert for {sensor}; it goes through {', '.join(services)}.")
+
+
+def check_end_to_end(spans, answer_ms, sensor: str, tolerance_ms: float = 0.5) -> Result:
+    """``answer_ms`` is how long the first alert for ``sensor`` took end to end: from the
+    start of its trace's first span (the sensor reading) to the end of its last span (the
+    alerter's processing), in milliseconds."""
+    spans = _frame(spans)
+    if spans is None:
+        return wrong("Give the check the receiver, or the DataFrame of every span it received (receiver.spans_df()).")
+    alerts = spans[spans.name == f"publish alerts/{sensor}"].sort_values("start", kind="stable")
+    if alerts.empty:
+        return wrong(f"There is no 'publish alerts/{sensor}' span in these spans: run the cell that starts the services.")
+    trace = spans[spans.trace_id == alerts.trace_id.iloc[0]]
+    start = trace.start.min()
+    ends = trace.start + pd.to_timedelta(trace.duration_ms, unit="ms")
+    expected = (ends.max() - start).total_seconds() * 1000
+    if not isinstance(answer_ms, (int, float)) or isinstance(answer_ms, bool):
+        return wrong(f"end_to_end_ms should be a number of milliseconds, got {answer_ms!r}.")
+    if abs(answer_ms - expected) <= tolerance_ms:
+        return ok(f"The first alert for {sensor} took {expected:.1f} ms from the reading to the alert's processing.")
+    if abs(answer_ms * 1000 - expected) <= tolerance_ms:
+        return wrong(f"{answer_ms!r} looks like seconds: give milliseconds (× 1000).")
+    if abs(answer_ms - trace.duration_ms.sum()) <= tolerance_ms:
+        return wrong(f"{answer_ms:.1f} is the sum of every span's duration, but spans overlap (a child runs inside its "
+                     f"parent) and there are gaps between processes: take the last end minus the first start.")
+    root = trace[trace.parent_span_id.isna()]
+    if not root.empty and abs(answer_ms - root.duration_ms.iloc[0]) <= tolerance_ms:
+        return wrong(f"{answer_ms:.1f} ms is the duration of the root span {root.name.iloc[0]!r} alone: it ends when "
+                     f"the reading is published, long before the alert is processed. Take the end of the trace's "
+                     f"last span.")
+    return wrong(f"{answer_ms:.1f} ms is not the time from the first span's start to the last span's end in the "
+                 f"first alert's trace: start = spans.start.min(), end = (spans.start + duration).max().")

@@ -6,6 +6,15 @@ from datetime import timezone
 
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#B279A2", "#72B7B2", "#EECA3B", "#9D755D", "#BAB0AC"]
 ERROR_RED = "#D62728"
+_service_colors: dict[str, str] = {}
+
+
+def service_color(service: str) -> str:
+    """The colour of a service, the same in every picture of this kernel (the palette in
+    the order services are first drawn)."""
+    if service not in _service_colors:
+        _service_colors[service] = PALETTE[len(_service_colors) % len(PALETTE)]
+    return _service_colors[service]
 
 
 def fmt_ms(ms: float) -> str:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from kit import capture
-from kit.views.common import PALETTE, fmt_sum
+from kit.views.common import PALETTE, fmt_sum, service_color
 
 MIN_COLLECTIONS = 3  # a line needs at least this many points in one of its streams ...
 MIN_SPAN_S = 0.5     # ... spread over at least this many seconds; otherwise: bars of the latest values
@@ -227,7 +227,9 @@ def _bars(ax, kind, unit, streams, varying, t0) -> None:
     """The latest value of each stream, one horizontal bar each, the value at its end."""
     values = [s.last for s in streams]
     rows = range(len(streams))
-    bars = ax.barh(rows, values, color=[PALETTE[i % len(PALETTE)] for i in rows], height=0.6)
+    by_service = len({s.service for s in streams}) > 1  # several services: each in its colour, as in the waterfall
+    colors = [service_color(s.service) if by_service else PALETTE[i % len(PALETTE)] for i, s in enumerate(streams)]
+    bars = ax.barh(rows, values, color=colors, height=0.6)
     ax.bar_label(bars, labels=[_fmt_value(v) for v in values], padding=3, fontsize=8)
     ax.set_yticks(rows, [s.with_service for s in streams], fontsize=8)
     ax.invert_yaxis()  # the first stream on top, as in the text form
@@ -275,11 +277,14 @@ def _lines(ax, kind, unit, streams, varying, t0) -> None:
     ax.legend(fontsize=8, loc="best", title=_legend_title(streams, varying), title_fontsize=8)
 
 
-def metrics_chart(*names: str, points: pd.DataFrame | None = None) -> MetricsChart:
+def metrics_chart(*names: str, points: pd.DataFrame | None = None, since=None) -> MetricsChart:
     """Chart the named metrics (all of them if none is named) over the points
     collected so far. The kit collects a point every second and at each flush().
-    ``points``: another source of points, e.g. ``receiver.metric_points_df()``."""
+    ``points``: another source of points, e.g. ``receiver.metric_points_df()``.
+    ``since``: only the points collected from this time on (a timestamp)."""
     points = capture.metric_points_df() if points is None else points
+    if since is not None:
+        points = points[points.time >= pd.Timestamp(since)]
     points = points[points.value.map(lambda v: v is not None)]  # a metric with no point yet: nothing to draw
     names = [n for n in names if n in set(points.name)] if names else sorted(points.name.unique())
     return MetricsChart(points[points.name.isin(names)].reset_index(drop=True), names)

@@ -7,7 +7,7 @@ import html
 import pandas as pd
 
 from kit import capture
-from kit.views.common import PALETTE, fmt_ms as _fmt_ms
+from kit.views.common import fmt_ms as _fmt_ms, service_color
 
 
 class ServiceMap:
@@ -56,7 +56,7 @@ class ServiceMap:
         width = max(len(f"{a} → {b}") for a, b in self.flows) if self.flows else 0
         for (a, b), f in sorted(self.flows.items(), key=lambda kv: (self.depth[kv[0][0]], kv[0])):
             lines.append(f"  {a + ' → ' + b:<{width}}  {f['count']:>4} messages  {_fmt_ms(f['delay_ms'] / f['count'])} "
-                         f"in flight  [{self._topics(f)}]")
+                         f"from publish to process (mean)  [{self._topics(f)}]")
         lonely = [s for s in self.services if not any(s in k for k in self.flows)]
         if lonely:
             lines.append(f"  (no flows: {', '.join(lonely)})")
@@ -72,7 +72,7 @@ class ServiceMap:
         pos = {s: (20 + d * col_w, 30 + i * row_h) for d, col in columns.items() for i, s in enumerate(col)}
         width = 40 + max(columns) * col_w + box_w
         height = 20 + max(len(c) for c in columns.values()) * row_h
-        color = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(self.services)}
+        color = {s: service_color(s) for s in self.services}
         e = html.escape
         out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
                f'font-family="Helvetica, Arial, sans-serif" font-size="12">',
@@ -86,7 +86,7 @@ class ServiceMap:
                        f'stroke-width="{min(1 + f["count"] / 5, 5):.1f}" marker-end="url(#arrow)"/>')
             mx, my = (sx + tx) / 2, (sy + ty) / 2
             out.append(f'<text x="{mx:.0f}" y="{my - 16:.0f}" text-anchor="middle" font-size="11">'
-                       f'{f["count"]} msgs · {_fmt_ms(f["delay_ms"] / f["count"])}</text>'
+                       f'{f["count"]} msgs · {_fmt_ms(f["delay_ms"] / f["count"])} from publish to process (mean)</text>'
                        f'<text x="{mx:.0f}" y="{my - 4:.0f}" text-anchor="middle" font-size="10" fill="#666">'
                        f'{e(self._topics(f))}</text>')
         for s, (x, y) in pos.items():

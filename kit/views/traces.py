@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from kit import capture
-from kit.views.common import ERROR_RED, PALETTE, fmt_attrs, fmt_ms, fmt_utc
+from kit.views.common import ERROR_RED, fmt_attrs, fmt_ms, fmt_utc, service_color
 
 TEXT_WIDTH = 32                    # characters of the text timeline
 ROW_H, TOP, BAR_W = 24, 58, 440    # picture: row height, rows' top, timeline width (px)
@@ -136,7 +136,7 @@ class Waterfall:
             self.rows.append(Row(depth, s, (s["start"] - self.t0).total_seconds() * 1000, _events(s, self.t0)))
         self.total_ms = max(max(r.start_ms + r.span["duration_ms"] for r in self.rows), 1e-6)
         self.services = list(dict.fromkeys(r.span["service"] for r in self.rows))
-        self.color = {s: PALETTE[i % len(PALETTE)] for i, s in enumerate(self.services)}
+        self.color = {s: service_color(s) for s in self.services}
         where = {(r.span["trace_id"], r.span["span_id"]): i for i, r in enumerate(self.rows)}
         for r in self.rows:
             for trace, span in _items(r.span["links"]):

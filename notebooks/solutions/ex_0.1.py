@@ -6,4 +6,4 @@ with tele.tracer.start_as_current_span("hello"):
     with tele.tracer.start_as_current_span("say goodbye"):
         pass
 
-check_parent("say goodbye", "hello")
+check_parent("say goodbye", "hello", sibling="say hello to MQTT")

@@ -3,4 +3,5 @@ sizes = meter.create_histogram("received_payload_size", unit="By")
 for payload in payloads:
     sizes.record(len(payload))
 
-check_metric("received_payload_size", 3, total=sum(len(p) for p in payloads))
+check_metric("received_payload_size", 3, kind="histogram", total=sum(len(p) for p in payloads),
+             values=[len(p) for p in payloads])

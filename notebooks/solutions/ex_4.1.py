@@ -8,4 +8,4 @@ ctx = propagate.extract(carrier)
 with shipping.tracer.start_as_current_span("ship order", context=ctx, kind=SpanKind.CONSUMER):
     pass
 
-check_parent("ship order", "place order")
+check_parent("ship order", "place order", remote=True)

@@ -7,7 +7,7 @@ with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
     propagate.inject(carrier, context=baggage.set_baggage("tenant.id", "acme"))
 
 ctx = propagate.extract(carrier)
-with billing.tracer.start_as_current_span("bill order", context=ctx) as span:
+with billing.tracer.start_as_current_span("bill order", context=ctx, kind=SpanKind.CONSUMER) as span:
     span.set_attribute("tenant.id", baggage.get_baggage("tenant.id", ctx))
 
-check_baggage(carrier, "tenant.id", "acme", "bill order", service="billing-service")
+check_baggage(carrier, "tenant.id", "acme", "bill order", service="billing-service", producer="place order")

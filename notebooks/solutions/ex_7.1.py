@@ -24,7 +24,9 @@ def extract_json(payload: bytes):
         obj = json.loads(payload)
     except ValueError:
         obj = None
-    return propagate.extract(obj if isinstance(obj, dict) else {})
+    if not isinstance(obj, dict):
+        return propagate.extract({})
+    return propagate.extract({k: v for k, v in obj.items() if isinstance(v, str)})  # a field may hold any JSON value
 
 
 check_json_propagation(inject_json, extract_json)

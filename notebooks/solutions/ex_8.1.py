@@ -17,4 +17,5 @@ lab.publish("lab/temp", b'{"t": 20.0}', qos=1).wait_for_publish(5)
 lab.disconnect()
 PahoMqttInstrumentor().uninstrument()
 
-check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"}, how=HOOK_HINT)
+check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"}, how=HOOK_HINT,
+           made_by="kit.instrumentation.paho")

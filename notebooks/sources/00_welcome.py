@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 00 · Welcome: your first trace
 #
-# **Teaching:** 5 min · **Exercises:** 5 min
+# **Teaching:** 5 min · **Exercises:** 8 min
 #
 # > **Questions**
 # > - What does this kit teach, and how is it laid out?
@@ -44,7 +44,8 @@ waterfall()
 # is its child (indented, `└─`) and starts after it and ends before it. The bar lengths are
 # the durations. In Jaeger or Zipkin the same trace looks the same, only bigger.
 #
-# The picture also has a text form, which is what you see on GitHub or in a terminal:
+# The picture also has a text form, which is what you see in a terminal, or wherever
+# pictures are not shown:
 
 # %%
 print(repr(waterfall()))
@@ -54,14 +55,22 @@ print(repr(waterfall()))
 #
 # | Lesson | You learn | Minutes |
 # |---|---|---|
-# | 00 welcome | a first trace; the environment check | 10 |
-# | 01 traces | providers, resources, spans: kinds, attributes, events, status, exceptions; processors and exporters | 35 |
-# | 02 metrics | counters, up-down counters, histograms, gauges, views, reader intervals | 25 |
-# | 03 logs | the logging bridge, severity, logs correlated with traces | 20 |
-# | 04 context and baggage | `traceparent`, inject and extract between services, baggage | 25 |
+# | 00 welcome | a first trace; the environment check | 13 |
+# | 01 traces | providers, resources, spans: kinds, attributes, events, status, exceptions; processors and OTLP exporters by hand | 47 |
+# | 02 metrics | counters, up-down counters, histograms, gauges, views; a reader and exporter by hand | 31 |
+# | 03 logs | the logging bridge, severity, logs correlated with traces; logs over OTLP | 27 |
+# | 04 context and baggage | `traceparent`, inject and extract between services, baggage | 34 |
+# | 05 MQTT basics | paho-mqtt 2.x, QoS, retain, MQTT v5 properties | 33 |
+# | 06 MQTT v5 user properties | the blog's technique: your own Getter/Setter, one trace across two services | 40 |
+# | 07 MQTT 3.1.1 JSON payload | the context in the JSON payload, by hand | 27 |
+# | 08 auto-instrumentation | `PahoMqttInstrumentor`, hooks, zero-code | 33 |
+# | 09 multi-service trace | three processes, one trace, the service map | 34 |
+# | 10 collector pipeline | direct exporters (Zipkin, Prometheus) vs a collector; configs; the real stack | 48 |
+# | 11 overhead and sampling | the cost per message, head sampling, baggage at a trust boundary | 31 |
+# | 12 capstone: the greenhouse | a lab: instrument an app you have not seen, by hand and with zero code | 70 |
 #
-# Later modules carry this over MQTT (paho-mqtt, MQTT v5 user properties and 3.1.1 JSON
-# payloads), then through an OpenTelemetry Collector.
+# From lesson 05 on, the trace travels over MQTT (paho-mqtt, MQTT v5 user properties and
+# 3.1.1 JSON payloads), then through an OpenTelemetry Collector.
 #
 # * The helper package `kit` hides plumbing, never the lesson: the OpenTelemetry calls you
 #   are learning stay in the cells. Read any helper with `??`, e.g. `setup??`.
@@ -87,7 +96,8 @@ check_environment()
 # ## Exercise 0.1: a third span
 #
 # Add a span called `say goodbye` **inside** `hello` (after `say hello to MQTT`), run the
-# cell, and look at the waterfall and the self-check.
+# cell, and read the self-check. To see its waterfall too, add `waterfall()` as the last
+# line of your cell.
 
 # %% tags=["exercise"]
 from kit.checks import check_parent
@@ -97,7 +107,7 @@ with tele.tracer.start_as_current_span("hello"):
         pass
     # your span here
 
-check_parent("say goodbye", "hello")
+check_parent("say goodbye", "hello", sibling="say hello to MQTT")
 
 # %% [markdown]
 # **Solution:** the collapsed cell below loads it. Run it once to see the code (it
@@ -105,6 +115,26 @@ check_parent("say goodbye", "hello")
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_0.1.py
+
+# %% [markdown]
+# ## Exercise 0.2: a trace of your own
+#
+# From an empty cell: a parcel delivery. The span `deliver parcel` holds `load van` and then
+# `drive`, and inside `drive` there is a `traffic jam`. Write it with `tele.tracer`, look at
+# its waterfall, and let the self-check compare its shape.
+
+# %% tags=["exercise"]
+from kit.checks import check_tree
+
+# your code here
+
+check_tree({"deliver parcel": {"load van": {}, "drive": {"traffic jam": {}}}})
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_0.2.py
 
 # %%
 waterfall()

@@ -232,7 +232,8 @@ tele.flush(timeout_s=2)
 
 # %% [markdown]
 # The same check catches the most common mix-up: a gRPC exporter pointed at the HTTP port
-# 4318, or the other way round. Try `kit.otlp.check_endpoint(receiver.http_endpoint, "grpc")`.
+# 4318, or the other way round. Try `from kit.otlp import check_endpoint` and then
+# `check_endpoint(receiver.http_endpoint, "grpc")`.
 # Back to in-memory only:
 
 # %%
@@ -245,7 +246,7 @@ tele
 # | Then (2023 blog) | Now (2026) | Why |
 # |---|---|---|
 # | `from opentelemetry.semconv.trace import SpanAttributes` | `opentelemetry.semconv._incubating.attributes.messaging_attributes` | `SpanAttributes` is deprecated; messaging names moved |
-# | `SpanAttributes.MESSAGING_PROTOCOL: "MQTT"` | `messaging.system="mqtt"`, `network.protocol.name="mqtt"` | the attribute was removed from the conventions |
+# | `SpanAttributes.MESSAGING_PROTOCOL: "MQTT"` | `messaging.system="mqtt"` and `messaging.operation.name="publish"` (both required), `network.protocol.name="mqtt"` | the attribute was removed from the conventions |
 # | publish span with `kind=SpanKind.CLIENT` | `kind=SpanKind.PRODUCER` | a send whose context travels with the message is a producer |
 # | `tracer.start_as_current_span("publish_message", kind=...):` | `with tracer.start_as_current_span(...):` | without `with` the line is a syntax error |
 # | `publish_message(msg)` inside `try` **and** after it | once | the snippet published every message twice |
@@ -259,6 +260,7 @@ tele
 # %%
 from opentelemetry.semconv._incubating.attributes.messaging_attributes import (
     MESSAGING_DESTINATION_NAME,
+    MESSAGING_OPERATION_NAME,
     MESSAGING_OPERATION_TYPE,
     MESSAGING_SYSTEM,
 )
@@ -278,6 +280,7 @@ def some_function(msg):
     kind=SpanKind.PRODUCER,
     attributes={
         MESSAGING_SYSTEM: "mqtt",
+        MESSAGING_OPERATION_NAME: "publish",
         MESSAGING_OPERATION_TYPE: "send",
         MESSAGING_DESTINATION_NAME: "otel-demo/output1",
         NETWORK_PROTOCOL_NAME: "mqtt",
@@ -392,8 +395,12 @@ check_otlp_export(receiver, grpc_provider=grpc_provider, http_provider=http_prov
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_1.4.py
 
+# %% [markdown]
+# What the receiver got in exercise 1.4 (after you solved it): one trace per transport.
+
 # %%
-waterfall(receiver.spans_df())
+received = receiver.spans_df()
+waterfall(received, trace_id=list(received.trace_id.unique())) if not received.empty else "nothing received yet"
 
 # %% [markdown]
 # > **Key points**

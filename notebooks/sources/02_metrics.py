@@ -104,6 +104,9 @@ tele.metrics().set_index("name").loc["payload_size", "value"]
 # %%
 import time
 
+import pandas as pd
+
+started = pd.Timestamp.now(tz="UTC")  # the chart starts here, however long you read before running it
 for burst in range(4):
     for _ in range(burst + 1):
         message_count.add(1, {"messaging.destination.name": "sensors/temp"})
@@ -111,7 +114,7 @@ for burst in range(4):
     tele.flush()
     time.sleep(0.25)  # the simulated time between bursts
 
-metrics_chart("message_count", "payload_size")
+metrics_chart("message_count", "payload_size", since=started)
 
 # %% [markdown]
 # A counter's line only climbs: back ends show its *rate* (messages per second). The picture
@@ -189,7 +192,8 @@ received = meter.create_counter("messages_received", unit="{message}")
 for topic in ["sensors/temp", "sensors/temp", "sensors/humidity", "sensors/temp"]:
     received.add(1)  # your change here
 
-check_metric("messages_received", 3, {"messaging.destination.name": "sensors/temp"})
+check_metric("messages_received", {"sensors/temp": 3, "sensors/humidity": 1}, by="messaging.destination.name",
+             kind="counter")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -207,7 +211,8 @@ payloads = [b'{"t": 20}', b'{"t": 21}', b'{"t": 22, "note": "window open"}']
 sizes = meter.create_histogram("received_payload_size", unit="By")
 # your code here
 
-check_metric("received_payload_size", 3, total=sum(len(p) for p in payloads))
+check_metric("received_payload_size", 3, kind="histogram", total=sum(len(p) for p in payloads),
+             values=[len(p) for p in payloads])
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -220,8 +225,9 @@ check_metric("received_payload_size", 3, total=sum(len(p) for p in payloads))
 #
 # Build `console_provider`: a `MeterProvider` with a `PeriodicExportingMetricReader` that
 # sends to a `ConsoleMetricExporter` once a minute. Count two messages on `sensors/temp` in
-# its counter `console_count`, then make it print them **now**. (The self-check reads the
-# provider once more itself, then shuts it down so it never prints into a later cell.)
+# its counter `console_count`, and make it print them now, with `force_flush()`, rather than
+# in a minute. (The self-check makes the reader print once more itself, reads what it
+# printed, then shuts the provider down so it never prints into a later cell.)
 
 # %% tags=["exercise"]
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 04 · Context and baggage: how a trace crosses from one service to the next
 #
-# **Teaching:** 17 min · **Exercises:** 9 min
+# **Teaching:** 17 min · **Exercises:** 17 min
 #
 # > **Questions**
 # > - How does the next service know which trace a message belongs to?
@@ -21,7 +21,9 @@
 # ## 1. Context: what is current
 #
 # OpenTelemetry keeps a **context**: an immutable bag of values (the current span, the
-# baggage) that follows your code through calls, threads' own copies and asyncio tasks.
+# baggage) that follows your code through calls and into asyncio tasks. A new thread (paho's
+# network loop, for one) starts with an empty context: that is why a consumer extracts the
+# context from the message instead of finding it current.
 # `start_as_current_span` puts a span in it for the length of the `with` block.
 
 # %%
@@ -185,7 +187,7 @@ ctx = propagate.extract(carrier)
 with shipping.tracer.start_as_current_span("ship order", kind=SpanKind.CONSUMER):
     pass
 
-check_parent("ship order", "place order")
+check_parent("ship order", "place order", remote=True)
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -198,8 +200,8 @@ check_parent("ship order", "place order")
 #
 # The order service knows the tenant: `tenant.id` = `"acme"`. Send it as **baggage** in the
 # carrier, and have the billing service read it from what it extracted and put it on its
-# span `bill order` as the attribute `tenant.id`. (The check looks at the carrier too:
-# the value must travel, not be typed in twice.)
+# span `bill order` as the attribute `tenant.id`. (The check looks at the carrier too: the
+# value must travel in it. Exercise 4.3 then makes sure it is read from there.)
 
 # %% tags=["exercise"]
 from kit.checks import check_baggage
@@ -211,16 +213,47 @@ with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
     propagate.inject(carrier)  # change this side ...
 
 ctx = propagate.extract(carrier)
-with billing.tracer.start_as_current_span("bill order", context=ctx) as span:
+with billing.tracer.start_as_current_span("bill order", context=ctx, kind=SpanKind.CONSUMER) as span:
     pass  # ... and this side
 
-check_baggage(carrier, "tenant.id", "acme", "bill order", service="billing-service")
+check_baggage(carrier, "tenant.id", "acme", "bill order", service="billing-service", producer="place order")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_4.2.py
+
+# %% [markdown]
+# ### Exercise 4.3: a message across two services, from scratch
+#
+# Write `send(order_id)`: with `orders.tracer`, a PRODUCER span `send order` in which you
+# inject the current context, with the baggage `order.id` = `order_id`, into a new dict,
+# and return it. Write `receive(carrier)`: extract it and, with `shipping.tracer`, start the
+# CONSUMER span `receive order` in that context, with the attribute `order.id` read from
+# the baggage. The self-check calls
+# them with two orders.
+
+# %% tags=["exercise"]
+from kit.checks import check_round_trip
+
+
+def send(order_id):
+    ...  # your code here
+
+
+def receive(carrier):
+    ...  # your code here
+
+
+check_round_trip(send, receive, key="order.id", values=("o-1", "o-2"), producer="send order",
+                 consumer="receive order")
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_4.3.py
 
 # %%
 waterfall()

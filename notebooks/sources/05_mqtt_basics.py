@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 05 · MQTT basics with paho-mqtt 2.x
 #
-# **Teaching:** 17 min · **Exercises:** 8 min
+# **Teaching:** 17 min · **Exercises:** 16 min
 #
 # > **Questions**
 # > - How does a paho-mqtt 2.x client connect, subscribe, publish and receive?
@@ -181,7 +181,7 @@ print("3.1.1 subscriber got properties:", msg.properties)
 # %% [markdown]
 # ## 6. The blog's paho code, then → now
 #
-# | Then (paho 1.x, 2023 blog) | Now (paho 2.x) | Why |
+# | Then (paho 1.x, as in the guide the 2023 blog links to) | Now (paho 2.x) | Why |
 # |---|---|---|
 # | `mqtt.Client()` | `mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, ...)` | without it paho 2 warns and uses the old callback signatures |
 # | `on_connect(client, userdata, flags, rc)` | `on_connect(client, userdata, flags, reason_code, properties)` | VERSION2 signature (same on 3.1.1 and v5) |
@@ -233,6 +233,36 @@ check_received(lab.messages, ["lab/temp", "lab/humidity"], topic_filter=TOPIC_FI
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_5.1.py
+
+# %% [markdown]
+# ## Exercise 5.2: the last word, for whoever comes later
+#
+# The first lines forget any status an earlier run left on `lab/status` (an empty retained
+# message, section 4). Then write two clients with paho: `lab-sensor` publishes `b"online"`
+# on `lab/status` at QoS 1 so that clients connecting **later** get it; then `lab-dashboard`
+# connects, subscribes to `lab/status` at QoS 1 in its `on_connect`, and collects what arrives
+# in the `Inbox` called `dashboard`. Wait for the message, disconnect both.
+
+# %% tags=["exercise"]
+from kit.checks import check_retained
+
+cleaner = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="exercise-5-2-cleaner")
+cleaner.connect(broker.host, broker.port)
+cleaner.loop_start()
+cleaner.publish("lab/status", b"", qos=1, retain=True).wait_for_publish(5)  # start clean
+cleaner.disconnect()
+cleaner.loop_stop()
+dashboard = Inbox()
+
+# your code here
+
+check_retained(dashboard.messages, "lab/status", b"online", qos=1)
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_5.2.py
 
 # %% [markdown]
 # > **Key points**

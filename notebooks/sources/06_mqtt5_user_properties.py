@@ -73,7 +73,7 @@ repeated = Properties(PacketTypes.PUBLISH)
 repeated.UserProperty = [("traceparent", TP_FIRST)]
 repeated.UserProperty = [("traceparent", TP_SECOND)]
 print("1. a key sent twice: dict() keeps the LAST one,", dict(repeated.UserProperty)["traceparent"][:20], "...;",
-      "the W3C rule takes the FIRST")
+      "OpenTelemetry Python's propagator takes the FIRST (other SDKs reject such a message): send exactly one")
 
 try:
     Properties(PacketTypes.PUBLISH).UserProperty
@@ -197,16 +197,18 @@ waterfall()
 # | span names `Service2_Publish_Message` | `publish sensors/temp`, `process sensors/temp` | the messaging conventions: `{operation} {destination}` |
 # | `TraceContextTextMapPropagator().inject(carrier)` | `propagate.inject(...)` | the global propagator also carries baggage and follows `OTEL_PROPAGATORS` |
 #
-# Back ends use the kinds: Jaeger and Grafana draw the service map's edges from
-# PRODUCER → CONSUMER pairs.
+# Back ends use the kinds: Grafana's service graph (Tempo, or the collector's servicegraph
+# connector) pairs CLIENT → SERVER and PRODUCER → CONSUMER spans into its edges; Jaeger's
+# map uses the parent → child links between services.
 #
 # ## 5. Parent, or link?
 #
 # Making the consumer a **child** of the producer reads as one story, and is what most
 # learners expect (and what the kit's instrumentation does by default). The messaging
-# conventions prefer a **link**: the consumer starts its own trace and points back, because
-# a message may be processed much later, many times, or in a batch of messages from many
-# traces.
+# conventions say a process span SHOULD **link** to the producer's context, and MAY also
+# make it its parent when it handles a single message: a link lets the consumer start its
+# own trace and point back, because a message may be processed much later, many times, or
+# in a batch of messages from many traces.
 
 # %%
 def process_with_link(client, userdata, msg):

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 08 · Instrumentation libraries: paho-mqtt traced for you
 #
-# **Teaching:** 18 min · **Exercises:** 7 min
+# **Teaching:** 18 min · **Exercises:** 15 min
 #
 # > **Questions**
 # > - What is an instrumentation library, and how does `opentelemetry-instrument` find one?
@@ -232,13 +232,42 @@ lab.publish("lab/temp", b'{"t": 20.0}', qos=1).wait_for_publish(5)
 lab.disconnect()
 PahoMqttInstrumentor().uninstrument()
 
-check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"}, how=HOOK_HINT)
+check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"}, how=HOOK_HINT,
+           made_by="kit.instrumentation.paho")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_8.1.py
+
+# %% [markdown]
+# ## Exercise 8.2: an instrumented app, from scratch
+#
+# Instrument paho again so that every **process** span carries the payload's size in bytes
+# as `messaging.message.body.size` (an opt-in attribute of the messaging conventions: find
+# how in `PahoMqttInstrumentor??`, or write a `process_hook(span, client, message)`). Then, with `connect(...)`, a
+# subscriber on `greenhouse/#` and a publisher; publish the three readings on
+# `greenhouse/temp`, wait until all three have arrived, disconnect both, and uninstrument.
+
+# %% tags=["exercise"]
+from kit.checks import check_each
+
+readings = [b'{"t": 20.5}', b'{"t": 21.0, "rh": 40}', b'{"t": 19.5, "rh": 42, "co2": 600}']
+tele = setup("greenhouse")
+
+# your code here
+
+check_each("process greenhouse/temp", 3, kind="CONSUMER", attribute="messaging.message.body.size",
+           values=[len(r) for r in readings], parent="publish greenhouse/temp",
+           how="PahoMqttInstrumentor().instrument(message_body_size=True), or a process_hook(span, client, "
+               "message) that sets it to len(message.payload).")
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_8.2.py
 
 # %% [markdown]
 # > **Key points**

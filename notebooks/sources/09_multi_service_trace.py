@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 09 · One trace across three processes
 #
-# **Teaching:** 20 min · **Exercises:** 8 min
+# **Teaching:** 20 min · **Exercises:** 14 min
 #
 # > **Questions**
 # > - What does a trace look like when it crosses several programs and a broker?
@@ -148,8 +148,8 @@ metrics_chart("messaging.client.sent.messages", "readings.processed", points=poi
 #
 # ## Exercise 9.1: find an alert of another sensor
 #
-# A second sensor, `s-2`, starts at 23.5 °C: its first readings are fine, later ones cross
-# the 25 °C threshold. Run the next cell: it starts the services again and waits for the
+# A second sensor, `s-2`, starts at 23.5 °C: its first reading (24.8 °C) is below the 25 °C
+# threshold, the five after it are above. Run the next cell: it starts the services again and waits for the
 # alerts. Then, in the exercise cell, set `alert_trace` to the trace id of the **first
 # alert raised for s-2**.
 
@@ -168,13 +168,34 @@ from kit.checks import check_first_alert
 
 alert_trace = None  # your answer here
 
-check_first_alert(spans, alert_trace, sensor="s-2")
+check_first_alert(receiver, alert_trace, sensor="s-2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
 
 # %% tags=["solution"] jupyter={"source_hidden": true}
 # %load solutions/ex_9.1.py
+
+# %% [markdown]
+# ## Exercise 9.2: how long did the first alert take?
+#
+# From `spans`, compute `end_to_end_ms`: for the trace of the first alert raised for s-2,
+# the time from the start of its first span (the reading) to the end of its last span (the
+# alerter done), in milliseconds. (A span ends at `start + duration_ms`; `start` is a
+# timestamp, so add `pd.to_timedelta(duration_ms, unit="ms")`.)
+
+# %% tags=["exercise"]
+from kit.checks import check_end_to_end
+
+end_to_end_ms = None  # your answer here
+
+check_end_to_end(receiver, end_to_end_ms, sensor="s-2")
+
+# %% [markdown]
+# **Solution:** run the collapsed cell below once to load it, once more to run it.
+
+# %% tags=["solution"] jupyter={"source_hidden": true}
+# %load solutions/ex_9.2.py
 
 # %% [markdown]
 # Stop the services; then, once `alert_trace` holds your answer, its waterfall:

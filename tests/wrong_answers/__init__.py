@@ -21,6 +21,7 @@ class Wrong:
     edits: list = field(default_factory=list)   # (old, new) applied to the base text, in order
     base: str = "solution"        # "solution" or "blank"
     code: str | None = None       # or the whole cell
+    before: str | None = None     # a cell run first, as a learner's earlier cell (its result is not judged)
 
     def source(self, blank: str, solution: str) -> str:
         if self.code is not None:

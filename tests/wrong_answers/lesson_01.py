@@ -43,3 +43,30 @@ WRONG = {
               edits=[('with http_provider.get_tracer("exercise")', 'with grpc_provider.get_tracer("exercise")')]),
     ],
 }
+
+WRONG["1.3"].append(
+    Wrong("the kind as a string", "which is not a SpanKind: pass the enum",
+          edits=[("kind=SpanKind.PRODUCER", 'kind="PRODUCER"')]))
+WRONG["1.2"].append(
+    Wrong("the span only for readings that fail", "made no span 'parse reading': start the span before the try",
+          code='''def parse_reading(text):
+    try:
+        return float(text)
+    except ValueError as exc:
+        with tele.tracer.start_as_current_span("parse reading") as span:
+            span.record_exception(exc)
+            span.set_status(Status(StatusCode.ERROR, "not a number"))
+        return None
+
+
+check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse reading")
+'''))
+WRONG["1.4"] += [
+    Wrong("a SimpleSpanProcessor", "The task (and production) uses a BatchSpanProcessor",
+          edits=[("BatchSpanProcessor(GrpcSpanExporter(", "SimpleSpanProcessor(GrpcSpanExporter(")]),
+    Wrong("the two exporters swapped between the providers", "grpc_provider's exporter is the HTTP/protobuf one",
+          edits=[("GrpcSpanExporter(endpoint=receiver.grpc_endpoint, insecure=True)", "@@GRPC@@"),
+                 ('HttpSpanExporter(endpoint=receiver.http_endpoint + "/v1/traces")',
+                  "GrpcSpanExporter(endpoint=receiver.grpc_endpoint, insecure=True)"),
+                 ("@@GRPC@@", 'HttpSpanExporter(endpoint=receiver.http_endpoint + "/v1/traces")')]),
+]

@@ -34,3 +34,32 @@ WRONG = {
                       'console_count.add(1, {"topic": "sensors/temp"})')]),
     ],
 }
+
+WRONG["2.1"] += [
+    Wrong("only the temp messages counted", "Nothing was counted for messaging.destination.name='sensors/humidity'",
+          edits=[('    received.add(1, {"messaging.destination.name": topic})',
+                  '    if topic == "sensors/temp":\n        received.add(1, {"messaging.destination.name": topic})')]),
+    Wrong("the expected total typed in, no loop", "Nothing was counted for messaging.destination.name='sensors/humidity'",
+          edits=[('for topic in ["sensors/temp", "sensors/temp", "sensors/humidity", "sensors/temp"]:\n'
+                  '    received.add(1, {"messaging.destination.name": topic})',
+                  'received.add(3, {"messaging.destination.name": "sensors/temp"})')]),
+    Wrong("a histogram for a count", "is a histogram here, not a counter",
+          edits=[('received = meter.create_counter("messages_received", unit="{message}")',
+                  'received = meter.create_histogram("messages_received", unit="{message}")'),
+                 ('received.add(1, {', 'received.record(1, {')]),
+]
+WRONG["2.2"] += [
+    Wrong("the average size recorded three times", "The measurements fell into the buckets",
+          edits=[("    sizes.record(len(payload))", "    sizes.record(sum(len(p) for p in payloads) / len(payloads))")]),
+    Wrong("a counter for the sizes", "is a counter here, not a histogram",
+          edits=[('sizes = meter.create_histogram("received_payload_size", unit="By")',
+                  'sizes = meter.create_counter("received_payload_size", unit="By")'),
+                 ("sizes.record(len(payload))", "sizes.add(len(payload))")]),
+]
+WRONG["2.3"].append(
+    Wrong("an observable gauge reporting 2", "not a counter",
+          edits=[('console_count = console_provider.get_meter("exercise").create_counter("console_count", unit="{message}")\n'
+                  'for _ in range(2):\n    console_count.add(1, {"messaging.destination.name": "sensors/temp"})\n',
+                  'from opentelemetry.metrics import Observation\n'
+                  'console_provider.get_meter("exercise").create_observable_gauge("console_count", callbacks=[\n'
+                  '    lambda options: [Observation(2, {"messaging.destination.name": "sensors/temp"})]])\n')]))

@@ -25,3 +25,21 @@ WRONG = {
               edits=[('disk.warning("disk almost full")', 'disk.info("disk almost full")')]),
     ],
 }
+
+WRONG["3.1"].append(
+    Wrong("logged after the span ended, with the span made current again", "was written after it ended",
+          edits=[('with tele.tracer.start_as_current_span("check temperature"):\n    reading = 31.5\n'
+                  '    if reading > 30:\n        alerts.warning("temperature too high")',
+                  'with tele.tracer.start_as_current_span("check temperature") as span:\n    reading = 31.5\n'
+                  'if reading > 30:\n    with trace.use_span(span):\n        alerts.warning("temperature too high")'),
+                 ("from kit.checks import check_log_in_span\n", "from opentelemetry import trace\n\nfrom kit.checks import check_log_in_span\n")]))
+WRONG["3.2"] += [
+    Wrong("a SimpleLogRecordProcessor", "The task (and production) uses a BatchLogRecordProcessor",
+          edits=[("    BatchLogRecordProcessor(OTLPLogExporter(", "    SimpleLogRecordProcessor(OTLPLogExporter(")]),
+    Wrong("the HTTP exporter instead of gRPC", "not grpc: the task asks for the gRPC OTLPLogExporter",
+          edits=[("BatchLogRecordProcessor(OTLPLogExporter(endpoint=receiver.grpc_endpoint, insecure=True))",
+                  "BatchLogRecordProcessor(HttpLogExporter(endpoint=receiver.http_endpoint + '/v1/logs'))"),
+                 ("from opentelemetry.sdk._logs.export import BatchLogRecordProcessor\n",
+                  "from opentelemetry.sdk._logs.export import BatchLogRecordProcessor\n"
+                  "from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter\n")]),
+]

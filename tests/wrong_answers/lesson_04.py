@@ -1,4 +1,8 @@
+from pathlib import Path
+
 from wrong_answers import Wrong
+
+SOLUTIONS = Path(__file__).resolve().parents[2] / "notebooks" / "solutions"
 
 WRONG = {
     "4.1": [
@@ -25,3 +29,41 @@ WRONG = {
               edits=[('baggage.set_baggage("tenant.id", "acme")', 'baggage.set_baggage("tenant", "acme")')]),
     ],
 }
+
+WRONG["4.3"] = [
+    Wrong("the order id typed in on the receiving side", "a value typed in passes only once",
+          edits=[('span.set_attribute("order.id", baggage.get_baggage("order.id", ctx))', 'span.set_attribute("order.id", "o-1")')]),
+    Wrong("the consumer span not started in the extracted context", "is not a child of 'send order'",
+          edits=[('start_as_current_span("receive order", context=ctx, kind=SpanKind.CONSUMER)',
+                  'start_as_current_span("receive order", kind=SpanKind.CONSUMER)')]),
+    Wrong("no baggage in the injected context", "carries order.id=None",
+          edits=[('propagate.inject(carrier, context=baggage.set_baggage("order.id", order_id))', "propagate.inject(carrier)")]),
+    Wrong("the kinds the other way round", "the sending side is a PRODUCER",
+          edits=[('"send order", kind=SpanKind.PRODUCER', '"send order", kind=SpanKind.CONSUMER'),
+                 ('"receive order", context=ctx, kind=SpanKind.CONSUMER', '"receive order", context=ctx, kind=SpanKind.PRODUCER')]),
+    Wrong("the carrier not returned", "returned NoneType",
+          edits=[("        return carrier\n", "")]),
+]
+
+WRONG["4.1"] += [
+    Wrong("the consumer nested inside the producer's block: no propagation at all", "but not through the carrier",
+          edits=[('    propagate.inject(carrier)\n\nctx = propagate.extract(carrier)\n'
+                  'with shipping.tracer.start_as_current_span("ship order", context=ctx, kind=SpanKind.CONSUMER):\n    pass\n',
+                  '    propagate.inject(carrier)\n'
+                  '    with shipping.tracer.start_as_current_span("ship order", kind=SpanKind.CONSUMER):\n        pass\n')]),
+    Wrong("the producer's span object handed over", "but not through the carrier",
+          edits=[('with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):',
+                  'with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER) as place:'),
+                 ("context=ctx, kind=SpanKind.CONSUMER", "context=trace.set_span_in_context(place), kind=SpanKind.CONSUMER")]),
+]
+WRONG["4.2"] += [
+    Wrong("an old carrier handed to the check, a new one without baggage used", "does not name the 'place order' this cell made",
+          before=(SOLUTIONS / "ex_4.2.py").read_text(),
+          edits=[('    carrier = {}\n    propagate.inject(carrier, context=baggage.set_baggage("tenant.id", "acme"))',
+                  '    headers = {}\n    propagate.inject(headers)'),
+                 ("ctx = propagate.extract(carrier)", "ctx = propagate.extract(headers)"),
+                 ('baggage.get_baggage("tenant.id", ctx)', '"acme"')]),
+    Wrong("the billing span not in the extracted context", "is not a child of 'place order'",
+          edits=[('start_as_current_span("bill order", context=ctx, kind=SpanKind.CONSUMER)',
+                  'start_as_current_span("bill order", kind=SpanKind.CONSUMER)')]),
+]

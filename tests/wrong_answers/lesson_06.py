@@ -21,21 +21,47 @@ WRONG = {
               edits=[("        return values or None\n", "        return values[0] if values else None\n")]),
         Wrong("the setter assigns, and paho appends", "`props.UserProperty = [...]` APPENDS in paho",
               edits=[(SETTER, "        carrier.UserProperty = [(key, value)]\n")]),
-        Wrong("the setter replaces every pair, the app's too", "The application's own user property ('app', '1') is gone",
+        Wrong("the setter replaces every pair, the app's too", "each key must be there once",
               edits=[(SETTER, "        object.__setattr__(carrier, 'UserProperty', [(key, value)])\n")]),
+        Wrong("get() fixed, keys() left as in the blank", "getter.keys(...) for None (MQTT 3.1.1)",
+              edits=[("        return list(dict.fromkeys(k for k, _ in getattr(carrier, \"UserProperty\", None) or []))",
+                      "        return [k for k, _ in carrier.UserProperty]")]),
+        Wrong("the list changed in place: a fresh Properties has none", "on a fresh Properties(PacketTypes.PUBLISH) raised",
+              edits=[(SETTER, "        pairs = carrier.UserProperty\n"
+                              "        pairs[:] = [p for p in pairs if p[0] != key] + [(key, value)]\n")]),
+        Wrong("the getter reads traceparent whatever it is asked", "read the key you are asked for",
+              edits=[("        values = [v for k, v in pairs if k == key]", "        values = [v for k, v in pairs if k == 'traceparent']")]),
     ],
     "6.2": [
-        Wrong("extracted, but the span not started in the context", "the subscriber did not use it",
+        Wrong("extracted, but the span not started in the context", "did not continue it",
               edits=[('start_as_current_span("process orders/new", context=ctx, kind=SpanKind.CONSUMER)',
                       'start_as_current_span("process orders/new", kind=SpanKind.CONSUMER)')]),
-        Wrong("the blog's dict() of the user properties as the carrier, with the kit's getter", "the subscriber did not use it",
+        Wrong("the blog's dict() of the user properties as the carrier, with the kit's getter", "did not continue it",
               edits=[("propagate.extract(msg.properties, getter=user_properties_getter)",
                       "propagate.extract(dict(msg.properties.UserProperty), getter=user_properties_getter)")]),
         Wrong("the carrier dict of section 1 reused", "That span was made by an earlier cell",
               edits=[("ctx = propagate.extract(msg.properties, getter=user_properties_getter)",
                       "ctx = propagate.extract(carrier)")]),
-        Wrong("extracting from the payload instead of the properties", "the subscriber did not use it",
+        Wrong("extracting from the payload instead of the properties", "did not continue it",
               edits=[("propagate.extract(msg.properties, getter=user_properties_getter)", "propagate.extract({})")]),
+
+        Wrong("the publisher's own properties object, not the message's", "did not continue it: take the context "
+              "from the message on_message is given",
+              edits=[("ctx = propagate.extract(msg.properties, getter=user_properties_getter)",
+                      "ctx = propagate.extract(properties, getter=user_properties_getter)")]),
+        Wrong("the producer span shared through a global", "but not through the carrier or message",
+              edits=[("ctx = propagate.extract(msg.properties, getter=user_properties_getter)",
+                      "ctx = trace.set_span_in_context(shared['span'])"),
+                     ('with sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRODUCER):\n',
+                      'shared = {}\nwith sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRODUCER) as pub:\n'
+                      '    shared["span"] = pub\n')]),
+        Wrong("the consumer span made with the publisher's tracer", "comes from the same service as the publisher",
+              edits=[('processor.tracer.start_as_current_span("process orders/new"',
+                      'sensor.tracer.start_as_current_span("process orders/new"')]),
+        Wrong("the blog's dict() with the default getter: breaks on a message without properties",
+              "your handler raised AttributeError",
+              edits=[("ctx = propagate.extract(msg.properties, getter=user_properties_getter)",
+                      "ctx = propagate.extract(dict(msg.properties.UserProperty))")]),
     ],
     "6.3": [
         Wrong("properties built, but not passed to publish", "arrived with no traceparent: the publisher sent no context",
@@ -57,3 +83,9 @@ WRONG = {
                       "ctx = propagate.extract(msg.properties or {}, getter=user_properties_getter)")]),
     ],
 }
+WRONG["6.3"].append(
+    Wrong("the blank's publish kept, a second one with the context added", "carried no traceparent",
+          edits=[('    publisher.publish("alerts/high", b\'{"t": 31.5}\', qos=1, properties=properties)',
+                  '    publisher.publish("alerts/high", b\'{"t": 31.5}\', qos=1)\n'
+                  '    publisher.publish("alerts/high", b\'{"t": 31.5}\', qos=1, properties=properties)'),
+                 ("alerts.wait(1)", "alerts.wait(2)")]))

@@ -21,16 +21,29 @@ WRONG = {
         Wrong("a str returned, not bytes", "return bytes",
               edits=[("    return json.dumps(obj).encode()", "    return json.dumps(obj)")]),
         Wrong("extract given the raw bytes", "extract(...) of an injected payload raised AttributeError",
-              edits=[("    return propagate.extract(obj if isinstance(obj, dict) else {})", "    return propagate.extract(payload)")]),
+              edits=[("    return propagate.extract({k: v for k, v in obj.items() if isinstance(v, str)})",
+                      "    return propagate.extract(payload)")]),
         Wrong("extract returns the parsed object, not a context", "extract(...) returned a dict",
-              edits=[("    return propagate.extract(obj if isinstance(obj, dict) else {})",
-                      "    return obj if isinstance(obj, dict) else {}")]),
+              edits=[("    return propagate.extract({k: v for k, v in obj.items() if isinstance(v, str)})",
+                      "    return obj")]),
+        Wrong("a traceparent typed in: the W3C example", "not the current span's",
+              edits=[("    propagate.inject(obj)  # traceparent (tracestate, baggage) beside the app's own fields\n",
+                      "    obj['traceparent'] = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'\n")]),
+        Wrong("text surgery: a comma after the new field, always", "which is not JSON any more",
+              edits=[("    propagate.inject(obj)  # traceparent (tracestate, baggage) beside the app's own fields\n"
+                      "    return json.dumps(obj).encode()",
+                      "    carrier = {}\n    propagate.inject(carrier)\n"
+                      "    fields = ','.join(f'{json.dumps(k)}: {json.dumps(v)}' for k, v in carrier.items())\n"
+                      "    return b'{' + fields.encode() + b', ' + payload.strip()[1:]")]),
+        Wrong("every field passed to the propagator: a number breaks it", "pass the propagator only text fields",
+              edits=[("    return propagate.extract({k: v for k, v in obj.items() if isinstance(v, str)})",
+                      "    return propagate.extract(obj)")]),
     ],
     "7.2": [
-        Wrong("extracted, but the span not started in the context", "the subscriber did not use it",
+        Wrong("extracted, but the span not started in the context", "did not continue it",
               edits=[('start_as_current_span("process orders/new", context=ctx, kind=SpanKind.CONSUMER)',
                       'start_as_current_span("process orders/new", kind=SpanKind.CONSUMER)')]),
-        Wrong("the v5 way on a 3.1.1 connection: user properties", "the subscriber did not use it",
+        Wrong("the v5 way on a 3.1.1 connection: user properties", "did not continue it",
               edits=[("ctx = extract_json_payload(msg.payload)",
                       "ctx = propagate.extract(msg.properties, getter=user_properties_getter)"),
                      ("def handle_order(", "from kit.propagation import user_properties_getter\n\n\ndef handle_order(")]),
@@ -40,3 +53,10 @@ WRONG = {
               edits=[("ctx = extract_json_payload(msg.payload)", "ctx = propagate.extract(msg.payload)")]),
     ],
 }
+WRONG["7.2"].append(
+    Wrong("the producer span shared through a global", "but not through the carrier or message",
+          edits=[("ctx = extract_json_payload(msg.payload)", "ctx = trace.set_span_in_context(shared['span'])"),
+                 ('with sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRODUCER):\n',
+                  'shared = {}\nwith sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRODUCER) as pub:\n'
+                  '    shared["span"] = pub\n'),
+                 ("def handle_order(", "from opentelemetry import trace\n\n\ndef handle_order(")]))

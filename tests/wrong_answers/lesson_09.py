@@ -12,3 +12,24 @@ WRONG = {
               edits=[('spans.name == "publish alerts/s-2"', 'spans.name == "publish sensors/s-2/temp"')]),
     ],
 }
+
+WRONG["9.2"] = [
+    Wrong("the sum of the span durations", "is the sum of every span's duration",
+          edits=[("end_to_end_ms = (ends.max() - trace_spans.start.min()).total_seconds() * 1000",
+                  "end_to_end_ms = trace_spans.duration_ms.sum()")]),
+    Wrong("the root span's duration", "is the duration of the root span",
+          edits=[("end_to_end_ms = (ends.max() - trace_spans.start.min()).total_seconds() * 1000",
+                  "end_to_end_ms = trace_spans[trace_spans.parent_span_id.isna()].duration_ms.iloc[0]")]),
+    Wrong("in seconds", "looks like seconds",
+          edits=[("end_to_end_ms = (ends.max() - trace_spans.start.min()).total_seconds() * 1000",
+                  "end_to_end_ms = (ends.max() - trace_spans.start.min()).total_seconds()")]),
+    Wrong("the last alert's trace", "is not the time from the first span's start",
+          edits=[('.sort_values("start").trace_id.iloc[0]', '.sort_values("start").trace_id.iloc[-1]')]),
+]
+
+WRONG["9.1"].append(
+    Wrong("the trace id in capitals", "in capitals: trace ids are written in lower-case hex",
+          edits=[("alert_trace = alerts.trace_id.iloc[0]", "alert_trace = alerts.trace_id.iloc[0].upper()")]))
+WRONG["9.1"].append(
+    Wrong("a Series, not one value", "is a pandas Series",
+          edits=[("alert_trace = alerts.trace_id.iloc[0]", "alert_trace = alerts.trace_id.head(1)")]))

@@ -8,10 +8,34 @@ WRONG = {
               edits=[("TraceIdRatioBased(0.1)", "TraceIdRatioBased(0.01)")]),
         Wrong("the default sampler: every trace", "It keeps 100% of new traces",
               edits=[("TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.1)))", "TracerProvider()")]),
-        Wrong("children of unsampled parents kept anyway", "whose parent was NOT sampled were kept",
+        Wrong("children of unsampled parents kept anyway", "with an unsampled parent from another process were kept",
               edits=[("ParentBased(TraceIdRatioBased(0.1))",
                       "ParentBased(TraceIdRatioBased(0.1), remote_parent_not_sampled=ALWAYS_ON)"),
                      ("from kit.checks import check_sampler\n",
                       "from opentelemetry.sdk.trace.sampling import ALWAYS_ON\n\nfrom kit.checks import check_sampler\n")]),
     ],
 }
+
+WRONG["11.2"] = [
+    Wrong("the trace context only: the allowed key is lost too", "The allowed key 'tenant.id' was dropped too",
+          edits=[("    for key in ALLOWED:\n        if key in offered:\n            ctx = baggage.set_baggage(key, offered[key], context=ctx)\n", "")]),
+    Wrong("the global propagator, trusting everything", "keeps baggage the sender had no right to set",
+          edits=[("    ctx = w3c.extract(carrier)  # the trace context only", "    ctx = propagate.extract(carrier)")]),
+    Wrong("the allowed baggage, but a new trace", "The context lost the trace",
+          edits=[("    ctx = w3c.extract(carrier)  # the trace context only", "    ctx = baggage.clear()")]),
+    Wrong("the baggage as a dict, not a context", "returned dict",
+          edits=[("    return ctx\n", "    return {k: v for k, v in offered.items() if k in ALLOWED}\n")]),
+]
+
+WRONG["11.1"] += [
+    Wrong("a local unsampled parent's children kept", "with an unsampled parent in this process were kept",
+          edits=[("ParentBased(TraceIdRatioBased(0.1))", "ParentBased(TraceIdRatioBased(0.1), local_parent_not_sampled=ALWAYS_ON)"),
+                 ("from kit.checks import check_sampler\n",
+                  "from opentelemetry.sdk.trace.sampling import ALWAYS_ON\n\nfrom kit.checks import check_sampler\n")]),
+    Wrong("close to a tenth, but not a tenth", "0.085 ≠ 0.1",
+          edits=[("TraceIdRatioBased(0.1)", "TraceIdRatioBased(0.085)")]),
+    Wrong("remote sampled parents dropped inside ParentBased", "leave its remote_parent_sampled",
+          edits=[("ParentBased(TraceIdRatioBased(0.1))", "ParentBased(TraceIdRatioBased(0.1), remote_parent_sampled=ALWAYS_OFF)"),
+                 ("from kit.checks import check_sampler\n",
+                  "from opentelemetry.sdk.trace.sampling import ALWAYS_OFF\n\nfrom kit.checks import check_sampler\n")]),
+]

@@ -1,0 +1,214 @@
+"""The capstone (lesson 12): the greenhouse app as processes, and its checkpoint proven
+against the untouched app (every finding ✗), half-done apps (✗ exactly where they are
+half done) and the solutions (all ✓).
+
+One broker and one receiver serve the whole module; each run starts the app's three
+programs, sends one read request and stops them (a few seconds each).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from kit.broker import start_broker
+from kit.capstone import SOLUTION, STARTING_APP, Greenhouse, compare, copy_app
+from kit.checks import check_checkpoint
+from kit.checks.checkpoint import FINDINGS
+
+ROOT = Path(__file__).resolve().parent.parent
+VARIANTS_DIR = ROOT / "tests" / "data" / "capstone"
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+variants = _load(VARIANTS_DIR / "make_variants.py", "capstone_variants")
+zero_code = _load(SOLUTION / "zero_code.py", "capstone_zero_code")
+
+
+@pytest.fixture(scope="module")
+def lab():
+    from kit.receiver import start_receiver
+
+    broker = start_broker(protocol=5)
+    receiver = start_receiver(grpc_port=0, http_port=0)
+    yield Greenhouse(broker, receiver)
+    receiver.stop()
+    broker.stop()
+
+
+def verdicts(result) -> dict:
+    return {f.name: f.status for f in result.findings}
+
+
+def show(result) -> str:
+    return "\n" + repr(result)
+
+
+# ---------------------------------------------------------------- the app as given
+
+def test_the_starting_app_is_plain_paho():
+    """No OpenTelemetry and no kit in the scripts the learner starts from; paho 2.x callbacks;
+    MQTT v5 for the sensor and controller, 3.1.1 for the vent."""
+    protocols = {}
+    for script in sorted(STARTING_APP.glob("*.py")):
+        tree = ast.parse(script.read_text())
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+        assert not imported & {"opentelemetry", "kit"}, f"{script.name} imports {imported & {'opentelemetry', 'kit'}}"
+        source = script.read_text()
+        if "mqtt.Client(" in source:
+            assert "CallbackAPIVersion.VERSION2" in source
+            protocols[script.stem] = "3.1.1" if "MQTTv311" in source else "5" if "MQTTv5" in source else "?"
+    assert protocols == {"sensor": "5", "controller": "5", "vent": "3.1.1"}
+
+
+def test_copy_app_keeps_the_learners_files(tmp_path):
+    mine = copy_app(tmp_path / "my_greenhouse")
+    (mine / "vent.py").write_text("# my work\n")
+    copy_app(mine)
+    assert (mine / "vent.py").read_text() == "# my work\n"
+    assert sorted(p.name for p in mine.glob("*.py")) == sorted(p.name for p in STARTING_APP.glob("*.py"))
+
+
+def test_the_variants_are_the_solution_with_their_edits(tmp_path):
+    for name, variant in variants.VARIANTS.items():
+        fresh = variants.write(name, variant, into=tmp_path)
+        for script in sorted(fresh.glob("*.py")):
+            committed = VARIANTS_DIR / name / script.name
+            assert committed.read_text() == script.read_text(), \
+                f"{committed} is stale: run python tests/data/capstone/make_variants.py"
+
+
+# ---------------------------------------------------------------- the checkpoint
+
+def test_untouched_app_fails_every_finding(lab):
+    run = lab.run(STARTING_APP)
+    assert run.alerted and not run.problems, run.console  # the app works; it only sends no telemetry
+    result = check_checkpoint(run)
+    print(show(result))
+    assert not result.passed
+    assert verdicts(result) == {name: "✗" for name in FINDINGS}
+    assert all("Fix:" in f.text for f in result.findings), show(result)
+
+
+@pytest.mark.parametrize("name", list(variants.VARIANTS))
+def test_half_done_app_fails_where_it_is_half_done(lab, name):
+    """(and linked_consumers, complete the other way, passes: links count as continuing the story)"""
+    run = lab.run(VARIANTS_DIR / name)
+    assert run.alerted and not run.problems, run.console
+    result = check_checkpoint(run)
+    print(show(result))
+    wrong = variants.VARIANTS[name]["wrong"]
+    assert verdicts(result) == {f: "✗" if f in wrong else "✓" for f in FINDINGS}, show(result)
+    assert result.passed == (not wrong)
+
+
+@pytest.fixture(scope="module")
+def by_hand(lab):
+    """One run of the by-hand solution, for the tests that judge it or a doctored copy of it."""
+    return lab.run(SOLUTION / "by_hand")
+
+
+def test_solution_by_hand_passes_every_finding(by_hand):
+    result = check_checkpoint(by_hand)
+    print(show(result))
+    assert result.passed and verdicts(result) == {name: "✓" for name in FINDINGS}, show(result)
+    assert len(by_hand.trace_ids) == 1 and set(by_hand.spans.service) == {"sensor", "controller", "vent"}
+
+
+def doctored(run, **frames):
+    """A copy of ``run`` with some of its DataFrames changed: mistakes too small for an app of their own."""
+    return dataclasses.replace(run, **{k: v(run.__dict__[k].copy(deep=True)) for k, v in frames.items()})
+
+
+def test_finer_mistakes_are_named(by_hand):
+    def status_unset(spans):
+        spans.loc[spans.status == "ERROR", "status"] = "UNSET"
+        return spans
+
+    def no_exception_event(spans):
+        spans["events"] = [[e for e in events if e[0] != "exception"] for events in spans.events]
+        return spans
+
+    def milliseconds(metrics):
+        metrics["value"] = [dict(v, sum=v["sum"] * 1000) if isinstance(v, dict) else v for v in metrics.value]
+        return metrics
+
+    def unit_ms(metrics):
+        metrics.loc[metrics.name == "greenhouse.decision.duration", "unit"] = "ms"
+        return metrics
+
+    def logs_outside_spans(logs):
+        logs.loc[logs.service == "vent", ["trace_id", "span_id"]] = None
+        return logs
+
+    cases = [("the failure", {"spans": status_unset}, "record_exception does not set it"),
+             ("the failure", {"spans": no_exception_event}, "no exception event says what failed"),
+             ("metrics", {"metrics": milliseconds}, "milliseconds, in a histogram whose unit is 's'"),
+             ("metrics", {"metrics": unit_ms}, "durations are in seconds, unit='s'"),
+             ("logs", {"logs": logs_outside_spans}, "the vent's 1 log record carries no trace id")]
+    for finding, frames, fragment in cases:
+        result = check_checkpoint(doctored(by_hand, **frames))
+        wrong = [f.name for f in result.findings if f.status == "✗"]
+        assert wrong == [finding] and fragment in result.finding(finding).text, show(result)
+
+
+def test_zero_code_sent_elsewhere_is_named(by_hand):
+    import pandas as pd
+
+    nothing = {k: (lambda df: df.iloc[0:0]) for k in ("spans", "logs", "metrics")}
+    run = doctored(by_hand, **nothing)
+    run.processes = {name: dataclasses.replace(p, argv=["opentelemetry-instrument", "python", f"{name}.py"],
+                                               env={"OTEL_SERVICE_NAME": name,
+                                                    "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})
+                     for name, p in by_hand.processes.items()}
+    result = check_checkpoint(run, zero_code=True)
+    assert "you set OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf" in result.finding("services").text, show(result)
+    assert isinstance(run.spans, pd.DataFrame) and run.spans.empty
+
+
+def test_solution_zero_code_passes_what_zero_code_can_do(lab, by_hand):
+    run = lab.run(STARTING_APP, command=zero_code.command)
+    result = check_checkpoint(run, zero_code=True)
+    print(show(result))
+    assert result.passed, show(result)
+    assert verdicts(result) == {"services": "✓", "one trace": "✓", "kinds and parents": "✓", "the failure": "·",
+                                "the slow step": "·", "baggage": "·", "metrics": "✓", "logs": "✓"}
+    full = check_checkpoint(run)  # judged as a by-hand app: the trace breaks at the 3.1.1 vent
+    assert not full.passed and verdicts(full)["one trace"] == "✗" and "3.1.1" in full.finding("one trace").text
+    table = compare(by_hand, run)
+    print(table.to_string())
+    assert table.loc["traces the story is in"].tolist() == [1, 3]
+    assert table.loc["the failure"].tolist() == ["✓", "·"]
+
+
+def test_a_crashing_program_is_reported(lab, tmp_path):
+    app = copy_app(tmp_path / "broken")
+    controller = app / "controller.py"
+    controller.write_text(controller.read_text().replace("    forecast = fetch_forecast()\n",
+                                                         "    forecast = fetch_forcast()\n"))
+    lab_fast = Greenhouse(lab.broker, lab.receiver, alert_timeout_s=5)
+    run = lab_fast.run(app)
+    assert any("controller printed a traceback: NameError" in p for p in run.problems), run.problems
+    result = check_checkpoint(run)
+    assert "! controller printed a traceback: NameError" in result.message
+
+
+def test_check_checkpoint_wants_a_run():
+    result = check_checkpoint("my_greenhouse")
+    assert not result.passed and "lab.run" in result.message
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-n", "0", "-s"]))

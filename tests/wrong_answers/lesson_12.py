@@ -1,0 +1,32 @@
+from wrong_answers import Wrong
+
+SOLUTION_APP = '"../capstone/solution/by_hand"'
+
+
+def half_done(name: str) -> list:
+    """The solution cell pointed at a half-done app of tests/data/capstone/ (make_variants.py says what each lacks)."""
+    return [(SOLUTION_APP, f'"../tests/data/capstone/{name}"')]
+
+
+WRONG = {
+    "12.1": [
+        Wrong("no context sent or read: every program starts traces of its own", "the sensor does not continue it",
+              edits=half_done("no_propagation")),
+        Wrong("traces and logs only: the failure, the slow step, baggage and metrics left for later",
+              "nothing inside it says where the time goes", edits=half_done("traces_only")),
+        Wrong("the command to the 3.1.1 vent sent the v5 way, in user properties",
+              "speaks MQTT 3.1.1 and never receives them", edits=half_done("user_properties_to_vent")),
+        Wrong("spans started with context=ctx, the context never attached: the baggage stays behind",
+              "carries no baggage greenhouse.id=gh-1", edits=half_done("baggage_not_attached")),
+    ],
+    "12.2": [
+        Wrong("the script started as it is, without opentelemetry-instrument", "start each script under opentelemetry-instrument",
+              edits=[("[INSTRUMENT, sys.executable, script]", "[sys.executable, script]")]),
+        Wrong("no service name: every program is unknown_service", "unknown_service",
+              edits=[('{"OTEL_SERVICE_NAME": service,             # each program its own name\n           ', "{")]),
+        Wrong("one service name for the whole app", "spans came as 'greenhouse'",
+              edits=[('"OTEL_SERVICE_NAME": service,', '"OTEL_SERVICE_NAME": "greenhouse",')]),
+        Wrong("no JSON payload option for the 3.1.1 vent", "OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD=true for the vent",
+              edits=[('           "OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD": "true"}', "           }")]),
+    ],
+}
