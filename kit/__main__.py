@@ -1,5 +1,5 @@
 """Command line: ``python -m kit doctor``, ``python -m kit broker --protocol 5 --port 1883``,
-``python -m kit receiver``.
+``python -m kit receiver`` (OTLP on 4317/4318, its traces on a page at http://127.0.0.1:16686).
 
 Runs one of the kit's tools in the foreground, prints one line when it is
 ready, and stops cleanly on Ctrl-C or SIGTERM.
@@ -38,7 +38,16 @@ def _receiver(args) -> int:
     except OSError as exc:
         print(f"kit receiver: {exc}", file=sys.stderr)
         return 1
-    print(f"OTLP receiver ready: gRPC {receiver.grpc_endpoint}, HTTP {receiver.http_endpoint}; "
+    page = ""
+    if args.page_port >= 0:
+        try:
+            page = f"; traces on {receiver.serve_page(args.page_port).url}"
+        except OSError as exc:
+            receiver.stop()
+            print(f"kit receiver: cannot serve the page on {args.host}:{args.page_port} ({exc.strerror or exc}): "
+                  f"is Jaeger running? Use --page-port 0 for a free port, or -1 for no page", file=sys.stderr)
+            return 1
+    print(f"OTLP receiver ready: gRPC {receiver.grpc_endpoint}, HTTP {receiver.http_endpoint}{page}; "
           f"Ctrl-C to stop", flush=True)
     while not stop.wait(0.5):
         pass
@@ -66,6 +75,8 @@ def main(argv=None) -> int:
     r = sub.add_parser("receiver", help="run an embedded OTLP receiver (gRPC and HTTP) in the foreground")
     r.add_argument("--grpc-port", type=int, default=4317)
     r.add_argument("--http-port", type=int, default=4318)
+    r.add_argument("--page-port", type=int, default=16686,
+                   help="the page showing the traces (Jaeger's UI port; 0: a free one, -1: no page)")
     r.add_argument("--host", default="127.0.0.1")
     r.set_defaults(run=_receiver)
     d = sub.add_parser("doctor", help="check that this machine is ready for the lessons, and say what to fix")

@@ -71,7 +71,9 @@ def otlp_target(signal: str, endpoint: str | None = None, protocol: str | None =
     else:
         psource = "protocol"
     if protocol not in PROTOCOLS:
-        hint = " (the Python SDK has no http/json exporter)" if protocol == "http/json" else ""
+        hint = (" (the kit builds no http/json exporter: the Python SDK's, opentelemetry-exporter-otlp-json-http,"
+                " is a beta that cannot be installed beside the lessons' exporters; the kit's receiver takes"
+                " JSON all the same)") if protocol == "http/json" else ""
         raise SettingError(f"{psource}={protocol!r}: unknown OTLP protocol{hint}. "
                            f"Use 'grpc' (port 4317) or 'http/protobuf' (port 4318).")
 

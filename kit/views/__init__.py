@@ -19,13 +19,17 @@ by nbval still shows what it holds. No JavaScript, no network.
   per bucket), other metrics as lines over time, or as bars of their latest values when
   the history is too short for a line.
 * :mod:`kit.views.services` -- ``service_map()``; :mod:`kit.views.logs` -- ``logs_table()``.
+* :mod:`kit.views.trace_list` -- ``trace_list()``: the traces, newest first, as Jaeger lists them.
+
+The receiver's web page (:mod:`kit.receiver_page`) draws with these same views.
 """
 
 from kit.views.common import ERROR_RED, PALETTE
 from kit.views.logs import logs_table
 from kit.views.metrics import MetricsChart, metrics_chart
 from kit.views.services import ServiceMap, service_map
+from kit.views.trace_list import TraceList, trace_list
 from kit.views.traces import Waterfall, latest_trace_id, waterfall
 
-__all__ = ["waterfall", "latest_trace_id", "metrics_chart", "service_map", "logs_table",
-           "Waterfall", "MetricsChart", "ServiceMap", "PALETTE", "ERROR_RED"]
+__all__ = ["waterfall", "latest_trace_id", "metrics_chart", "service_map", "logs_table", "trace_list",
+           "Waterfall", "MetricsChart", "ServiceMap", "TraceList", "PALETTE", "ERROR_RED"]

@@ -2,7 +2,7 @@
 
 One panel per metric, drawn the way that says the most about what was collected:
 
-* a **histogram** as its *distribution*: one bar per bucket (``≤16 By``, ``≤64 By``, …,
+* a **histogram** (explicit or exponential buckets) as its *distribution*: one bar per bucket (``≤16 By``, ``≤64 By``, …,
   ``>1024 By``), from the latest point of each stream. Points are cumulative, so that is
   every value recorded so far. Several streams stand *side by side* in each bucket, each
   on its own baseline: the shape of every stream stays readable (stacked bars would only
@@ -13,6 +13,9 @@ One panel per metric, drawn the way that says the most about what was collected:
   when the history is too short for a line to say anything: fewer than
   ``MIN_COLLECTIONS`` collections in every stream, or all of them within ``MIN_SPAN_S``
   seconds (points from several processes, each sending at its exit, for instance).
+
+A summary (quantiles computed by the sender) is drawn as bars of its latest quantiles;
+a metric that has no point yet (declared, nothing recorded) is left out.
 
 Each stream is labelled by its service and the attribute values that tell the streams
 apart, so one metric name sent by several services shows every service on its own. An
@@ -37,7 +40,8 @@ from kit.views.common import PALETTE, fmt_sum, service_color
 
 MIN_COLLECTIONS = 3  # a line needs at least this many points in one of its streams ...
 MIN_SPAN_S = 0.5     # ... spread over at least this many seconds; otherwise: bars of the latest values
-COUNTING_KINDS = ("counter", "up_down_counter", "histogram")
+COUNTING_KINDS = ("counter", "up_down_counter", "histogram", "exponential_histogram")
+DISTRIBUTION_KINDS = ("histogram", "exponential_histogram")
 
 
 @dataclass
@@ -98,8 +102,10 @@ def bucket_labels(bounds: list, unit: str) -> list[str]:
 
 def mode_of(kind: str, streams: list[Stream]) -> str:
     """``distribution`` for a histogram; ``lines`` when the history is long enough; else ``bars``."""
-    if kind == "histogram":
+    if kind in DISTRIBUTION_KINDS:
         return "distribution"
+    if kind == "summary":
+        return "quantiles"
     times = pd.concat([s.points.time for s in streams])
     most = max(s.points.time.nunique() for s in streams)
     span_s = (times.max() - times.min()).total_seconds()
@@ -140,7 +146,11 @@ class MetricsChart:
             lines.append(f"{name} ({kind}{', ' + unit if unit else ''})")
             for s in streams_of(df)[0]:
                 last = s.last
-                if isinstance(last, dict):
+                if isinstance(last, dict) and "quantiles" in last:
+                    lines.append(f"  {s.label}: count={last['count']} sum={fmt_sum(last['sum'], unit)}")
+                    lines.append("    " + " · ".join(f"p{q * 100:g}: {fmt_sum(v, unit)}"
+                                                     for q, v in last["quantiles"].items()))
+                elif isinstance(last, dict):
                     lines.append(f"  {s.label}: count={last['count']} sum={fmt_sum(last['sum'], unit)}")
                     pairs = [f"{b}: {c}" for b, c in zip(bucket_labels(last["bounds"], unit), last["buckets"])]
                     lines += ["    " + " · ".join(pairs[i:i + 8]) for i in range(0, len(pairs), 8)]
@@ -166,7 +176,7 @@ class MetricsChart:
         t0 = self.points.time.min()
         for ax, (name, kind, unit, streams, varying, mode) in zip(axes, panels):
             ax.set_title(f"{name} ({kind}{', ' + unit if unit else ''})", fontsize=10, loc="left")
-            draw = {"distribution": _distribution, "bars": _bars, "lines": _lines}[mode]
+            draw = {"distribution": _distribution, "bars": _bars, "lines": _lines, "quantiles": _quantiles}[mode]
             draw(ax, kind, unit, streams, varying, t0)
             ax.grid(alpha=0.3)
             ax.set_axisbelow(True)
@@ -235,6 +245,22 @@ def _bars(ax, kind, unit, streams, varying, t0) -> None:
                   fontsize=8)
 
 
+def _quantiles(ax, kind, unit, streams, varying, t0) -> None:
+    """A summary: the latest quantiles of each stream, as horizontal bars."""
+    labels, values, colors = [], [], []
+    for i, s in enumerate(streams):
+        for q, v in s.last["quantiles"].items():
+            labels.append(f"{s.with_service} p{q * 100:g}".strip())
+            values.append(v)
+            colors.append(PALETTE[i % len(PALETTE)])
+    bars = ax.barh(range(len(values)), values, color=colors, height=0.6)
+    ax.bar_label(bars, labels=[_fmt_value(v) for v in values], padding=3, fontsize=8)
+    ax.set_yticks(range(len(values)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.margins(x=0.12)
+    ax.set_xlabel(f"{unit or 'value'}: the quantiles the sender computed (latest point)", fontsize=8)
+
+
 def _lines(ax, kind, unit, streams, varying, t0) -> None:
     """Each stream's values over time."""
     from matplotlib.ticker import FuncFormatter
@@ -259,5 +285,6 @@ def metrics_chart(*names: str, points: pd.DataFrame | None = None, since=None) -
     points = capture.metric_points_df() if points is None else points
     if since is not None:
         points = points[points.time >= pd.Timestamp(since)]
-    names = list(names) or sorted(points.name.unique())
+    points = points[points.value.map(lambda v: v is not None)]  # a metric with no point yet: nothing to draw
+    names = [n for n in names if n in set(points.name)] if names else sorted(points.name.unique())
     return MetricsChart(points[points.name.isin(names)].reset_index(drop=True), names)

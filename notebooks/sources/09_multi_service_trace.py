@@ -23,6 +23,12 @@
 # In production the services would send OTLP to a collector (lesson 10). Here the kit's
 # receiver plays that part: an OTLP endpoint inside the notebook, over gRPC and HTTP.
 # From a terminal it is `python -m kit receiver`.
+#
+# > **Services started from a terminal?** (README, *Services and the real stack*.) There the
+# > receiver shows its traces on a page, http://127.0.0.1:16686, and this notebook can read
+# > it too: in the next cell, write `from kit.remote import connect; receiver = connect()`
+# > instead of `start_receiver(...)`. Every picture below then draws what that receiver got:
+# > `spans_df()`, `logs_df()`, `metric_points_df()` and `wait_for_spans()` are the same.
 
 # %%
 import os
