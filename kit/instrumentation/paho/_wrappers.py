@@ -24,14 +24,14 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import Observation
+from opentelemetry.propagators.textmap import Getter
 from opentelemetry.trace import Link, SpanKind, Status, StatusCode
 from paho.mqtt.client import MQTTv5, MQTTv311, MQTTv31, MQTTErrorCode, topic_matches_sub
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties, VariableByteIntegers
 
 from kit.instrumentation.paho.version import __version__
-from kit.propagation import UserPropertiesSetter, _pairs, inject_json_payload, json_getter, json_object, \
-    user_properties_getter
+from kit.propagation import UserPropertiesSetter, _pairs, inject_json_payload, json_getter, json_object
 
 _log = logging.getLogger(__name__)
 _PROTOCOL_VERSION = {MQTTv5: "5", MQTTv311: "3.1.1", MQTTv31: "3.1"}
@@ -248,12 +248,40 @@ def _connection(client) -> Connection:
     return cached
 
 
+class _CarrierGetter(Getter):
+    """Reads the dict :func:`_carrier` makes: every value of a key, in order."""
+
+    def get(self, carrier: dict, key: str):
+        return carrier.get(key)
+
+    def keys(self, carrier: dict):
+        return list(carrier)
+
+
+_carrier_getter = _CarrierGetter()
+
+
+def _carrier(properties) -> dict[str, list[str]]:
+    """A message's user properties as {key: [values in order]}: read once, not once per
+    header the propagators ask for (as kit.propagation's getter does, for any carrier)."""
+    carrier: dict = {}
+    for key, value in _pairs(properties):
+        if isinstance(value, str):
+            values = carrier.get(key)
+            if values is None:
+                carrier[key] = [value]
+            else:
+                values.append(value)
+    return carrier
+
+
 def _existing_context(properties, payload, is_v5: bool, json_on: bool):
     """A valid traceparent the application already put on the message, as a span context (or None)."""
     if is_v5:
-        if properties is None or not user_properties_getter.get(properties, "traceparent"):
+        carrier = _carrier(properties) if properties is not None else {}
+        if "traceparent" not in carrier:
             return None
-        ctx = propagate.extract(properties, getter=user_properties_getter)
+        ctx = propagate.extract(carrier, getter=_carrier_getter)
     elif json_on and payload and b"traceparent" in payload:
         obj = json_object(payload)
         if not obj or "traceparent" not in obj:
@@ -283,14 +311,18 @@ def _with_context(properties, ctx):
     with the context written in. Called when the application set no valid traceparent:
     its invalid ``traceparent`` and any ``tracestate`` it set go (a tracestate belongs to
     the traceparent beside it), its other properties stay, its ``baggage`` included."""
-    if properties is None:
+    if properties is None:  # the usual case, kept short: the context's headers, in order
+        headers: dict = {}
+        propagate.inject(headers, ctx)
+        if not headers:  # nothing to carry (no SDK, or a propagator that writes nothing)
+            return None
         properties = _new_publish_properties()
-    else:
-        properties = copy.copy(properties)
-        pairs = _pairs(properties)
-        if any(k in ("traceparent", "tracestate") for k, _ in pairs):
-            object.__setattr__(properties, "UserProperty",
-                               [p for p in pairs if p[0] not in ("traceparent", "tracestate")])
+        object.__setattr__(properties, "UserProperty", list(headers.items()))
+        return properties
+    properties = copy.copy(properties)
+    pairs = _pairs(properties)
+    if any(k in ("traceparent", "tracestate") for k, _ in pairs):
+        object.__setattr__(properties, "UserProperty", [p for p in pairs if p[0] not in ("traceparent", "tracestate")])
     propagate.inject(properties, ctx, _context_setter)
     return properties
 
@@ -429,7 +461,7 @@ def make_publish_wrapper(get_telemetry):
 def _remote_context(tel, conn, message):
     """The context the message carries (None when it carries none)."""
     if conn.is_v5:
-        return propagate.extract(message.properties, getter=user_properties_getter) \
+        return propagate.extract(_carrier(message.properties), getter=_carrier_getter) \
             if message.properties is not None else None
     if tel.json_payload:
         obj = json_object(message.payload)
