@@ -139,9 +139,10 @@ def test_the_notebooks_sanitizer_makes_any_two_summaries_the_same():
 
 def test_the_ratio_pattern_blanks_nothing_a_lesson_must_show():
     kept = ("✓ publish bench/topic PRODUCER ✗ process bench/topic CONSUMER ERROR; 22 span attributes; "
-            "1000 traces started, 251 kept (502 spans); flags 01 → producer recorded: True; 2.45 ×; 3×4")
+            "1000 traces started, 251 kept (502 spans); flags 01 → producer recorded: True; 2.456 ×; 3×4")
     assert SPACES_ONLY and sanitized(kept) == sanitized(kept, SPACES_ONLY)
     assert sanitized("2.4 × the floor, 10.0 × it, -0.3 ×") == sanitized("N × the floor, N × it, N ×")
+    assert sanitized("0.94 × (rounds 0.88 × to 1.02 ×)") == sanitized("N × (rounds N × to N ×)")  # kit.throughput
 
 
 def test_the_chart_draws_the_floors_and_the_cost(measured):
