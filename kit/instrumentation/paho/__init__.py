@@ -28,7 +28,7 @@ One client only, with its own providers (two services in one process)::
 
 The instrumentation alone, without the lessons' dependencies::
 
-    pip install "otel-mqtt-kit[instruments]"     # opentelemetry-api, -instrumentation, wrapt, paho-mqtt
+    pip install "otel-mqtt-kit[instruments]"   # or ".[instruments]" in a checkout: the API, opentelemetry-instrumentation, wrapt, paho-mqtt
 
 What you get
 ------------
