@@ -17,6 +17,7 @@ import copy
 import logging
 import threading
 import time
+import weakref
 from typing import NamedTuple
 
 from opentelemetry import baggage
@@ -203,15 +204,15 @@ class _Counters:
 
 
 _OVERFLOW_KEY = ("otel.metric.overflow",)
-_meters: dict = {}  # id(meter) -> (meter, counters): one pair of observable counters per meter
+_meters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # meter -> its counters, while it lives
 
 
 def _counters_for(meter, limit: int) -> _Counters:
     """The totals behind the two observable counters of ``meter``. They are registered
     once per meter (a second registration would be ignored by the SDK), so instrumenting
     again keeps counting where it was."""
-    entry = _meters.get(id(meter))
-    if entry is None or entry[0] is not meter:
+    counters = _meters.get(meter)
+    if counters is None:
         counters = _Counters(limit)
         meter.create_observable_counter(
             "messaging.client.sent.messages", [counters.observer("publish")], unit="{message}",
@@ -219,9 +220,9 @@ def _counters_for(meter, limit: int) -> _Counters:
         meter.create_observable_counter(
             "messaging.client.consumed.messages", [counters.observer("process")], unit="{message}",
             description="Number of messages that were delivered to the application.")
-        entry = _meters[id(meter)] = (meter, counters)
-    entry[1].limit = limit
-    return entry[1]
+        _meters[meter] = counters
+    counters.limit = limit
+    return counters
 
 
 class Connection(NamedTuple):
