@@ -2,7 +2,7 @@
 
 Modules, one job each (open any with ``??`` in a notebook to read it):
 
-* :mod:`kit.telemetry` -- ``setup("my-service")``: providers, exporters, ``flush()``
+* :mod:`kit.telemetry` -- ``setup("my-service")``: providers, exporters, ``flush()``, ``shutdown()``
 * :mod:`kit.capture`   -- what was captured, as pandas DataFrames
 * :mod:`kit.views`     -- ``waterfall()``, ``service_map()``, ``metrics_chart()``, ``logs_table()``
 * :mod:`kit.otlp`      -- ``OTEL_*`` settings and ``check_endpoint()``
@@ -14,6 +14,7 @@ Modules, one job each (open any with ``??`` in a notebook to read it):
 * :mod:`kit.instrumentation.paho` -- ``PahoMqttInstrumentor``
 * :mod:`kit.overhead`  -- ``measure()``: what tracing adds to a message, against the SDK's floor
 * :mod:`kit.loopback`  -- a paho client whose messages come straight back, without a broker
+* :mod:`kit.throughput` -- messages per second over a real broker: the instrumentation against the blog
 * :mod:`kit.receiver`  -- an embedded OTLP endpoint (gRPC and HTTP), as the OTLP specification asks
 * :mod:`kit.otlp_decode`, :mod:`kit.otlp_wire`, :mod:`kit.http_body` -- what the receiver does with
   a request: its body read within bounds, its cost bounded before decoding, its items as rows

@@ -30,11 +30,13 @@ import paho.mqtt.client as mqtt
 __all__ = ["LoopbackEcho"]
 
 CONNACK_V5 = bytes([0x20, 3, 0, 0, 0])  # CONNACK, 3 bytes follow: no session, reason "success", no properties
+CONNACK_V311 = bytes([0x20, 2, 0, 0])  # CONNACK, 2 bytes follow: no session, return code 0 ("accepted")
 
 
 class LoopbackEcho:
-    """``client`` connected to a loopback socket that sends every message straight back.
-    It replaces the client's ``on_message`` by one that counts the messages delivered."""
+    """``client`` (MQTT v5 or 3.1.1) connected to a loopback socket that sends every message
+    straight back. It replaces the client's ``on_message`` by one that counts the messages
+    delivered and keeps the last one (``last``)."""
 
     def __init__(self, client: mqtt.Client):
         listener = socket.create_server(("127.0.0.1", 0))
@@ -43,14 +45,15 @@ class LoopbackEcho:
         self.broker_side, _ = listener.accept()
         listener.close()
         self.broker_side.recv(65536)  # the CONNECT
-        self.broker_side.sendall(CONNACK_V5)
+        self.broker_side.sendall(CONNACK_V5 if client.protocol == mqtt.MQTTv5 else CONNACK_V311)
         while not client.is_connected():
             self._read(client)
         self.broker_side.setblocking(False)
-        self.client, self.delivered = client, 0
+        self.client, self.delivered, self.last = client, 0, None
 
     def _on_message(self, client, userdata, message):
         self.delivered += 1
+        self.last = message
 
     @staticmethod
     def _read(client):
@@ -58,11 +61,11 @@ class LoopbackEcho:
         if rc != mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS:
             raise ConnectionError(f"loopback echo: {mqtt.error_string(rc)}")
 
-    def one_message(self, topic: str, payload: bytes):
+    def one_message(self, topic: str, payload: bytes, properties=None):
         """Publish one message (QoS 0: paho writes it to the socket at once) and
         return when paho has delivered it back to ``on_message``."""
         expected = self.delivered + 1
-        self.client.publish(topic, payload)
+        self.client.publish(topic, payload, properties=properties)
         while self.delivered < expected:
             try:
                 self.broker_side.sendall(self.broker_side.recv(65536))  # the "broker": straight back

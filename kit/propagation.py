@@ -24,7 +24,10 @@ Rules kept here, so telemetry never costs a message:
 * a payload that is not a JSON object (binary, not UTF-8, an array, empty)
   is returned exactly as it was, and extracting from it gives no context;
 * the application's own JSON fields are not touched: the context fields are
-  written after the opening brace, every other byte stays the same.
+  written after the opening brace, every other byte stays the same;
+* a context the sender already wrote is kept: a valid ``traceparent`` with its
+  ``tracestate``. An invalid one is replaced, and its ``tracestate`` goes with it
+  (a ``tracestate`` belongs to the ``traceparent`` beside it, never to another).
 
 Baggage travels too, under the name ``baggage`` (a user property, or a JSON
 field). That is this kit's own convention: the W3C draft covers only trace
@@ -34,14 +37,16 @@ context.
 from __future__ import annotations
 
 import json
+import re
 
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.propagators.textmap import Getter, Setter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 __all__ = ["user_properties_getter", "user_properties_setter", "json_getter",
            "inject_user_properties", "extract_user_properties",
-           "inject_json_payload", "extract_json_payload", "json_object"]
+           "inject_json_payload", "extract_json_payload", "json_object", "carries_valid_traceparent"]
 
 
 class UserPropertiesGetter(Getter):
@@ -109,21 +114,67 @@ def json_object(payload) -> dict | None:
 def inject_json_payload(payload, context: Context | None = None) -> bytes:
     """The payload with the context's fields added to its outermost JSON object.
 
-    Returned unchanged (as bytes) when it is not a JSON object, or when it
-    already carries a ``traceparent``: the sender's own context is kept."""
+    Returned unchanged (as bytes) when it is not a JSON object, when there is no
+    context to add, or when it already carries a valid ``traceparent``: the
+    sender's own context is kept. An invalid ``traceparent`` and any
+    ``tracestate`` without a valid one are replaced by the context's."""
     data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload or b"")
     obj = json_object(data)
-    if obj is None or "traceparent" in obj:
+    if obj is None:
         return data
     fields: dict = {}
     propagate.inject(fields, context=context)
-    fields = {k: v for k, v in fields.items() if k not in obj}
-    if not fields:
+    if "traceparent" not in fields:
         return data
+    if "traceparent" in obj or "tracestate" in obj:
+        if carries_valid_traceparent(obj):
+            return data
+        try:
+            data = without_members(data.decode("utf-8"), ("traceparent", "tracestate")).encode("utf-8")
+        except (ValueError, IndexError):  # cannot happen for text json.loads read; never raise all the same
+            return data
+        obj = {k: v for k, v in obj.items() if k not in ("traceparent", "tracestate")}
+    fields = {k: v for k, v in fields.items() if k not in obj}
     text = data.decode("utf-8")
     brace = text.index("{")
     inserted = ",".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in fields.items())
     return (text[:brace + 1] + inserted + ("," if obj else "") + text[brace + 1:]).encode("utf-8")
+
+
+_w3c = TraceContextTextMapPropagator()
+
+
+def carries_valid_traceparent(obj: dict) -> bool:
+    """Does this parsed JSON object carry a ``traceparent`` field the W3C propagator accepts?"""
+    ctx = _w3c.extract(obj, getter=json_getter)
+    return trace.get_current_span(ctx).get_span_context().is_valid
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def without_members(text: str, names) -> str:
+    """``text``, a JSON object, without its top-level members called ``names``; every
+    other byte stays where it was (the members kept, the separators between them)."""
+    decoder = json.JSONDecoder()
+    i = _SPACE.match(text).end() + 1  # after "{"
+    first = i = _SPACE.match(text, i).end()
+    members = []  # (key, start, end, separator after it)
+    while text[i] != "}":
+        key, j = json.decoder.scanstring(text, i + 1)
+        j = _SPACE.match(text, j).end() + 1  # after ":"
+        _, end = decoder.raw_decode(text, _SPACE.match(text, j).end())
+        k = _SPACE.match(text, end).end()
+        following = _SPACE.match(text, k + 1).end() if text[k] == "," else k
+        members.append((key, i, end, text[end:following]))
+        i = following
+    kept = [m for m in members if m[0] not in names]
+    if len(kept) == len(members):
+        return text
+    last_end = members[-1][2] if members else first
+    body = "".join(text[start:end] + (sep if n < len(kept) - 1 else "")
+                   for n, (_, start, end, sep) in enumerate(kept))
+    return text[:first] + body + text[last_end:]
 
 
 def extract_json_payload(payload, context: Context | None = None) -> Context:

@@ -30,7 +30,11 @@ kernel: each ``Telemetry`` has its own ``tracer``, ``meter`` and ``logger``.
 
 Telemetry never hurts the app: an OTLP endpoint that is down or speaks the
 other protocol is reported once, in the cell that called ``setup``; export
-errors from background threads are summed up by the next ``flush()``.
+errors from background threads are summed up by the next ``flush()``. And
+``flush(timeout_s)`` and ``shutdown(timeout_s)`` return within their deadline,
+even against a collector that accepts connections and never answers: the
+three signals are flushed side by side, each export's timeout cut to what is
+left (the SDK's exporters would each wait their own 10 s, one after another).
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from kit import attempts, capture  # noqa: F401  (attempts: each cell's watermark for the self-checks)
 from kit.otlp import SettingError, check_endpoint, exporter_names, make_exporter, otlp_target
 
-__all__ = ["setup", "Telemetry", "flush", "services", "SettingError"]
+__all__ = ["setup", "Telemetry", "flush", "services", "SettingError", "EXPORT_TIMEOUT_S"]
 
 _services: dict[str, "Telemetry"] = {}
 _instance_ids: dict[str, str] = {}
@@ -106,14 +110,54 @@ class _SwitchLogProcessor(_SwitchSpanProcessor):
         self.on_emit(log_record)
 
 
+EXPORT_TIMEOUT_S = 5.0  # one export, when no flush deadline is nearer
+
+
+class _Deadline:
+    """The deadline of the flushes (or shutdowns) of one service in progress, if any."""
+
+    def __init__(self):
+        self.at: float | None = None  # time.monotonic()
+        self._active = 0
+        self._lock = threading.Lock()
+
+    def left_s(self) -> float | None:
+        at = self.at
+        return None if at is None else at - time.monotonic()
+
+    def begin(self, at: float) -> None:
+        with self._lock:
+            self.at = at if self.at is None else max(self.at, at)
+            self._active += 1
+
+    def end(self) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                self.at = None
+
+
+def _set_timeout(exporter, seconds: float) -> None:
+    """The SDK's OTLP exporters read their timeout at every export, the gRPC ones from
+    ``_timeout``, the HTTP ones from their client's; they ignore a flush's own deadline
+    (opentelemetry-python issues 4555 and 4568). Both kinds are tested against a black hole."""
+    client = getattr(exporter, "_client", None)
+    target = client if hasattr(client, "_timeout") else exporter
+    if hasattr(target, "_timeout"):
+        target._timeout = seconds
+
+
 class _Watched:
     """Wraps an OTLP exporter to count failed exports, so ``flush()`` can say
-    in one line what went wrong instead of returning as if all was well."""
+    in one line what went wrong instead of returning as if all was well; and
+    to cut an export's timeout to the deadline of a flush in progress."""
 
-    def __init__(self, exporter, target):
-        self._exporter, self._target = exporter, target
+    def __init__(self, exporter, target, deadline: _Deadline):
+        self._exporter, self._target, self._deadline = exporter, target, deadline
 
     def export(self, *args, **kwargs):
+        left = self._deadline.left_s()  # a tenth kept back, so a failed export is reported, not late
+        _set_timeout(self._exporter, EXPORT_TIMEOUT_S if left is None else min(EXPORT_TIMEOUT_S, max(0.9 * left, 0.01)))
         result = self._exporter.export(*args, **kwargs)
         if getattr(result, "name", "") == "FAILURE":
             _failed_exports[f"{self._target.signal} to {self._target.endpoint} ({self._target.protocol})"] += 1
@@ -123,8 +167,8 @@ class _Watched:
         return getattr(self._exporter, name)
 
 
-def _otlp(target):
-    return _Watched(make_exporter(target), target)
+def _otlp(target, deadline: _Deadline):
+    return _Watched(make_exporter(target, timeout_s=EXPORT_TIMEOUT_S), target, deadline)
 
 
 class _Stdout:
@@ -138,17 +182,17 @@ class _Stdout:
         sys.stdout.flush()
 
 
-def _span_processors(names, otlp):
+def _span_processors(names, otlp, deadline):
     out = [capture.CaptureSpanProcessor()]
     for name in names:
         if name == "console":  # synchronous, so it prints in the cell that ended the span
             out.append(SimpleSpanProcessor(ConsoleSpanExporter(out=_Stdout())))
         else:
-            out.append(BatchSpanProcessor(_otlp(otlp)))
+            out.append(BatchSpanProcessor(_otlp(otlp, deadline)))
     return out
 
 
-def _metric_readers(names, otlp, interval_s):
+def _metric_readers(names, otlp, interval_s, deadline):
     out = []
     for name in names:
         if name == "console":  # prints only on flush(), never from a background thread
@@ -156,18 +200,56 @@ def _metric_readers(names, otlp, interval_s):
                                                     export_interval_millis=math.inf))
         else:
             interval = float(os.environ.get("OTEL_METRIC_EXPORT_INTERVAL", 10_000))
-            out.append(PeriodicExportingMetricReader(_otlp(otlp), export_interval_millis=interval))
+            out.append(PeriodicExportingMetricReader(_otlp(otlp, deadline), export_interval_millis=interval))
     return out
 
 
-def _log_processors(names, otlp):
+def _log_processors(names, otlp, deadline):
     out = [SimpleLogRecordProcessor(capture.CaptureLogExporter())]
     for name in names:
         if name == "console":
             out.append(SimpleLogRecordProcessor(ConsoleLogRecordExporter(out=_Stdout())))
         else:
-            out.append(BatchLogRecordProcessor(_otlp(otlp)))
+            out.append(BatchLogRecordProcessor(_otlp(otlp, deadline)))
     return out
+
+
+class _Job(threading.Thread):
+    """One flush or shutdown call, in a thread of its own, so that the caller can stop
+    waiting at the deadline whatever the call does."""
+
+    def __init__(self, what: str, call, timeout_ms: float, deadline: _Deadline):
+        super().__init__(name=f"kit {what}", daemon=True)
+        self.what, self.call, self.timeout_ms, self.deadline = what, call, timeout_ms, deadline
+        self.result, self.error = None, None
+        deadline.begin(time.monotonic() + timeout_ms / 1000)
+        self.start()
+
+    def run(self):
+        try:
+            self.result = self.call(self.timeout_ms)
+        except Exception as exc:  # e.g. MetricsTimeoutError from a collection: reported, never raised
+            self.error = exc
+        finally:
+            self.deadline.end()
+
+
+def _within(jobs: list[tuple[str, object, _Deadline]], timeout_s: float) -> bool:
+    """Run ``(what, call(timeout_ms), deadline)`` side by side, wait for them at most
+    ``timeout_s``, and say in one line what did not finish or failed. True if all did."""
+    end = time.monotonic() + timeout_s
+    running = [_Job(what, call, timeout_s * 1000, deadline) for what, call, deadline in jobs]
+    for job in running:
+        job.join(max(end - time.monotonic(), 0))
+    late = [job.what for job in running if job.is_alive()]
+    failed = [f"{job.what} ({type(job.error).__name__})" for job in running if job.error is not None]
+    if late:
+        print(f"kit: the telemetry flush did not finish within {timeout_s:g} s ({', '.join(late)}): is the "
+              f"collector slow or not answering? What could not be sent is dropped; the app goes on.",
+              file=sys.stderr)
+    if failed:
+        print(f"kit: flushing failed for {', '.join(failed)}; the app goes on.", file=sys.stderr)
+    return not late and not failed and all(job.result is not False for job in running)
 
 
 # ---------------------------------------------------------------- telemetry
@@ -196,45 +278,74 @@ class Telemetry:
         self.tracer_provider.add_span_processor(self._span_switch)
         self.logger_provider.add_log_record_processor(self._log_switch)
         self._extra_readers: list = []
+        self._deadline = _Deadline()
         atexit.register(self._shutdown_extra_readers)  # runs before the SDK's own exit hook
 
     def _shutdown_extra_readers(self):
-        for reader in self._extra_readers:  # the SDK's shutdown skips added readers too
-            reader.shutdown(timeout_millis=2000)
-        self._extra_readers = []
+        readers, self._extra_readers = self._extra_readers, []
+        if readers:  # the SDK's shutdown skips added readers too
+            _within([(f"metrics ({self._target('metrics')})", r.shutdown, self._deadline) for r in readers], 2.0)
+
+    def _target(self, signal: str) -> str:
+        names = [n for n in self.exporters.get(signal, []) if n != "memory"]
+        return "+".join(names) or "memory"
 
     def _configure(self, names: dict, otlp: dict, interval_s: float):
         old = self._span_switch.inner + self._log_switch.inner
-        self.flush(timeout_s=1.0)  # re-running setup must not hang on a collector that is down
-        self._span_switch.inner = _span_processors(names["traces"], otlp.get("traces"))
-        self._log_switch.inner = _log_processors(names["logs"], otlp.get("logs"))
-        for p in old:
-            p.shutdown()
-        for reader in self._extra_readers:
-            self.meter_provider.remove_metric_reader(reader)
-        self._extra_readers = _metric_readers(names["metrics"], otlp.get("metrics"), interval_s)
+        old_readers = self._extra_readers
+        self._span_switch.inner = _span_processors(names["traces"], otlp.get("traces"), self._deadline)
+        self._log_switch.inner = _log_processors(names["logs"], otlp.get("logs"), self._deadline)
+        # re-running setup must not hang on a collector that is down: what the old exporters
+        # still hold goes within a second, and their threads stop
+        _within([(f"{type(p).__name__} (the previous setup)", lambda ms, p=p: p.shutdown(), self._deadline)
+                 for p in old] + [("metrics (the previous setup)", lambda ms, r=r: self._retire_reader(r, ms),
+                                   self._deadline) for r in old_readers], 1.0)
+        _report_notices()
+        self._extra_readers = _metric_readers(names["metrics"], otlp.get("metrics"), interval_s, self._deadline)
         for reader in self._extra_readers:
             self.meter_provider.add_metric_reader(reader)
         self.exporters = {s: ["memory"] + names[s] for s in names}
+
+    def _retire_reader(self, reader, timeout_ms: float) -> None:
+        """Stopped first, then removed (removed while its thread collects, the SDK raises a
+        KeyError in that thread); removing calls shutdown again, which only warns."""
+        reader.shutdown(timeout_millis=timeout_ms)
+        self.meter_provider.remove_metric_reader(reader)
+
+    def _flush_jobs(self) -> list:
+        # MeterProvider.force_flush() skips readers added after it was built (SDK 1.45),
+        # so the exporters' readers are flushed one by one.
+        d = self._deadline
+        return ([(f"traces ({self._target('traces')})", self.tracer_provider.force_flush, d),
+                 ("metrics (memory)", self.meter_provider.force_flush, d)]
+                + [(f"metrics ({self._target('metrics')})", r.force_flush, d) for r in self._extra_readers]
+                + [(f"logs ({self._target('logs')})", self.logger_provider.force_flush, d)])
 
     def flush(self, timeout_s: float = 5.0) -> bool:
         """Export everything finished, now, and wait at most ``timeout_s``.
 
         After it returns, the DataFrames and views show every span that has
         ended, every log written and a fresh point of every metric. Returns
-        False (and says why) if an exporter did not finish in time.
+        False (and says why) if an exporter failed or did not finish in time:
+        traces, metrics and logs are flushed side by side, each export's timeout
+        cut to the deadline, so a collector that never answers costs
+        ``timeout_s``, not each exporter's own timeout in turn.
         """
-        deadline = time.monotonic() + timeout_s
+        done = _within(self._flush_jobs(), timeout_s)
+        return _report_notices() and done
 
-        def left_ms():  # one deadline for all signals, so a dead collector costs timeout_s, not 3x
-            return max(deadline - time.monotonic(), 0.05) * 1000
-
-        # MeterProvider.force_flush() skips readers added after it was built (SDK 1.45),
-        # so the exporters' readers are flushed one by one.
-        results = [self.tracer_provider.force_flush(left_ms()), self.meter_provider.force_flush(left_ms())]
-        results += [reader.force_flush(left_ms()) for reader in self._extra_readers]
-        results.append(self.logger_provider.force_flush(left_ms()))
-        return _report_notices() and all(results)
+    def shutdown(self, timeout_s: float = 5.0) -> bool:
+        """Flush what is left and stop the exporters, within ``timeout_s`` (a service
+        on its way out). The providers cannot be used after it."""
+        for provider in (self.tracer_provider, self.meter_provider, self.logger_provider):
+            atexit.unregister(provider.shutdown)  # done here, within the deadline, not again at exit
+        readers, self._extra_readers = self._extra_readers, []
+        d = self._deadline
+        done = _within([(f"traces ({self._target('traces')})", lambda ms: self.tracer_provider.shutdown(), d),
+                        ("metrics (memory)", lambda ms: self.meter_provider.shutdown(timeout_millis=ms), d),
+                        (f"logs ({self._target('logs')})", lambda ms: self.logger_provider.shutdown(), d)]
+                       + [(f"metrics ({self._target('metrics')})", r.shutdown, d) for r in readers], timeout_s)
+        return _report_notices() and done
 
     def read_metrics(self) -> None:
         """Read this service's metrics into the in-memory store now (the kit does it every
@@ -312,14 +423,14 @@ def services() -> dict[str, Telemetry]:
 
 
 def flush(timeout_s: float = 5.0) -> bool:
-    """Flush every service set up in this process (see :meth:`Telemetry.flush`)."""
-    return all([t.flush(timeout_s) for t in list(_services.values())])
+    """Flush every service set up in this process, side by side, within ``timeout_s``
+    (see :meth:`Telemetry.flush`)."""
+    done = _within([job for t in list(_services.values()) for job in t._flush_jobs()], timeout_s)
+    return _report_notices() and done
 
 
 def _retire(tele: Telemetry) -> None:
-    tele.flush()
-    for provider in (tele.tracer_provider, tele.meter_provider, tele.logger_provider):
-        provider.shutdown()
+    tele.shutdown(timeout_s=1.0)
 
 
 def _check_endpoints(targets) -> list:
@@ -391,7 +502,8 @@ class _NoticeHandler(logging.Handler):
         super().__init__(logging.WARNING)
         self.pending: Counter = Counter()
 
-    HARMLESS = ("until it is registered on a MeterProvider",)  # a removed reader's last collect
+    # a removed reader's last collect; removing a reader stopped first
+    HARMLESS = ("until it is registered on a MeterProvider", "Can't shutdown multiple times")
 
     def emit(self, record):
         if any(h in record.getMessage() for h in self.HARMLESS):

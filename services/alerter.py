@@ -4,7 +4,8 @@
 
 Subscribes to ``processed/+/temp``; for a reading with status "high" it logs a
 warning (inside the CONSUMER span, so the log carries the trace id) and
-publishes on ``alerts/<id>``.
+publishes on ``alerts/<id>``. A message that is not a processed reading is logged,
+recorded on its span and skipped.
 """
 
 import json
@@ -13,7 +14,7 @@ import logging
 import paho.mqtt.client as mqtt
 
 from kit.instrumentation.paho import PahoMqttInstrumentor
-from kit.service_runtime import export_otlp_by_default, serve_until_stopped, stop_on_signals
+from kit.service_runtime import export_otlp_by_default, read_json, serve_until_stopped, stop_on_signals
 from kit.telemetry import setup
 
 export_otlp_by_default()
@@ -28,7 +29,9 @@ def on_connect(client, userdata, flags, reason_code, properties):
 
 
 def on_message(client, userdata, msg):
-    reading = json.loads(msg.payload)
+    reading = read_json(msg, log, sensor=str, celsius=(int, float), status=str)
+    if reading is None:  # not a processed reading: logged, recorded on its span, skipped
+        return
     if reading["status"] == "high":
         log.warning("ALERT: %s reads %s °C", reading["sensor"], reading["celsius"])
         client.publish(f"alerts/{reading['sensor']}", json.dumps(reading), qos=1)

@@ -3,7 +3,8 @@
     python services/processor.py --threshold 25
 
 Subscribes to ``sensors/+/temp``; adds Fahrenheit and a status ("ok" or
-"high" above the threshold); publishes on ``processed/<id>/temp``. Its publish
+"high" above the threshold); publishes on ``processed/<id>/temp``. A message that
+is not a reading is logged, recorded on its span and skipped. Its publish
 happens inside the CONSUMER span of the message it handles, so the trace goes
 on: sensor → processor → alerter, one trace across three processes.
 """
@@ -15,7 +16,7 @@ import logging
 import paho.mqtt.client as mqtt
 
 from kit.instrumentation.paho import PahoMqttInstrumentor
-from kit.service_runtime import export_otlp_by_default, serve_until_stopped, stop_on_signals
+from kit.service_runtime import export_otlp_by_default, read_json, serve_until_stopped, stop_on_signals
 from kit.telemetry import setup
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -35,7 +36,9 @@ def on_connect(client, userdata, flags, reason_code, properties):
 
 
 def on_message(client, userdata, msg):
-    reading = json.loads(msg.payload)
+    reading = read_json(msg, log, sensor=str, celsius=(int, float))
+    if reading is None:  # not a reading: logged, recorded on its span, skipped
+        return
     reading["fahrenheit"] = round(reading["celsius"] * 9 / 5 + 32, 1)
     reading["status"] = "high" if reading["celsius"] > args.threshold else "ok"
     enriched.add(1, {"status": reading["status"]})

@@ -1,4 +1,5 @@
 import os
+import socket
 import sys
 
 import pytest
@@ -15,6 +16,15 @@ def receiver():
     r = start_receiver(grpc_port=0, http_port=0)
     yield r
     r.stop()
+
+
+@pytest.fixture
+def black_hole():
+    """An OTLP endpoint that accepts connections and never answers (a hung collector, a
+    firewall that swallows packets): the kernel completes the handshakes, nobody reads."""
+    sock = socket.create_server(("127.0.0.1", 0), backlog=128)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    sock.close()
 
 
 @pytest.fixture

@@ -10,17 +10,36 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import bench_paho  # noqa: E402
 
+from kit import throughput  # noqa: E402
 from kit.broker import start_broker  # noqa: E402
 
 
-@pytest.mark.parametrize("contender", bench_paho.CONTENDERS)
+@pytest.mark.parametrize("contender", list(bench_paho.CONTENDERS))
 def test_every_throughput_contender_delivers_every_message(contender):
-    rate, lost = bench_paho.throughput(start_broker(protocol=5), contender, 200)
+    rate, lost = throughput.throughput(start_broker(protocol=5), bench_paho.CONTENDERS[contender], 200)
     assert lost == 0 and rate > 0
+
+
+def test_the_goals_compare_contenders_at_the_same_sampling():
+    for goal in throughput.GOALS:
+        mine, theirs = throughput.CONTENDERS[goal.contender], throughput.CONTENDERS[goal.against]
+        assert mine.sampled == theirs.sampled and (mine.style, theirs.style) == ("kit", "blog")
+    assert [g.at_least for g in throughput.GOALS] == [0.9, 1.0, 1.0]
+
+
+def test_a_comparison_takes_turns_and_reports_each_goal_with_its_spread(capsys):
+    result = bench_paho.compare(start_broker(protocol=5), "the embedded v5 broker", 100, 2)
+    assert all(len(rates) == 2 for rates in result.rates.values())
+    assert not any(result.lost.values())
+    out = capsys.readouterr().out
+    for goal in throughput.GOALS:
+        assert f"goal: {goal.contender} / {goal.against}: " in out
+    assert str(result).count("(rounds ") == 3
 
 
 def test_per_message_reports_its_ratios(capsys):
     ratios = bench_paho.per_message(n=200, repeat=1)
-    assert set(ratios) == {"cost/floor", "required/floor", "cost/required"}
+    assert set(ratios) == {"cost/floor", "required/floor", "cost/required", "unsampled/propagation"}
     assert all(r > 0 for r in ratios.values())
-    assert "no implementation can go below this" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "no implementation can go below this" in out and "x propagation only" in out

@@ -27,8 +27,10 @@ def test_readme_install_then_every_notebook(tmp_path):
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, target)
     venv.create(tmp_path / "venv", with_pip=True)
-    python = tmp_path / "venv" / ("Scripts" if os.name == "nt" else "bin") / "python"
+    bin_dir = tmp_path / "venv" / ("Scripts" if os.name == "nt" else "bin")
+    python = bin_dir / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+    env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])  # `jupyter execute` runs jupyter-execute from PATH
     install = subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", "requirements.txt"],
                              cwd=checkout, env=env, capture_output=True, text=True, timeout=1800)
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]

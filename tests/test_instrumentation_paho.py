@@ -26,6 +26,7 @@ KNOWN_TRACE, KNOWN_SPAN = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
 KNOWN = f"00-{KNOWN_TRACE}-{KNOWN_SPAN}-01"
 ORIGINAL_PUBLISH = mqtt.Client.publish
 ORIGINAL_HANDLE = mqtt.Client._handle_on_message
+ORIGINAL_SUBSCRIBE = mqtt.Client.subscribe
 
 
 @pytest.fixture
@@ -59,22 +60,41 @@ def exchange(protocol, topic, payload, qos=1, properties=None, subscribe_to=None
     return msg
 
 
-@pytest.mark.parametrize("protocol, version", [(V5, "5"), (V311, "3.1.1")])
-def test_publish_span_follows_the_messaging_conventions(instrument, protocol, version):
+@pytest.mark.parametrize("protocol", [V5, V311])
+def test_publish_span_follows_the_messaging_conventions(instrument, protocol):
     instrument()
     exchange(protocol, "sensors/temp", b"21.5", qos=1)
     producer = spans("PRODUCER").iloc[0]
     broker_port = producer.attributes["server.port"]
     assert producer["name"] == "publish sensors/temp"
-    assert producer.attributes == {
+    assert producer.attributes == {  # Required, Conditionally required, the Recommended client id and server
         "messaging.system": "mqtt", "messaging.operation.type": "send", "messaging.operation.name": "publish",
         "messaging.destination.name": "sensors/temp", "messaging.client.id": "the-publisher",
-        "server.address": "127.0.0.1", "server.port": broker_port, "network.protocol.name": "mqtt",
-        "network.protocol.version": version, "messaging.mqtt.qos": 1, "messaging.mqtt.retain": False}
+        "server.address": "127.0.0.1", "server.port": broker_port, "messaging.mqtt.qos": 1,
+        "messaging.mqtt.retain": False}
     consumer = spans("CONSUMER").iloc[0]
     assert consumer["name"] == "process sensors/temp"
     assert consumer.attributes["messaging.operation.type"] == "process"
     assert consumer.attributes["messaging.operation.name"] == "process"
+    assert consumer.attributes["messaging.destination.template"] == "sensors/temp"  # the subscription's filter
+
+
+@pytest.mark.parametrize("protocol, version", [(V5, "5"), (V311, "3.1.1")])
+def test_network_protocol_attributes_are_an_option(instrument, protocol, version):
+    instrument(network_protocol_attributes=True)
+    exchange(protocol, "sensors/temp", b"21.5", qos=1)
+    for span in spans().itertuples():
+        assert span.attributes["network.protocol.name"] == "mqtt"
+        assert span.attributes["network.protocol.version"] == version
+
+
+def test_the_subscription_filter_is_the_destination_template(instrument):
+    instrument()
+    exchange(V5, "sensors/s-7/temp", b"21.5", subscribe_to="sensors/+/temp")
+    consumer = spans("CONSUMER").iloc[0]
+    assert consumer["name"] == "process sensors/s-7/temp"  # span names keep the topic
+    assert consumer.attributes["messaging.destination.name"] == "sensors/s-7/temp"
+    assert consumer.attributes["messaging.destination.template"] == "sensors/+/temp"
 
 
 def test_v5_context_travels_in_user_properties_and_joins_the_trace(instrument):
@@ -233,7 +253,7 @@ def test_baggage_reaches_the_callback(instrument):
 
 
 def test_metrics_follow_the_conventions(instrument, tele):
-    instrument()
+    instrument(metric_destination="topic")  # this test's topic only: the other tests' series stay out
     broker = start_broker(protocol=5)
     sub = Subscriber(broker, "metrics/#")
     pub = publisher(broker)
@@ -285,6 +305,7 @@ def test_uninstrument_restores_paho_exactly(instrument):
     PahoMqttInstrumentor().uninstrument()
     assert mqtt.Client.publish is ORIGINAL_PUBLISH
     assert mqtt.Client._handle_on_message is ORIGINAL_HANDLE
+    assert mqtt.Client.subscribe is ORIGINAL_SUBSCRIBE
     delivered(v5_client(lambda *a: None))
     assert spans().empty
 
@@ -313,7 +334,7 @@ def test_instrument_client_gives_each_client_its_own_service(clean_capture):
     assert dict(zip(df.kind, df.service)) == {"PRODUCER": "paho-sensor", "CONSUMER": "paho-processor"}
     assert df.trace_id.nunique() == 1
     PahoMqttInstrumentor.uninstrument_client(pub)
-    assert "publish" not in pub.__dict__
+    assert not {"publish", "_handle_on_message", "subscribe"} & set(pub.__dict__)
     sub.close(), pub.disconnect()
 
 

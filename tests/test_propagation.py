@@ -10,6 +10,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kit.propagation import (
+    carries_valid_traceparent,
     extract_json_payload,
     extract_user_properties,
     inject_json_payload,
@@ -102,9 +103,21 @@ def test_json_empty_object_and_baggage():
 
 
 def test_json_existing_traceparent_is_kept():
-    mine = json.dumps({"traceparent": KNOWN, "v": 1}).encode()
+    mine = json.dumps({"traceparent": KNOWN, "tracestate": "congo=t61rcWkgMzE", "v": 1}).encode()
     with tracer.start_as_current_span("s"):
         assert inject_json_payload(mine) == mine
+
+
+def test_json_invalid_traceparent_is_replaced_and_its_tracestate_goes_with_it():
+    mine = b'{"v": 1, "traceparent": "00-not-valid", "tracestate": "congo=t61rcWkgMzE"}'
+    with tracer.start_as_current_span("s") as span:
+        out = inject_json_payload(mine)
+        orphan = inject_json_payload(b'{"tracestate": "congo=t61rcWkgMzE", "v": 1}')
+    assert json.loads(out) == {"traceparent": json.loads(out)["traceparent"], "v": 1}
+    assert out.endswith(b'"v": 1}')  # the application's bytes, as they were
+    assert span_ids(extract_json_payload(out))[1] == format(span.get_span_context().span_id, "016x")
+    assert set(json.loads(orphan)) == {"traceparent", "v"}  # a tracestate without a traceparent is another's
+    assert inject_json_payload(mine) == mine  # outside a span nothing is added, nothing removed
 
 
 def test_payloads_that_are_not_json_objects_are_left_exactly_as_they_are():
@@ -134,14 +147,15 @@ def test_any_payload_survives_injection(payload):
         before = json.loads(payload)
     except (ValueError, UnicodeDecodeError):
         before = None
-    if not isinstance(before, dict) or "traceparent" in before:
+    if not isinstance(before, dict) or carries_valid_traceparent(before):
         assert out == payload
     else:
-        after = json.loads(out)
+        after, expected = json.loads(out), dict(before)
+        expected.pop("traceparent", None), expected.pop("tracestate", None)  # an invalid context is replaced
         for key in ("traceparent", "tracestate", "baggage"):
-            if key not in before:
+            if key not in expected:
                 after.pop(key, None)
-        assert after == before
+        assert after == expected
     extract_json_payload(out)  # never raises
 
 

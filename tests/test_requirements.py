@@ -31,14 +31,16 @@ def test_every_requirement_is_pinned_and_installed_at_that_version():
 
 
 def test_the_kit_is_installed_from_this_folder():
-    assert "-e ." in (ROOT / "requirements.txt").read_text()
+    assert "-e .[lessons]" in (ROOT / "requirements.txt").read_text()
     import kit
     assert Path(kit.__file__).resolve().parent == ROOT / "kit"
 
 
 def test_pins_satisfy_the_kits_own_ranges():
     import tomllib
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + project["optional-dependencies"]["lessons"] + \
+        project["optional-dependencies"]["instruments"]
     pinned = {k.lower(): v for k, v in pins().items()}
     for dep in map(Requirement, deps):
         assert dep.name.lower() in pinned, f"{dep.name} is a kit dependency but not pinned"
@@ -52,3 +54,15 @@ def test_the_learners_install_has_no_test_tools_and_the_dev_install_has_them_all
     assert not learner & tools, f"test tools in requirements.txt: {sorted(learner & tools)}"
     assert tools <= dev and learner <= dev
     assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
+
+
+def test_the_base_install_is_the_instrumentation_alone():
+    """No lesson dependency in the base install: a user who wants only the instrumentation
+    gets the API, opentelemetry-instrumentation and wrapt (paho-mqtt with [instruments])."""
+    import tomllib
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    base = {Requirement(d).name for d in project["dependencies"]}
+    assert base == {"opentelemetry-api", "opentelemetry-instrumentation", "wrapt"}
+    assert {Requirement(d).name for d in project["optional-dependencies"]["instruments"]} == {"paho-mqtt"}
+    lessons = {Requirement(d).name for d in project["optional-dependencies"]["lessons"]}
+    assert {"pandas", "matplotlib", "amqtt", "opentelemetry-sdk"} <= lessons

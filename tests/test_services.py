@@ -1,12 +1,15 @@
 """services/: three processes, one trace; they wait for a broker that is not up yet, and flush when stopped."""
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from mqtt_helpers import publisher
 
 from kit.broker import start_broker
 from kit.ports import free_port
@@ -17,7 +20,8 @@ ROOT = Path(__file__).parent.parent
 
 def launch(name, broker_url, receiver, *args):
     env = {**os.environ, "MQTT_BROKER_URL": broker_url, "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.grpc_endpoint,
-           "OTEL_BSP_SCHEDULE_DELAY": "200", "PYTHONUNBUFFERED": "1"}
+           "OTEL_BSP_SCHEDULE_DELAY": "200", "PYTHONUNBUFFERED": "1",
+           "PYTHONPATH": os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}  # this kit
     for var in ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER", "OTEL_LOGS_EXPORTER"):
         env.pop(var, None)  # the services export OTLP by default
     return subprocess.Popen([sys.executable, str(ROOT / "services" / f"{name}.py"), *args], env=env,
@@ -106,3 +110,55 @@ def test_a_service_started_before_the_receiver_says_so_and_keeps_running(tmp_pat
         assert receiver.wait_for_spans(lambda df: (df.service == "sensor").any(), timeout_s=20)
     finally:
         receiver.stop()
+
+
+BAD_MESSAGES = [b"not json", b"\xff\xfe", b"[21.5]", b'{"sensor": "s-9", "celsius": "hot"}', b'{"celsius": 30}']
+
+
+def test_a_bad_message_is_logged_recorded_on_its_span_and_skipped(receiver, three_services):
+    """One non-JSON message used to kill the processor's paho thread: the process kept
+    saying "ready" and processed none of the next readings. Same for the alerter."""
+    broker, (processor, alerter) = three_services
+    raw = publisher(broker)
+    for topic in ("sensors/s-9/temp", "processed/s-9/temp"):
+        for payload in BAD_MESSAGES:
+            raw.publish(topic, payload, qos=1).wait_for_publish(5)
+    raw.disconnect()
+    sensor = launch("sensor", broker.url, receiver, "--sensor-id", "s-9", "--count", "3", "--interval", "0.1",
+                    "--start", "30")
+    assert sensor.wait(60) == 0, sensor.stderr.read()
+    assert receiver.wait_for_spans(lambda df: (df.name == "publish alerts/s-9").sum() == 3, timeout_s=30), \
+        "the services stopped processing after a bad message"
+    codes = [stop(p) for p in (processor, alerter)]
+    assert [c[0] for c in codes] == [0, 0] and not any("Traceback" in c[2] for c in codes), codes
+    df = receiver.spans_df()
+    for service, topic in (("processor", "sensors/s-9/temp"), ("alerter", "processed/s-9/temp")):
+        mine = df[(df.service == service) & (df.name == f"process {topic}")]
+        failed = mine[mine.status == "ERROR"]
+        assert len(failed) == len(BAD_MESSAGES), (service, list(mine.status))
+        assert all(a.get("error.type") for a in failed.attributes)
+        assert all("exception" in [e[0] for e in events] for events in failed.events)
+    logs = receiver.logs_df()
+    skipped = logs[logs.body.astype(str).str.startswith("skipped a message")]
+    assert sorted(skipped.service.value_counts().items()) == [("alerter", 5), ("processor", 5)]
+    assert set(skipped.trace_id) <= set(df.trace_id)  # each logged inside its span
+
+
+def test_a_service_stops_within_its_deadline_against_a_black_hole_collector(black_hole):
+    """A collector that accepts connections and never answers made a service's stop take
+    26.6 s (the flush, then every exporter's own timeout at exit)."""
+    broker = start_broker(protocol=5)
+    hole = type("R", (), {"grpc_endpoint": black_hole})()
+    processor = launch("processor", broker.url, hole)
+    lines = [processor.stdout.readline() for _ in range(2)]
+    assert lines[-1].endswith("ready\n"), lines
+    raw = publisher(broker)
+    raw.publish("sensors/s-1/temp", json.dumps({"sensor": "s-1", "celsius": 21.5}), qos=1).wait_for_publish(5)
+    raw.disconnect()
+    start = time.monotonic()
+    code, out, err = stop(processor)
+    took = time.monotonic() - start
+    print(f"stopped in {took:.1f} s")
+    assert code == 0 and "telemetry flushed" in out and "Traceback" not in err, err
+    assert took < 5 + 2.5, f"the stop took {took:.1f} s"
+    assert "failed" in err or "did not finish within 5 s" in err

@@ -215,3 +215,51 @@ def test_exporter_errors_wait_for_flush_instead_of_printing_from_threads(otel_en
     tele.flush(timeout_s=1)
     assert "failed" in capsys.readouterr().err
     setup(svc)
+
+
+@pytest.mark.parametrize("timeout_s", [1.0, 3.0])
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_flush_honours_its_deadline_against_a_black_hole_collector(otel_env, capsys, black_hole, protocol,
+                                                                     timeout_s):
+    svc = name()
+    tele = setup(svc, exporters="otlp", endpoint=black_hole, protocol=protocol, check=False)
+    with tele.tracer.start_as_current_span("never acknowledged"):
+        logging.getLogger("lesson").warning("a log nobody reads")
+    tele.meter.create_counter("unheard").add(1)
+    start = time.monotonic()
+    assert tele.flush(timeout_s=timeout_s) is False
+    took = time.monotonic() - start
+    assert took < timeout_s + 0.5, f"flush({timeout_s}) took {took:.1f} s"
+    err = capsys.readouterr().err
+    assert "export of traces to http://127.0.0.1" in err and "failed" in err
+    assert list(tele.spans().name) == ["never acknowledged"]  # kept in memory all the same
+    start = time.monotonic()
+    setup(svc)  # back to memory only: re-running setup flushes the old exporters, within 1 s
+    assert time.monotonic() - start < 1.5
+
+
+def burn(seconds):
+    """Keep the CPU busy, as a slow callback or a loaded machine does."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_a_slow_metrics_collection_never_makes_flush_raise(otel_env, capsys):
+    """Each signal has the whole deadline: traces retrying against a closed port used to leave
+    the metrics 50 ms, and a collection slower than that raised MetricsTimeoutError out of
+    flush() (the services' exit code 1, seen as a flaky test under load)."""
+    from opentelemetry.metrics import Observation
+    svc = name()
+    tele = setup(svc, exporters="otlp", endpoint=f"http://127.0.0.1:{free_port()}", check=False)
+    tele.meter.create_observable_gauge("slow.gauge", [lambda options: burn(0.3) or [Observation(1)]])
+    with tele.tracer.start_as_current_span("retried until the deadline"):
+        pass
+    assert tele.flush(timeout_s=2.0) is False  # the exports failed; no exception
+    assert "slow.gauge" in set(tele.metrics().name)  # the in-memory capture got its point
+    tele.meter.create_observable_gauge("slower.gauge", [lambda options: burn(1.5) or [Observation(1)]])
+    start = time.monotonic()
+    assert tele.flush(timeout_s=1.0) is False  # a collection slower than the whole deadline: still no exception
+    assert time.monotonic() - start < 1.5
+    assert "did not finish within 1 s (metrics (memory)" in capsys.readouterr().err
+    setup(svc)

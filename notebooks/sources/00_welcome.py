@@ -66,7 +66,7 @@ print(repr(waterfall()))
 # | 08 auto-instrumentation | `PahoMqttInstrumentor`, hooks, zero-code | 33 |
 # | 09 multi-service trace | three processes, one trace, the service map | 34 |
 # | 10 collector pipeline | direct exporters (Zipkin, Prometheus) vs a collector; configs; the real stack | 48 |
-# | 11 overhead and sampling | the cost per message, head sampling, baggage at a trust boundary | 31 |
+# | 11 overhead and sampling | the cost per message, throughput against the blog, head sampling, baggage at a trust boundary | 33 |
 # | 12 capstone: the greenhouse | a lab: instrument an app you have not seen, by hand and with zero code | 70 |
 #
 # From lesson 05 on, the trace travels over MQTT (paho-mqtt, MQTT v5 user properties and

@@ -158,8 +158,9 @@ with sensor.tracer.start_as_current_span("publish"):
         print(f"{payload!r:<18} → {'unchanged' if out == payload else 'context added'}")
 
 # %% [markdown]
-# A payload that already carries a `traceparent` is also left as it is: the sender's own
-# context wins.
+# A payload that already carries a valid `traceparent` is also left as it is: the sender's
+# own context wins. An invalid one is replaced, and its `tracestate` goes with it: a
+# `tracestate` belongs to the `traceparent` beside it, never to another parent.
 #
 # ## 5. Three placements, compared
 #

@@ -88,11 +88,17 @@ producer = tele.spans().query("kind == 'PRODUCER'").iloc[-1]
 # %% [markdown]
 # (`server.port` is there too; it changes from run to run.) Compare with the blog's
 # `SpanAttributes.MESSAGING_PROTOCOL: "MQTT"`: today's names are `messaging.system`,
-# `messaging.operation.*`, `messaging.destination.name`, `network.protocol.*`, and
-# MQTT's own `messaging.mqtt.qos` / `messaging.mqtt.retain`.
+# `messaging.operation.*`, `messaging.destination.name`, and MQTT's own
+# `messaging.mqtt.qos` / `messaging.mqtt.retain`: the conventions' Required and
+# Conditionally required attributes plus the Recommended client id and server.
+# `network.protocol.name="mqtt"` and its version say what `messaging.system` already says;
+# `network_protocol_attributes=True` adds them. The CONSUMER span also names the
+# subscription's filter, `messaging.destination.template="sensors/#"`.
 #
 # The metrics of the conventions come with it: messages sent and consumed, and durations
-# as histograms with the conventions' buckets.
+# as histograms with the conventions' buckets. On metrics the destination is the template,
+# never the topic itself: topics often carry a device id, and a series per device would
+# grow without end (`metric_destination="topic"` when your topics are few).
 
 # %%
 for _ in range(5):
@@ -134,6 +140,10 @@ failed["name"], failed["status"], failed["attributes"]["error.type"], [e[0] for 
 # | `links_only=True` | | process spans link to the publisher instead of being its children (lesson 06) |
 # | `retained_as_link=True` | | the same, for retained messages only |
 # | `publish_hook`, `process_hook` | | add your own attributes (exercise 8.1) |
+# | `duration_histograms=False` | `OTEL_PYTHON_PAHO_MQTT_DURATION_HISTOGRAMS=false` | no duration histograms, for hot paths (lesson 11) |
+# | `metric_destination="topic"` | `OTEL_PYTHON_PAHO_MQTT_METRIC_DESTINATION=topic` | the topic on metrics, when your topics are few |
+# | `destination_templates=["sensors/+/temp"]` | `OTEL_PYTHON_PAHO_MQTT_DESTINATION_TEMPLATES` | name a topic's template on publish too |
+# | `incoming_baggage="drop"` or `{"tenant.id"}` | `OTEL_PYTHON_PAHO_MQTT_INCOMING_BAGGAGE` | what a delivered message's baggage may bring in (lesson 11) |
 #
 # Read them all with `PahoMqttInstrumentor??`. Two services in one process (or one kernel)
 # can each instrument their own client with their own providers:

@@ -1,6 +1,7 @@
 """OpenTelemetry instrumentation for paho-mqtt 2.x: a PRODUCER span for every
 publish, a CONSUMER span for every message delivered, W3C trace context carried
-in the message, and the messaging metrics.
+in the message, and the messaging metrics, as the messaging semantic conventions
+say.
 
 Usage
 -----
@@ -25,17 +26,26 @@ One client only, with its own providers (two services in one process)::
     PahoMqttInstrumentor.instrument_client(client, tracer_provider=tp, meter_provider=mp)
     PahoMqttInstrumentor.uninstrument_client(client)
 
+The instrumentation alone, without the lessons' dependencies::
+
+    pip install "otel-mqtt-kit[instruments]"   # or ".[instruments]" in a checkout: the API, opentelemetry-instrumentation, wrapt, paho-mqtt
+
 What you get
 ------------
-* ``publish {topic}``, kind PRODUCER, with ``messaging.system="mqtt"``,
-  ``messaging.operation.type="send"``, ``messaging.operation.name="publish"``,
-  ``messaging.destination.name``, ``messaging.client.id``, ``server.address``,
-  ``server.port``, ``network.protocol.name="mqtt"``, ``network.protocol.version``,
+* ``publish {topic}``, kind PRODUCER, with the conventions' Required and
+  Conditionally required attributes ``messaging.system="mqtt"``,
+  ``messaging.operation.name="publish"``, ``messaging.operation.type="send"``,
+  ``messaging.destination.name`` (the topic), ``messaging.destination.template``
+  (when one is known, see below), ``error.type`` (on failure); the Recommended
+  ``messaging.client.id``, ``server.address``, ``server.port``; and MQTT's own
   ``messaging.mqtt.qos``, ``messaging.mqtt.retain``. Its context goes into the
-  message: MQTT v5 user properties ``traceparent``/``tracestate`` (and ``baggage``);
-  on 3.1.1, into a JSON payload's outermost object if you opt in. A
-  ``traceparent`` the application already set is kept, and the span links to it.
-  The span covers the ``publish()`` call; paho sends asynchronously.
+  message: MQTT v5 user properties ``traceparent``/``tracestate`` (and
+  ``baggage``); on 3.1.1, into a JSON payload's outermost object if you opt in.
+  The span covers the ``publish()`` call; paho sends asynchronously. A QoS 1 or 2
+  publish while the client is offline is one paho queues and sends once connected
+  (it returns ``MQTT_ERR_NO_CONN``): the span says ``messaging.mqtt.queued=true``,
+  and it is not an error. A QoS 0 publish while offline is lost: status ERROR,
+  ``error.type="MQTT_ERR_NO_CONN"``.
 * ``process {topic}``, kind CONSUMER, around your ``on_message`` or
   ``message_callback_add`` callback, for QoS 0, 1 and 2, with the same attributes
   (``messaging.operation.type="process"``). Its **parent** is the publisher's
@@ -48,27 +58,77 @@ What you get
   event, ``error.type``) and then raised exactly as without instrumentation.
   (With ``client.suppress_exceptions = True`` paho swallows it before the span
   can see it.)
-* Metrics: ``messaging.client.sent.messages`` and ``messaging.client.consumed.messages``
+* Metrics, all four Recommended by the conventions and on by default:
+  ``messaging.client.sent.messages`` and ``messaging.client.consumed.messages``
   (counters, ``{message}``), ``messaging.client.operation.duration`` and
-  ``messaging.process.duration`` (histograms, ``s``, with the conventions' buckets).
+  ``messaging.process.duration`` (histograms, ``s``, with the conventions'
+  buckets). Their attributes: ``messaging.system``, ``messaging.operation.name``,
+  ``server.address``, ``server.port``, ``error.type`` on failure, and the
+  destination only as ``messaging.destination.template`` by default (MQTT topics
+  often carry device ids: a topic per device would be a metric series per device).
+  The counters keep at most ``cardinality_limit`` attribute sets each, then count
+  in the SDK's overflow set ``{"otel.metric.overflow": true}``: their memory is
+  bounded whatever the topics.
+
+The context the application already wrote
+-----------------------------------------
+A **valid** ``traceparent`` the application set (user property, or JSON field)
+is kept, with its ``tracestate``, and the publish span links to it. Otherwise --
+none, or one the W3C propagator rejects -- the context written is the publish
+span's, whole: the application's invalid ``traceparent`` is replaced and its
+``tracestate`` removed, because a ``tracestate`` belongs to the ``traceparent``
+beside it, never to another parent. The application's own ``baggage`` is never
+replaced by the context's. Every other property or JSON field, and every other
+byte of a JSON payload, stays as it was.
 
 Options (keyword arguments of ``instrument()`` / ``instrument_client()``)
 ---------------------------------------------------------------------------
+A keyword wins over its environment variable.
+
 ``tracer_provider``, ``meter_provider``
     default: the global ones.
-``json_payload: bool``
+``duration_histograms: bool`` (``OTEL_PYTHON_PAHO_MQTT_DURATION_HISTOGRAMS``)
+    ``False`` (or the variable ``false``) records no duration histograms, for hot
+    paths: they are most of what metrics cost per message. The counters stay.
+    Default: on.
+``metric_destination`` (``OTEL_PYTHON_PAHO_MQTT_METRIC_DESTINATION``)
+    how metrics name the destination: ``"template"`` (default; the
+    ``messaging.destination.template`` when known, else nothing), ``"topic"``
+    (``messaging.destination.name``: only when your topics are few), ``"none"``.
+``destination_templates`` (``OTEL_PYTHON_PAHO_MQTT_DESTINATION_TEMPLATES``, comma-separated)
+    topic filters such as ``["sensors/+/temp"]``: a topic they match gets that
+    filter as ``messaging.destination.template``, on publish and process. A
+    delivered message also matches the filters its client subscribed to (first
+    subscribed, first matched). Span names keep the topic.
+``incoming_baggage`` (``OTEL_PYTHON_PAHO_MQTT_INCOMING_BAGGAGE``: ``keep``, ``drop`` or names, comma-separated)
+    what a delivered message's baggage may bring in, at a trust boundary:
+    ``"keep"`` (default: all of it, forwarded by your publishes downstream),
+    ``"drop"`` (none; the trace context still joins the trace), or a collection of
+    entry names to let in, e.g. ``{"tenant.id"}``.
+``json_payload: bool`` (``OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD=true``)
     on MQTT 3.1.1 connections, put the context into JSON-object payloads and
-    read it from them (W3C recommendation for 3.1.1). Default: the environment
-    variable ``OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD=true``, else off. A payload that
+    read it from them (W3C recommendation for 3.1.1). Default off. A payload that
     is not a JSON object is sent as it is.
 ``links_only: bool``
     process spans link to the publisher instead of being its children.
 ``retained_as_link: bool``
     the same, for retained messages only.
 ``publish_hook(span, client, topic, payload)``, ``process_hook(span, client, message)``
-    add your own attributes; an exception in a hook is logged, never raised.
+    add your own attributes; called for recorded (sampled) spans only; an
+    exception in a hook is logged, never raised.
 ``message_body_size: bool``
     add the opt-in ``messaging.message.body.size``.
+``network_protocol_attributes: bool``
+    add ``network.protocol.name="mqtt"`` and ``network.protocol.version`` to the
+    spans (Recommended when not the default; off as they cost time on every span
+    and say what ``messaging.system`` already says).
+``cardinality_limit: int``
+    attribute sets per counter before the overflow set; default 2000, the SDK's.
+
+Unsampled spans (a ``ParentBased(TraceIdRatioBased(r))`` sampler said no) get no
+attribute work and no hooks, but their context still travels in the message, so
+the services downstream follow the decision. The metrics count every message,
+sampled or not.
 
 Telemetry never costs a message: a malformed ``traceparent``, a payload that is
 not JSON or not UTF-8, an exporter that is down -- the message goes through
@@ -79,6 +139,7 @@ cannot be read, the process span starts a new trace. Suppressed instrumentation
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Collection
 
@@ -87,24 +148,62 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from kit.instrumentation.paho._wrappers import Telemetry, make_on_message_wrapper, make_publish_wrapper
+from kit.instrumentation.paho._wrappers import METRIC_DESTINATIONS, Telemetry, make_on_message_wrapper, \
+    make_publish_wrapper, make_subscribe_wrapper
 from kit.instrumentation.paho.package import _instruments
 from kit.instrumentation.paho.version import __version__
 
 __all__ = ["PahoMqttInstrumentor", "__version__"]
 
 _PER_CLIENT = "_kit_otel_telemetry"
+# what is wrapped on paho's Client (subscribe only to learn the topic filters)
+_WRAPPERS = {"publish": make_publish_wrapper, "_handle_on_message": make_on_message_wrapper,
+             "subscribe": make_subscribe_wrapper}
 _global: list[Telemetry] = []
+_log = logging.getLogger(__name__)
+_ENV = "OTEL_PYTHON_PAHO_MQTT_"
+
+
+def _env(name: str, choices=None):
+    """``OTEL_PYTHON_PAHO_MQTT_<name>``, stripped, lower case; None if unset, empty or not a choice."""
+    value = os.environ.get(_ENV + name, "").strip()
+    if not value:
+        return None
+    if choices is not None and value.lower() not in choices:
+        _log.warning("%s%s=%r is not one of %s: ignored", _ENV, name, value, ", ".join(choices))
+        return None
+    return value.lower() if choices is not None else value
+
+
+def _names(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 def _options(kwargs) -> dict:
-    json_payload = kwargs.get("json_payload")
-    if json_payload is None:
-        json_payload = os.environ.get("OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD", "").strip().lower() == "true"
-    return dict(json_payload=bool(json_payload), links_only=bool(kwargs.get("links_only", False)),
-                retained_as_link=bool(kwargs.get("retained_as_link", False)),
-                publish_hook=kwargs.get("publish_hook"), process_hook=kwargs.get("process_hook"),
-                message_body_size=bool(kwargs.get("message_body_size", False)))
+    """The keyword arguments, else the environment, else the defaults."""
+    def given(name, env, choices=None, convert=lambda v: v):
+        if kwargs.get(name) is not None:
+            return kwargs[name]
+        value = _env(env, choices)
+        return convert(value) if value is not None else None
+
+    json_payload = given("json_payload", "JSON_PAYLOAD", ("true", "false"), lambda v: v == "true")
+    histograms = given("duration_histograms", "DURATION_HISTOGRAMS", ("true", "false"), lambda v: v == "true")
+    destination = given("metric_destination", "METRIC_DESTINATION", METRIC_DESTINATIONS)
+    templates = given("destination_templates", "DESTINATION_TEMPLATES", convert=_names)
+    incoming = given("incoming_baggage", "INCOMING_BAGGAGE",
+                     convert=lambda v: v.lower() if v.lower() in ("keep", "drop") else frozenset(_names(v)))
+    options = dict(json_payload=bool(json_payload), links_only=bool(kwargs.get("links_only", False)),
+                   retained_as_link=bool(kwargs.get("retained_as_link", False)),
+                   publish_hook=kwargs.get("publish_hook"), process_hook=kwargs.get("process_hook"),
+                   message_body_size=bool(kwargs.get("message_body_size", False)),
+                   duration_histograms=True if histograms is None else bool(histograms),
+                   metric_destination=destination or "template", destination_templates=tuple(templates or ()),
+                   network_protocol_attributes=bool(kwargs.get("network_protocol_attributes", False)),
+                   incoming_baggage="keep" if incoming is None else incoming)
+    if kwargs.get("cardinality_limit") is not None:
+        options["cardinality_limit"] = int(kwargs["cardinality_limit"])
+    return options
 
 
 def _class_telemetry(client):
@@ -126,12 +225,12 @@ class PahoMqttInstrumentor(BaseInstrumentor):
 
     def _instrument(self, **kwargs):
         _global[:] = [Telemetry(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), **_options(kwargs))]
-        wrap_function_wrapper(mqtt.Client, "publish", make_publish_wrapper(_class_telemetry))
-        wrap_function_wrapper(mqtt.Client, "_handle_on_message", make_on_message_wrapper(_class_telemetry))
+        for name, make in _WRAPPERS.items():
+            wrap_function_wrapper(mqtt.Client, name, make(_class_telemetry))
 
     def _uninstrument(self, **kwargs):
-        unwrap(mqtt.Client, "publish")
-        unwrap(mqtt.Client, "_handle_on_message")
+        for name in _WRAPPERS:
+            unwrap(mqtt.Client, name)
         _global.clear()
 
     @staticmethod
@@ -140,11 +239,11 @@ class PahoMqttInstrumentor(BaseInstrumentor):
         again replaces them; it never doubles spans, with or without ``instrument()``."""
         client.__dict__[_PER_CLIENT] = Telemetry(tracer_provider, meter_provider, **_options(kwargs))
         if "publish" not in client.__dict__:
-            wrap_function_wrapper(client, "publish", make_publish_wrapper(_client_telemetry))
-            wrap_function_wrapper(client, "_handle_on_message", make_on_message_wrapper(_client_telemetry))
+            for name, make in _WRAPPERS.items():
+                wrap_function_wrapper(client, name, make(_client_telemetry))
 
     @staticmethod
     def uninstrument_client(client: mqtt.Client) -> None:
         """Undo :meth:`instrument_client`: the client behaves as before."""
-        for name in ("publish", "_handle_on_message", _PER_CLIENT):
+        for name in (*_WRAPPERS, _PER_CLIENT):
             client.__dict__.pop(name, None)
