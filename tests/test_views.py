@@ -296,3 +296,14 @@ def test_a_service_keeps_its_colour_in_every_picture():
     from kit.views.common import service_color
     first, second = service_color("colour-a"), service_color("colour-b")
     assert first != second and service_color("colour-a") == first
+
+
+def test_spans_whose_parents_loop_are_each_drawn_once():
+    """A hostile or buggy sender: A's parent is B, B's parent is A, C is its own parent."""
+    t = pd.Timestamp("2026-01-01", tz="UTC")
+    rows = [dict(trace_id="a" * 32, span_id=s * 16, parent_span_id=p * 16, name=n, kind="INTERNAL", service="s",
+                 start=t, duration_ms=1.0, status="UNSET", attributes={}, events=[], links=[])
+            for s, p, n in (("1", "2", "A"), ("2", "1", "B"), ("3", "3", "C"))]
+    view = waterfall(pd.DataFrame(rows))
+    assert sorted(row.span["name"] for row in view.rows) == ["A", "B", "C"]
+    assert view._repr_svg_().count("<rect") >= 3

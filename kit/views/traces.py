@@ -82,26 +82,35 @@ class Row:
 
 def _tree(spans: pd.DataFrame) -> list[tuple[int, dict]]:
     """Spans in tree order: (depth, span), children under their parent by start time.
-    A span whose parent was not captured (remote or still open) is shown as a root."""
+    A span whose parent was not captured (remote or still open) is shown as a root, and so
+    is a span caught in a loop of parents (a sender's bug): every span is drawn once."""
     spans = spans.sort_values("start", kind="stable").to_dict("records")
     ids = {s["span_id"] for s in spans}
     children: dict = {}
     roots = []
     for s in spans:
         parent = s["parent_span_id"]
-        if isinstance(parent, str) and parent in ids:
+        if isinstance(parent, str) and parent in ids and parent != s["span_id"]:
             children.setdefault(parent, []).append(s)
         else:
             roots.append(s)
-    out = []
+    out, seen = [], set()
 
     def walk(s, depth):
-        out.append((depth, s))
-        for c in children.get(s["span_id"], []):
-            walk(c, depth + 1)
+        stack = [(s, depth)]
+        while stack:
+            span, level = stack.pop()
+            if id(span) in seen:
+                continue
+            seen.add(id(span))
+            out.append((level, span))
+            stack.extend((c, level + 1) for c in reversed(children.get(span["span_id"], [])))
 
     for s in roots:
         walk(s, 0)
+    for s in spans:  # parents that point at each other: no root leads to them
+        if id(s) not in seen:
+            walk(s, 0)
     return out
 
 
