@@ -31,6 +31,7 @@ PROTOCOLS = {("MQTT", 4), ("MQTT", 5), ("MQIsdp", 3)}  # 3.1.1, 5.0 and 3.1
 FLAGS = {PUBREL: 2, SUBSCRIBE: 2, UNSUBSCRIBE: 2}  # a fixed header's flags, PUBLISH aside: 0 for the rest
 NO_SUBSCRIBERS, NOT_FOUND, BAD_AUTH_METHOD = 0x10, 0x92, 0x8C
 WRITE_HIGH_WATER = 256 * 1024  # a client's unsent bytes beyond which nothing more is written to it
+LINGER_S = 2  # how long a refused client may go on sending (ignored) while it reads why
 
 
 class Connection(asyncio.Protocol):
@@ -51,6 +52,7 @@ class Connection(asyncio.Protocol):
         self.write_paused = False
         self.timer = None
         self.last_packet_at = 0.0
+        self.lingering = None  # the transport of a refused client, closed after LINGER_S
 
     # ------------------------------------------------------------ asyncio.Protocol
 
@@ -62,6 +64,8 @@ class Connection(asyncio.Protocol):
         self.timer = self.loop.call_later(self.broker.connect_timeout_s, self.close)
 
     def data_received(self, data):
+        if self.transport is None:
+            return  # closing: what a refused client still sends is ignored
         buf = self.buffer
         buf += data
         start = 0
@@ -89,7 +93,7 @@ class Connection(asyncio.Protocol):
             self.last_packet_at = self.loop.time()
 
     def connection_lost(self, exc):
-        self.transport = None
+        self.transport = self.lingering = None
         if self.timer is not None:
             self.timer.cancel()
         self.broker.connections.discard(self)
@@ -99,7 +103,8 @@ class Connection(asyncio.Protocol):
 
     def pause_writing(self):
         self.write_paused = True
-        self.transport.pause_reading()  # and no more of its requests until it reads our answers
+        if self.transport is not None:
+            self.transport.pause_reading()  # and no more of its requests until it reads our answers
 
     def resume_writing(self):
         self.write_paused = False
@@ -129,12 +134,25 @@ class Connection(asyncio.Protocol):
     def can_write(self) -> bool:
         return not self.write_paused and self.out_bytes < WRITE_HIGH_WATER
 
-    def close(self) -> None:
-        """End the connection as if the network had failed (its will goes out)."""
+    def close(self, linger: bool = False) -> None:
+        """End the connection; unless it ended with DISCONNECT, as if the network had failed
+        (its will goes out). With ``linger``, let the client read what was written first: our
+        side ends (FIN), what it still sends is ignored, and the socket closes when it closes
+        its own, or after LINGER_S. (Closed at once while it is still sending, it would get a
+        reset, and lose the DISCONNECT that says why.)"""
         transport = self.transport
-        if transport is not None:
-            self.flush()
-            self.transport = None  # nothing more is read or written
+        if transport is None:
+            return
+        self.flush()
+        self.transport = None  # nothing more is read or written
+        if self.session is not None:
+            self.broker.connection_ended(self, self.clean_exit)
+            self.session = None
+        if linger and transport.can_write_eof():
+            transport.write_eof()
+            self.lingering = transport
+            self.loop.call_later(LINGER_S, transport.close)
+        else:
             transport.close()
 
     def refuse(self, reason: int) -> None:
@@ -144,14 +162,14 @@ class Connection(asyncio.Protocol):
                 self.write(packet(DISCONNECT, 0, bytes([reason])))
             else:
                 self.write(packet(CONNACK, 0, bytes([0, reason, 0])))
-        self.close()
+        self.close(linger=self.v5)
 
     def taken_over(self) -> None:
         """Another connection took this client id: close without touching the session."""
         if self.v5:
             self.write(packet(DISCONNECT, 0, bytes([SESSION_TAKEN_OVER])))
         self.session = None
-        self.close()
+        self.close(linger=self.v5)
 
     def ack(self, kind: int, packet_id: int, reason: int = 0) -> None:
         body = struct.pack("!H", packet_id) + (bytes([reason]) if self.v5 and reason else b"")

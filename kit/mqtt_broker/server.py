@@ -48,6 +48,8 @@ class MQTTBroker:
         self._server.close()
         for conn in list(self.connections):
             conn.close()
+            if conn.lingering is not None:
+                conn.lingering.close()
         for session in self.sessions.values():
             session.cancel_timers()
         await self._server.wait_closed()
