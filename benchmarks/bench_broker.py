@@ -7,8 +7,10 @@
    process (as the lessons run it), the kit's in its own process
    (``python -m kit broker --protocol 5``), amqtt in its own process (3.1.1 clients:
    it speaks nothing else) and Mosquitto. Ratios to Mosquitto; goal: the kit's
-   broker >= 0.8. Messages lost are counted (a broker may drop QoS 0 messages for a
-   subscriber that falls too far behind; Mosquitto and the kit both do).
+   broker >= 0.8. At most WINDOW messages are on their way at any time (the publisher
+   waits for the subscriber beyond that): a broker drops what overflows a slow
+   subscriber's queue (1,000 messages in Mosquitto and in the kit's), and a flood would
+   measure that, not the throughput. Messages lost are counted all the same: goal 0.
 2. Memory, the resident size (RSS) of the kit's broker process and of Mosquitto's:
    at rest, after a publisher floods a subscriber that never reads, and after
    10,000 connect/disconnect cycles.
@@ -36,6 +38,7 @@ from kit.ports import free_port, is_listening  # noqa: E402
 
 MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
 PAYLOAD = b'{"t": 21.5, "sensor": "bench-1"}'
+WINDOW = 500  # messages published and not yet received, at most
 
 
 class BrokerProcess:
@@ -76,9 +79,11 @@ def throughput(broker: Broker, qos: int, n: int) -> tuple[float, int]:
     """Messages per second from the first publish to the last message received, and how many were lost."""
     protocol = mqtt.MQTTv311 if broker.protocol == "3.1.1" else mqtt.MQTTv5
     done, subscribed, count = threading.Event(), threading.Event(), [0]
+    window = threading.Semaphore(WINDOW)
 
     def on_message(client, userdata, msg):
         count[0] += 1
+        window.release()
         if count[0] == n:
             done.set()
 
@@ -95,8 +100,10 @@ def throughput(broker: Broker, qos: int, n: int) -> tuple[float, int]:
     pub.loop_start()
     start = time.perf_counter()
     for _ in range(n):
+        if not window.acquire(timeout=10):
+            break  # messages were lost: the rest would wait for ever
         pub.publish("bench/t", PAYLOAD, qos=qos)
-    done.wait(60)
+    done.wait(10)
     elapsed = time.perf_counter() - start
     pub.disconnect(), sub.disconnect()
     pub.loop_stop(), sub.loop_stop()

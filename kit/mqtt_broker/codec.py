@@ -69,6 +69,8 @@ class MalformedPacket(ProtocolViolation):
 
 def varint(n: int) -> bytes:
     """A variable byte integer: 7 bits a byte, low bits first [MQTT-1.5.5]."""
+    if n < 128:
+        return bytes((n,))
     out = bytearray()
     while True:
         n, digit = divmod(n, 128)
@@ -121,10 +123,17 @@ class Reader:
         return chunk
 
     def byte(self) -> int:
-        return self.take(1)[0]
+        if self.pos >= len(self.data):
+            raise MalformedPacket("packet shorter than its fields")
+        self.pos += 1
+        return self.data[self.pos - 1]
 
     def int2(self) -> int:
-        return struct.unpack("!H", self.take(2))[0]
+        data, pos = self.data, self.pos
+        if pos + 2 > len(data):
+            raise MalformedPacket("packet shorter than its fields")
+        self.pos = pos + 2
+        return data[pos] << 8 | data[pos + 1]
 
     def int4(self) -> int:
         return struct.unpack("!I", self.take(4))[0]
@@ -142,13 +151,18 @@ class Reader:
         return self.take(self.int2())
 
     def str(self) -> str:
+        return self.str_and_bytes()[0]
+
+    def str_and_bytes(self) -> tuple[str, bytes]:
+        """A string, and its bytes as they came, length first (to send on unchanged)."""
+        start = self.pos
         try:
             s = self.bin().decode("utf-8")  # refuses surrogates and overlong forms too
         except UnicodeDecodeError:
             raise MalformedPacket("string is not UTF-8") from None
         if FORBIDDEN_IN_STRINGS.search(s):
             raise MalformedPacket("string holds U+0000, a control character or a non-character")
-        return s
+        return s, self.data[start:self.pos]
 
     def packet_id(self) -> int:
         packet_id = self.int2()
@@ -165,6 +179,9 @@ class Reader:
     def properties(self, packet_kind) -> tuple[list[tuple[int, bytes]], dict[int, object]]:
         """A v5 property block: every property as (identifier, encoded value), in order (to
         forward unchanged), and the decoded value of each one that may appear only once."""
+        if self.data[self.pos:self.pos + 1] == b"\x00":  # none: the usual case
+            self.pos += 1
+            return [], {}
         end = self.varint() + self.pos
         raw, values = [], {}
         allowed = ALLOWED_FROM_CLIENT[packet_kind]

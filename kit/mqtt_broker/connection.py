@@ -66,8 +66,11 @@ class Connection(asyncio.Protocol):
     def data_received(self, data):
         if self.transport is None:
             return  # closing: what a refused client still sends is ignored
-        buf = self.buffer
-        buf += data
+        if self.buffer:  # the rest of a packet begun in an earlier read
+            self.buffer += data
+            buf = self.buffer
+        else:
+            buf = data
         start = 0
         try:
             while self.transport is not None:
@@ -88,8 +91,8 @@ class Connection(asyncio.Protocol):
         except ProtocolViolation as violation:
             self.refuse(violation.reason)
             return
+        self.buffer = bytearray(buf[start:])  # the start of a packet whose end is still to come
         if start:
-            del buf[:start]
             self.last_packet_at = self.loop.time()
 
     def connection_lost(self, exc):
@@ -288,17 +291,19 @@ class Connection(asyncio.Protocol):
         qos, retain = (flags >> 1) & 3, bool(flags & 1)
         if qos == 3:
             raise MalformedPacket("QoS 3")
-        topic = r.str()
+        topic, encoded_topic = r.str_and_bytes()
         packet_id = r.packet_id() if qos else 0
         properties, expiry_s = b"", None
         if self.v5:
             raw, values = r.properties(PUBLISH)
-            topic = self.topic_from_alias(topic, values.get(TOPIC_ALIAS))
-            expiry_s = values.get(MESSAGE_EXPIRY)
-            properties = b"".join(bytes([i]) + v for i, v in raw if i != TOPIC_ALIAS and i != MESSAGE_EXPIRY)
+            if raw:
+                if TOPIC_ALIAS in values:
+                    topic, encoded_topic = self.topic_from_alias(topic, values[TOPIC_ALIAS]), None
+                expiry_s = values.get(MESSAGE_EXPIRY)
+                properties = b"".join(bytes([i]) + v for i, v in raw if i != TOPIC_ALIAS and i != MESSAGE_EXPIRY)
         if not valid_topic(topic):
             raise ProtocolViolation(f"not a topic name: {topic!r}")
-        msg = Message(topic, r.rest(), qos, retain, properties, expiry_s)
+        msg = Message(topic, r.rest(), qos, retain, properties, expiry_s, encoded_topic)
         session = self.session
         if qos == 2:
             if packet_id not in session.awaiting_pubrel:  # a resent QoS 2 message is delivered once
@@ -313,10 +318,8 @@ class Connection(asyncio.Protocol):
         else:
             self.broker.publish(msg, session)
 
-    def topic_from_alias(self, topic: str, alias: int | None) -> str:
+    def topic_from_alias(self, topic: str, alias: int) -> str:
         """A client's topic alias: set with a topic, used without one [MQTT-3.3.2-7..12]."""
-        if alias is None:
-            return topic
         if alias == 0 or alias > self.broker.topic_alias_maximum:
             raise ProtocolViolation(f"topic alias {alias}", TOPIC_ALIAS_INVALID)
         if topic:

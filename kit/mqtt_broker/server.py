@@ -119,7 +119,7 @@ class MQTTBroker:
         topic_levels = msg.topic.split("/")
         groups: dict[tuple[str, str], list] = {}
         count = 0
-        for session in list(self.sessions.values()):
+        for session in self.sessions.values():
             best, retain, identifiers = -1, False, []
             for sub in session.subscriptions.values():
                 if not matches_levels(sub.levels, topic_levels):

@@ -29,7 +29,7 @@ NEVER = 0xFFFFFFFF  # a Session Expiry Interval that never ends
 log = logging.getLogger("kit.mqtt_broker")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Message:
     """An application message as the broker holds it."""
 
@@ -39,10 +39,13 @@ class Message:
     retain: bool
     properties: bytes = b""  # encoded v5 properties, forwarded as they came (not expiry, not alias)
     expiry_s: int | None = None  # its Message Expiry Interval, if it has one
+    encoded_topic: bytes | None = None  # the topic as it goes out, length first (made if not given)
     received_at: float = field(default_factory=time.monotonic)
+    size: int = 0  # bytes it holds in a queue
 
     def __post_init__(self):
-        self.encoded_topic = utf8(self.topic)
+        if self.encoded_topic is None:
+            self.encoded_topic = utf8(self.topic)
         self.size = len(self.encoded_topic) + len(self.payload) + len(self.properties)
 
     def seconds_left(self) -> int | None:
@@ -65,7 +68,7 @@ class Subscription:
         self.levels = self.topic_filter.split("/")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Delivery:
     """One message on its way to one session, at the QoS it goes out with."""
 
@@ -88,7 +91,8 @@ def publish_packet(d: Delivery, v5: bool, dup: bool = False) -> bytes:
             props += bytes([MESSAGE_EXPIRY]) + struct.pack("!I", msg.seconds_left())
         for identifier in d.identifiers:
             props += bytes([SUBSCRIPTION_ID]) + varint(identifier)
-        body.append(varint(len(props)) + props)
+        body.append(varint(len(props)))
+        body.append(props)
     body.append(msg.payload)
     return packet(PUBLISH, dup << 3 | d.qos << 1 | d.retain, b"".join(body))
 
@@ -132,7 +136,7 @@ class Session:
             if d.qos and len(inflight) >= conn.receive_maximum:
                 return
             queue.popleft()
-            if d.message.seconds_left() == 0:  # expired while it waited [MQTT-3.3.2-5]
+            if d.message.expiry_s is not None and d.message.seconds_left() == 0:  # expired [MQTT-3.3.2-5]
                 self.held_bytes -= d.message.size
                 continue
             if d.qos:
