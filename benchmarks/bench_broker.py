@@ -168,11 +168,10 @@ def connect_cycles(port: int, n: int) -> None:
         sock.close()
 
 
-def compare_memory(workdir: Path, flood_mb: int, cycles: int) -> None:
+def compare_memory(workdir: Path, flood_mb: int, cycles: int, kinds=None) -> None:
     print(f"2. broker memory (RSS, MB), its own process: at rest, after {flood_mb} MB of QoS 0 published at a "
           f"subscriber that never reads, after {cycles} connects")
-    kinds = ["kit"] + (["mosquitto"] if MOSQUITTO else [])
-    for kind in kinds:
+    for kind in kinds or ["kit"] + (["mosquitto"] if MOSQUITTO else []):
         process = BrokerProcess(kind, workdir)
         try:
             rest = process.rss_mb()

@@ -94,25 +94,27 @@ def test_an_offline_subscriber_gets_its_qos_1_and_2_messages_when_it_comes_back(
 
 
 @pytest.mark.parametrize("broker", KIT_AND_MOSQUITTO, indirect=True)
-def test_a_qos1_message_not_acknowledged_before_the_connection_dropped_comes_again_with_dup(broker):
-    """MQTT 5.0 §4.4: on reconnect the server MUST resend the unacknowledged PUBLISH packets,
-    DUP set, before anything new."""
-    client_id, base = f"dup1-{broker.implementation}", f"dup1/{broker.implementation}"
-    forget_session(broker, client_id)
-    forgetful = SessionClient(broker, client_id, manual_ack=True)  # it takes the message, never PUBACKs it
-    forgetful.connect(properties=persistent())
+@pytest.mark.parametrize("protocol", [V311, V5], ids=["3.1.1", "5"])
+def test_a_qos1_message_not_acknowledged_before_the_connection_dropped_comes_again_with_dup(broker, protocol):
+    """MQTT 5.0 §4.4, 3.1.1 §4.4: on reconnect the server MUST resend the unacknowledged
+    PUBLISH packets, DUP set, same packet id, before anything new."""
+    client_id, base = f"dup1-{broker.implementation}-{protocol}", f"dup1/{broker.implementation}/{protocol}"
+    session = persistent() if protocol == V5 else None
+    forget_session(broker, client_id, protocol)
+    forgetful = SessionClient(broker, client_id, protocol, manual_ack=True)  # takes the message, never PUBACKs it
+    forgetful.connect(properties=session)
     forgetful.subscribe(f"{base}/#", qos=1)
     pub = publisher(broker)
     pub.publish(f"{base}/t", b"important", qos=1).wait_for_publish(5)
     [first] = forgetful.wait_for(1)
     assert not first.dup
     forgetful.vanish()
-    back = SessionClient(broker, client_id)
-    assert back.connect(properties=persistent()) is True
+    back = SessionClient(broker, client_id, protocol)
+    assert back.connect(properties=session) is True
     [again] = back.wait_for(1)
     assert (again.payload, again.qos, again.dup, again.mid) == (b"important", 1, True, first.mid)
     back.disconnect(), pub.disconnect()
-    forget_session(broker, client_id)
+    forget_session(broker, client_id, protocol)
 
 
 @pytest.mark.parametrize("broker", KIT_AND_MOSQUITTO, indirect=True)
