@@ -271,18 +271,19 @@ def vanishing_client(broker, client_id, will_topic, payload, delay_s, expiry_s):
 @pytest.mark.parametrize("broker", KIT_AND_MOSQUITTO, indirect=True)
 def test_a_will_waits_for_its_will_delay_interval_and_a_client_back_in_time_cancels_it(broker):
     """MQTT 5.0 §3.1.3.2.2: the will goes out Will Delay Interval after the connection ends;
-    if the client reconnects to its session before that, it is not sent. Two clients vanish
-    together: one with a 1 s delay that comes back at once, one with a 2 s delay that does
-    not. When the second one's will arrives, the first one's would have. The kit's broker
-    sent every will at once."""
+    if the client reconnects to its session before that, it is not sent. Two clients with
+    a 2 s delay: one vanishes and comes back at once; then the other vanishes and does not
+    come back. When the second one's will arrives, the first one's would have. The kit's
+    broker sent every will at once."""
     base = f"will-delay/{broker.implementation}"
     watcher = Subscriber(broker, f"{base}/#", qos=1)
-    returning = vanishing_client(broker, f"will-back-{broker.implementation}", f"{base}/back", b"back", 1, 300)
+    returning = vanishing_client(broker, f"will-back-{broker.implementation}", f"{base}/back", b"back", 2, 300)
     gone = vanishing_client(broker, f"will-gone-{broker.implementation}", f"{base}/gone", b"gone", 2, 300)
-    returning.vanish(), gone.vanish()
-    vanished = time.monotonic()
+    returning.vanish()
     returning = SessionClient(broker, f"will-back-{broker.implementation}")
     assert returning.connect(properties=persistent()) is True
+    gone.vanish()
+    vanished = time.monotonic()
     [will] = watcher.wait_for(1)
     assert will.payload == b"gone" and 1.9 <= time.monotonic() - vanished < 6
     returning.disconnect(properties=disconnect_expiry(0)), watcher.close()
@@ -306,7 +307,11 @@ def test_a_will_goes_out_when_its_session_ends_even_before_its_delay(broker):
 
 # ---------------------------------------------------------------- flow control and backpressure
 
-@pytest.mark.parametrize("broker", KIT_AND_MOSQUITTO, indirect=True)
+@pytest.mark.parametrize("broker", ["kit.mqtt_broker", pytest.param("mosquitto", marks=[
+    pytest.mark.skipif(not MOSQUITTO, reason=NO_MOSQUITTO), pytest.mark.xfail(strict=True, reason=(
+        "Mosquitto 2.0.11 lets up to Receive Maximum queued messages go on one PUBACK: 5 or 6 in flight "
+        "(db__message_delete_outgoing counts from the acknowledged message, not the messages in flight)"))])],
+    indirect=True)
 def test_the_clients_receive_maximum_bounds_the_messages_in_flight_to_it(broker):
     """MQTT 5.0 §4.9: no more unacknowledged QoS 1/2 messages than the client's Receive
     Maximum; each PUBACK lets the next one go. The kit's broker ignored it."""
@@ -319,11 +324,12 @@ def test_the_clients_receive_maximum_bounds_the_messages_in_flight_to_it(broker)
         pub.publish(f"{base}/t", str(i), qos=1).wait_for_publish(5)
     assert len(slow.wait_for(3)) == 3
     assert len(slow.wait_for(4, timeout_s=0.5)) == 3, "a 4th message before any PUBACK"
-    slow.client.ack(slow.messages[0].mid, 1)
-    assert len(slow.wait_for(4)) == 4
-    for n in range(1, 10):
-        slow.wait_for(n + 1, timeout_s=5)
-        slow.client.ack(slow.messages[n].mid, 1)
+    for acked in range(1, 8):  # one PUBACK, one more message: never more than 3 unacknowledged
+        slow.client.ack(slow.messages[acked - 1].mid, 1)
+        assert len(slow.wait_for(acked + 3)) == acked + 3
+        assert len(slow.wait_for(acked + 4, timeout_s=0.05)) == acked + 3, f"after {acked} PUBACKs"
+    for m in slow.messages[7:]:
+        slow.client.ack(m.mid, 1)
     assert [int(m.payload) for m in slow.messages] == list(range(10))
     slow.disconnect(), pub.disconnect()
 

@@ -35,6 +35,8 @@ LINGER_S = 2  # how long a refused client may go on sending (ignored) while it r
 
 
 class Connection(asyncio.Protocol):
+    """A client's connection, from its first byte to its close; ``session`` once CONNECT is accepted."""
+
     def __init__(self, broker):
         self.broker = broker
         self.transport = None
@@ -237,15 +239,7 @@ class Connection(asyncio.Protocol):
         self.receive_maximum = values.get(RECEIVE_MAXIMUM, self.receive_maximum)
         self.maximum_packet_size = values.get(MAXIMUM_PACKET_SIZE, self.maximum_packet_size)
         client_id = r.str()
-        will, will_delay_s = None, 0
-        if will_flag:
-            will_props, will_values = r.properties(WILL) if self.v5 else ([], {})
-            will = Message(r.str(), r.bin(), will_qos, bool(connect_flags & 0x20),
-                           b"".join(bytes([i]) + v for i, v in will_props if i not in (WILL_DELAY, MESSAGE_EXPIRY)),
-                           will_values.get(MESSAGE_EXPIRY))
-            if not valid_topic(will.topic):
-                raise ProtocolViolation("will topic is not a valid topic name")
-            will_delay_s = will_values.get(WILL_DELAY, 0)
+        will, will_delay_s = self.read_will(r, will_qos, bool(connect_flags & 0x20)) if will_flag else (None, 0)
         if connect_flags & 0x80:
             r.str()  # user name: anyone may connect
         if connect_flags & 0x40:
@@ -270,6 +264,15 @@ class Connection(asyncio.Protocol):
             self.timer = self.loop.call_later(self.keepalive_s * 1.5, self.check_keepalive)
         self.write(packet(CONNACK, 0, bytes([present, 0]) + (self.connack_properties(assigned) if self.v5 else b"")))
         self.session.resend()
+
+    def read_will(self, r: Reader, qos: int, retain: bool) -> tuple[Message, int]:
+        """The will in a CONNECT, and its Will Delay Interval."""
+        props, values = r.properties(WILL) if self.v5 else ([], {})
+        forwarded = b"".join(bytes([i]) + v for i, v in props if i not in (WILL_DELAY, MESSAGE_EXPIRY))
+        will = Message(r.str(), r.bin(), qos, retain, forwarded, values.get(MESSAGE_EXPIRY))
+        if not valid_topic(will.topic):
+            raise ProtocolViolation("will topic is not a valid topic name")
+        return will, values.get(WILL_DELAY, 0)
 
     def connack_properties(self, assigned: bool) -> bytes:
         """What the client must know of this broker: every limit it enforces, nothing it lacks."""
@@ -312,7 +315,7 @@ class Connection(asyncio.Protocol):
                 session.awaiting_pubrel.add(packet_id)
                 self.broker.publish(msg, session)
             self.ack(PUBREC, packet_id)
-        elif qos == 1:
+        elif qos == 1:  # v5: PUBACK 0x10 when no one subscribes to it, as Mosquitto
             delivered = self.broker.publish(msg, session)
             self.ack(PUBACK, packet_id, 0 if delivered else NO_SUBSCRIBERS)
         else:

@@ -8,7 +8,8 @@ connection; a persistent one (Clean Start 0 with a Session Expiry Interval, or 3
 CleanSession 0) outlives it, and gets its QoS 1 and 2 messages when it reconnects.
 
 Flow control: at most the client's Receive Maximum QoS 1/2 messages in flight (20, as in
-Mosquitto, when the client states none). Backpressure: nothing is written to a client
+Mosquitto, when the client states none); messages go out in the order they came, so a QoS 0
+message waits behind a QoS 1 one held back. Backpressure: nothing is written to a client
 whose socket is full; its messages wait in its queue, which holds at most
 ``max_queued_messages`` messages and ``max_queued_bytes`` bytes (in flight included).
 Beyond that a message is dropped, and the log (``kit.mqtt_broker``) says so.
@@ -156,8 +157,7 @@ class Session:
 
     def acknowledged(self, packet_id: int) -> None:
         """PUBACK, PUBCOMP (or a failed PUBREC): that message is done; the next may go."""
-        d = self.inflight.pop(packet_id)
-        self.held_bytes -= d.message.size
+        self.held_bytes -= self.inflight.pop(packet_id).message.size
         if self.connection is not None:
             self.pump()
 
@@ -169,8 +169,8 @@ class Session:
                 conn.write(packet(PUBREL, 2, struct.pack("!H", packet_id)))
                 continue
             data = publish_packet(d, conn.v5, dup=True)
-            if len(data) > conn.maximum_packet_size:
-                self.acknowledged(packet_id)
+            if len(data) > conn.maximum_packet_size:  # this connection takes less than the last one did
+                self.held_bytes -= self.inflight.pop(packet_id).message.size
             else:
                 conn.write(data)
         self.pump()
