@@ -8,6 +8,7 @@ ready, and stops cleanly on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 from kit.service_runtime import stop_on_signals
@@ -15,6 +16,11 @@ from kit.service_runtime import stop_on_signals
 
 def _broker(args) -> int:
     from kit.broker import BrokerError, start_broker
+    log = logging.getLogger("kit.mqtt_broker")  # the v5 broker's log (a queue overflowing...) on stderr
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
     stop = stop_on_signals()  # before the "ready" line, so a signal right after it is not lost
     try:
         broker = start_broker(args.protocol, port=args.port, host=args.host)

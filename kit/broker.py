@@ -10,6 +10,10 @@ Each broker runs in its own thread with its own asyncio event loop (a Jupyter
 kernel already runs one in the main thread). Re-running the cell gives you the
 broker that is already running instead of an "address already in use" error.
 
+The embedded brokers keep their logs to themselves (their thread would print into
+whatever cell runs next): set ``propagate = True`` on the ``kit.mqtt_broker`` logger
+(or amqtt's) to see them. ``python -m kit broker`` prints the v5 broker's log on stderr.
+
 Set ``MQTT_BROKER_URL=mqtt://localhost:1883`` to use a broker you run
 yourself (Mosquitto, EMQX, HiveMQ, the compose stack): ``start_broker`` then
 starts nothing and returns that address, so the lessons run against it unchanged.
@@ -146,6 +150,10 @@ async def _serve(protocol: str, host: str, port: int):
     """Start the broker inside the running loop; return a coroutine function that stops it."""
     if protocol == "5":
         from kit.mqtt_broker import MQTTBroker
+        logger = logging.getLogger("kit.mqtt_broker")
+        if not logger.handlers:  # embedded in a notebook: its warnings must not print into a later cell
+            logger.propagate = False
+            logger.addHandler(logging.NullHandler())
         broker = MQTTBroker(host, port)
         await broker.start()
         return broker.stop

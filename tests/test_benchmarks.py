@@ -8,6 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
+import bench_broker  # noqa: E402
 import bench_paho  # noqa: E402
 
 from kit import throughput  # noqa: E402
@@ -43,3 +44,15 @@ def test_per_message_reports_its_ratios(capsys):
     assert all(r > 0 for r in ratios.values())
     out = capsys.readouterr().out
     assert "no implementation can go below this" in out and "x propagation only" in out
+
+
+@pytest.mark.parametrize("qos", [0, 1])
+def test_the_broker_benchmark_loses_no_message_on_the_kits_broker(qos):
+    rate, lost = bench_broker.throughput(start_broker(protocol=5), qos, 300)
+    assert lost == 0 and rate > 0
+
+
+def test_the_broker_benchmark_measures_the_memory_of_a_broker_process(tmp_path, capsys):
+    bench_broker.compare_memory(tmp_path, flood_mb=2, cycles=20, kinds=["kit"])
+    out = capsys.readouterr().out
+    assert "after the flood" in out and "after the connects" in out

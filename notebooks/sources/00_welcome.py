@@ -61,7 +61,7 @@ print(repr(waterfall()))
 # | 03 logs | the logging bridge, severity, logs correlated with traces; logs over OTLP | 27 |
 # | 04 context and baggage | `traceparent`, inject and extract between services, baggage | 34 |
 # | 05 MQTT basics | paho-mqtt 2.x, QoS, retain, MQTT v5 properties | 33 |
-# | 06 MQTT v5 user properties | the blog's technique: your own Getter/Setter, one trace across two services | 40 |
+# | 06 MQTT v5 user properties | the blog's technique: your own Getter/Setter, one trace across two services, a persistent session | 45 |
 # | 07 MQTT 3.1.1 JSON payload | the context in the JSON payload, by hand | 27 |
 # | 08 auto-instrumentation | `PahoMqttInstrumentor`, hooks, zero-code | 33 |
 # | 09 multi-service trace | three processes, one trace, the service map | 34 |

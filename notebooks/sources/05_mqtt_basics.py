@@ -35,9 +35,9 @@ broker, broker5
 # > properties* (lesson 06). The one pure-Python v5 broker on PyPI we measured
 # > (moat-lib-mqtt 0.8.7) loses QoS 2 messages, drops a client that subscribes before it
 # > has read the broker's CONNACK, and merges user properties that repeat a key. So the kit
-# > carries a small v5 broker of its own (`kit/mqtt_broker.py`, about 400 lines you can
-# > read), tested against Mosquitto's own command-line clients. Both are for learning on a
-# > laptop. For anything real use Mosquitto, EMQX or HiveMQ: set
+# > carries a small v5 broker of its own (`kit/mqtt_broker/`: five short modules, one job
+# > each, about 1,000 lines you can read), held to Mosquitto: its tests run on Mosquitto
+# > too, with the same outcome. Both are for learning on a laptop. For anything real use Mosquitto, EMQX or HiveMQ: set
 # > `MQTT_BROKER_URL=mqtt://localhost:1883` before starting Jupyter and `start_broker()`
 # > returns that broker instead, with no change to the lessons.
 #

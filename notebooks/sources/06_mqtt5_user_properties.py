@@ -1,12 +1,13 @@
 # %% [markdown]
 # # 06 · Trace context in MQTT v5 user properties, by hand
 #
-# **Teaching:** 20 min · **Exercises:** 20 min
+# **Teaching:** 25 min · **Exercises:** 20 min
 #
 # > **Questions**
 # > - How does a publisher hand its trace to a subscriber in another service?
 # > - Which span kinds fit publish and subscribe, and why not the blog's SERVER/CLIENT?
 # > - Should the subscriber's span be a child of the publisher's, or linked to it?
+# > - What does a trace look like when a message waits for an offline subscriber?
 # >
 # > **Objectives**
 # > - Inject the current context into MQTT v5 user properties on publish, and extract it in
@@ -14,6 +15,8 @@
 # > - Write the Getter and Setter for paho `Properties` that read them safely (repeated keys, no
 # >   properties at all, MQTT 3.1.1) and write them without duplicates.
 # > - Choose PRODUCER / CONSUMER kinds, and parent or link.
+# > - Keep a subscriber's messages while it is offline (a persistent session), and compare parent
+# >   and link on the trace of messages processed long after they were published.
 #
 # This is the blog's technique: the W3C "Trace Context: MQTT" format puts `traceparent`
 # and `tracestate` in MQTT v5 user properties, named exactly so, in lower case.
@@ -24,7 +27,7 @@ from opentelemetry.trace import Link, SpanKind
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kit import clients
+from kit import capture, clients
 from kit.broker import start_broker
 from kit.inbox import Inbox
 from kit.telemetry import setup
@@ -242,6 +245,124 @@ print("linked to it?    ", consumer.links == [(producer.trace_id, producer.span_
 # publish that may be hours old to every *late* subscriber. Parenting would hang today's
 # processing under yesterday's trace. Check `msg.retain` and link in that case.
 #
+# ## 6. Late by design: a persistent session
+#
+# A retained message is not the only one that arrives late. A subscriber can ask the broker
+# for a **persistent session**: while it is offline, the broker keeps its subscriptions and
+# the QoS 1 and 2 messages published for it, and hands them over when it reconnects,
+# minutes or days later. This is the case the messaging conventions have in mind when they
+# prefer links.
+#
+# In MQTT v5 the subscriber connects with `clean_start=False` and a **Session Expiry
+# Interval**: how long the broker keeps the session once the connection has ended (0, the
+# default, ends it with the connection; MQTT 3.1.1 has `clean_session=False`, kept for
+# ever). The archiver below starts clean once (a session left by an earlier run is
+# dropped), subscribes, and leaves.
+
+# %%
+import json
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+
+KEEP_FOR_AN_HOUR = Properties(PacketTypes.CONNECT)
+KEEP_FOR_AN_HOUR.SessionExpiryInterval = 3600  # seconds the broker keeps the session after we leave
+
+
+def archive_reading(client, userdata, msg):
+    ctx = propagate.extract(msg.properties, getter=user_properties_getter)
+    with processor.tracer.start_as_current_span("process readings/temp", context=ctx, kind=SpanKind.CONSUMER):
+        pass  # as in section 3: a child of the publish span
+
+
+archive = Inbox(then=archive_reading)
+archiver = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="archiver-1", protocol=mqtt.MQTTv5)
+archiver.on_message = archive
+subscribed = threading.Event()
+archiver.on_subscribe = lambda client, userdata, mid, reason_codes, properties: subscribed.set()
+archiver.connect(broker.host, broker.port, clean_start=True, properties=KEEP_FOR_AN_HOUR)
+archiver.loop_start()
+archiver.subscribe("readings/#", qos=1)
+subscribed.wait(5)
+archiver.disconnect()  # gone: the broker keeps its subscription, and its messages from now on
+archiver.loop_stop()
+print("archiver offline; its session is kept for", KEEP_FOR_AN_HOUR.SessionExpiryInterval, "s")
+
+# %% [markdown]
+# While the archiver is away, the sensor publishes three readings, each with its PRODUCER
+# span and its context in the user properties, as in section 3. (`processor-1`, subscribed
+# to `#` since section 3, is told to ignore them.)
+
+# %%
+subscriber.on_message = None
+
+with sensor.tracer.start_as_current_span("sensor round"):
+    for reading in (21.5, 21.7, 22.0):
+        with sensor.tracer.start_as_current_span("publish readings/temp", kind=SpanKind.PRODUCER):
+            properties = Properties(PacketTypes.PUBLISH)
+            propagate.inject(properties, setter=user_properties_setter)
+            publisher.publish("readings/temp", json.dumps({"t": reading}), qos=1,
+                              properties=properties).wait_for_publish(5)
+
+time.sleep(1)  # the archiver stays away: one second here, hours in real life
+
+# %% [markdown]
+# The archiver comes back: the same client id, and `clean_start=False`. The broker still has
+# its session (`session_present`), and hands over the three readings at once, with no new
+# SUBSCRIBE:
+
+# %%
+def on_reconnect(client, userdata, flags, reason_code, properties):
+    print("session present:", flags.session_present)
+
+
+archiver.on_connect = on_reconnect
+archiver.connect(broker.host, broker.port, clean_start=False, properties=KEEP_FOR_AN_HOUR)
+archiver.loop_start()
+archive.wait(3)
+sensor.flush(), processor.flush()
+waterfall()
+
+# %% [markdown]
+# One trace: the three publishes at the left, the three `process` spans far to the right,
+# each still the child of its publish. The trace is as long as the archiver was away,
+# though no code ran in that time: the messages sat in the broker.
+#
+# The same late processing, recorded the way the conventions prefer: one CONSUMER span for
+# the batch the archiver received, in a trace of its own, with a **link** to each publish:
+
+# %%
+publishes = [trace.get_current_span(propagate.extract(m.properties, getter=user_properties_getter))
+             .get_span_context() for m in archive.messages]
+with processor.tracer.start_as_current_span("process readings/temp", kind=SpanKind.CONSUMER,
+                                            links=[Link(p) for p in publishes]) as batch:
+    pass
+processor.flush()
+
+round_trace = format(publishes[0].trace_id, "032x")
+batch_trace = format(batch.get_span_context().trace_id, "032x")
+waterfall(trace_id=[round_trace, batch_trace])
+
+# %%
+as_children = capture.spans_df(trace_id=round_trace)
+waited_s = (as_children.query("name == 'process readings/temp'").start.min()
+            - as_children.query("name == 'publish readings/temp'").start.max()).total_seconds()
+linked = capture.spans_df(trace_id=batch_trace).iloc[0]
+print(f"parent: one trace of {len(as_children)} spans; its processing starts {waited_s:.1f} s after the last publish")
+print(f"link:   the batch's own trace lasts {linked.duration_ms:.2f} ms; it links to {len(linked.links)} publishes")
+
+# %% [markdown]
+# | | parent (child of the publish) | link (a trace of its own) |
+# |---|---|---|
+# | the waterfall | one story, publish to processing | two traces; the links lead back |
+# | the trace's duration | includes the time in the broker: a latency alert would blame the processing | the processing only |
+# | a batch of messages from many traces | impossible: a span has one parent | one span, one link per message |
+#
+# Use a parent for one message handled at once; a link for late, repeated or batched
+# processing, persistent sessions and retained messages included. The kit's instrumentation
+# (lesson 08) parents by default, and links with `links_only=True`.
+#
 # ## Exercises, part 2
 #
 # ### Exercise 6.2: the consumer side
@@ -303,7 +424,7 @@ check_hop(alerts, "process alerts/high", "publish alerts/high")
 # %load solutions/ex_6.3.py
 
 # %%
-for client in (publisher, subscriber):
+for client in (publisher, subscriber, archiver):
     client.disconnect()
     client.loop_stop()
 
@@ -315,3 +436,5 @@ for client in (publisher, subscriber):
 # >   missing properties and `None`; `UserProperty = [...]` appends, so a Setter replaces.
 # > - PRODUCER / CONSUMER, not CLIENT / SERVER; names `publish {topic}` / `process {topic}`.
 # > - Parent for one connected story; a link for late, repeated or batched processing (and retained messages).
+# > - A persistent session (`clean_start=False` and a Session Expiry Interval) keeps a subscriber's QoS 1/2
+# >   messages while it is offline; parented, their processing stretches the publisher's trace by the wait.

@@ -1,0 +1,162 @@
+"""The broker: it listens, keeps the sessions and the retained messages, and routes each
+published message to the sessions whose subscriptions match it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from kit.mqtt_broker.connection import Connection
+from kit.mqtt_broker.sessions import NEVER, Delivery, Message, Session, Subscription
+from kit.mqtt_broker.topics import matches_levels
+
+
+class MQTTBroker:
+    """An MQTT v5 and 3.1.1 broker on one TCP port (see :mod:`kit.mqtt_broker`).
+
+    Its limits are class attributes: change one on an instance, or on the class for every
+    broker (a test may lower ``connect_timeout_s``). Every one of them is stated to v5
+    clients in CONNACK, or is a bound the client cannot see (the queue, the timeouts).
+    """
+
+    connect_timeout_s = 10  # a connection that has not completed its CONNECT by then is closed
+    max_packet = 16 * 1024 * 1024  # the largest packet a client may send (CONNACK says so)
+    max_connect_packet = 256 * 1024  # ... and before its CONNECT is accepted
+    receive_maximum = 20  # QoS 1/2 messages a client may have in flight to the broker, and the broker to it
+    topic_alias_maximum = 10  # topic aliases a client may set (Mosquitto's default too)
+    max_queued_messages = 1000  # per session, waiting to go out (Mosquitto's default too)
+    max_queued_bytes = 16 * 1024 * 1024  # per session, queued and in flight
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 1883):
+        self.host, self.port = host, port
+        self.sessions: dict[str, Session] = {}
+        self.retained: dict[str, Message] = {}
+        self.connections: set[Connection] = set()
+        self.delivered = 0
+        self._share_turns: dict[tuple[str, str], int] = {}
+        self._server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> int:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: Connection(self), self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for conn in list(self.connections):
+            conn.close()
+            if conn.lingering is not None:
+                conn.lingering.close()
+        for session in self.sessions.values():
+            session.cancel_timers()
+        await self._server.wait_closed()
+        self._server = None
+
+    # ------------------------------------------------------------ sessions
+
+    def open_session(self, conn: Connection, client_id: str, clean: bool, expiry_s: int) -> tuple[Session, bool]:
+        """The session a CONNECT asks for, and whether it was there already (Session Present)."""
+        old = self.sessions.get(client_id)
+        resume = old is not None and not clean and old.expiry_s > 0
+        if old is not None:
+            old.cancel_timers()
+            if old.connection is not None:  # a client id connects once: the older connection goes
+                old.connection.taken_over()
+                old.connection = None
+            if resume:
+                old.will = None  # the client is back: its will is not sent (as Mosquitto)
+            else:
+                self.end_session(old)
+        session = old if resume else Session(self, client_id)
+        session.expiry_s = expiry_s
+        session.connection = conn
+        self.sessions[client_id] = session
+        return session, resume
+
+    def connection_ended(self, conn: Connection, clean_exit: bool) -> None:
+        """The session's connection is gone: send or schedule its will, end the session or time it."""
+        session = conn.session
+        session.connection = None
+        session.went_offline()
+        loop = asyncio.get_running_loop()
+        if session.will is not None and clean_exit:
+            session.will = None
+        if session.will is not None:  # sent after its Will Delay Interval, or when the session ends
+            delay_s = min(session.will_delay_s, session.expiry_s)
+            if delay_s:
+                session.will_timer = loop.call_later(delay_s, self.publish_will, session)
+            else:
+                self.publish_will(session)
+        if session.expiry_s == 0:
+            self.end_session(session)
+        elif session.expiry_s != NEVER:
+            session.expiry_timer = loop.call_later(session.expiry_s, self.end_session, session)
+
+    def end_session(self, session: Session) -> None:
+        session.cancel_timers()
+        if self.sessions.get(session.client_id) is session:
+            del self.sessions[session.client_id]
+        self.publish_will(session)
+
+    def publish_will(self, session: Session) -> None:
+        will, session.will = session.will, None
+        if will is not None:
+            will.received_at = time.monotonic()  # its Message Expiry Interval starts now
+            self.publish(will, session)
+
+    # ------------------------------------------------------------ messages
+
+    def publish(self, msg: Message, sender: Session | None) -> int:
+        """Store it if retained; deliver it to every matching session. Returns how many got it."""
+        if msg.retain:
+            if msg.payload:
+                self.retained[msg.topic] = msg
+            else:
+                self.retained.pop(msg.topic, None)
+        topic_levels = msg.topic.split("/")
+        groups: dict[tuple[str, str], list] = {}
+        count = 0
+        for session in self.sessions.values():
+            best, retain, identifiers = -1, False, []
+            for sub in session.subscriptions.values():
+                if not matches_levels(sub.levels, topic_levels):
+                    continue
+                if sub.share is not None:
+                    groups.setdefault((sub.share, sub.topic_filter), []).append((session, sub))
+                    continue
+                if sub.no_local and session is sender:
+                    continue
+                best = max(best, min(sub.qos, msg.qos))
+                retain = retain or (sub.retain_as_published and msg.retain)
+                if sub.identifier:
+                    identifiers.append(sub.identifier)
+            if best >= 0:  # overlapping subscriptions: one message, at the highest QoS, every identifier
+                session.deliver(Delivery(msg, best, retain, tuple(identifiers)))
+                count += 1
+        for group, members in groups.items():  # one member of each shared subscription's group
+            session, sub = self._next_member(group, members)
+            session.deliver(Delivery(msg, min(sub.qos, msg.qos), sub.retain_as_published and msg.retain,
+                                     (sub.identifier,) if sub.identifier else ()))
+            count += 1
+        self.delivered += count
+        return count
+
+    def _next_member(self, group: tuple[str, str], members: list[tuple[Session, Subscription]]):
+        """Round robin over the group's connected members (over all of them if none is connected)."""
+        online = [m for m in members if m[0].connection is not None] or members
+        turn = self._share_turns.get(group, 0)
+        self._share_turns[group] = turn + 1
+        return online[turn % len(online)]
+
+    def retained_for(self, sub: Subscription) -> list[Message]:
+        """The retained messages a new subscription gets (expired ones are deleted instead)."""
+        found = []
+        for topic, msg in list(self.retained.items()):
+            if msg.seconds_left() == 0:
+                del self.retained[topic]
+            elif matches_levels(sub.levels, topic.split("/")):
+                found.append(msg)
+        return found
