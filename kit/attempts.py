@@ -184,11 +184,21 @@ def _paho_instrumented() -> bool:
     return bool(module and module.PahoMqttInstrumentor().is_instrumented_by_opentelemetry)
 
 
-def read_metrics() -> None:
-    """Read every service's metrics into the kit's store now (the exporters are not called)."""
+READ_BUDGET_S = 1.5  # all services together: a slow gauge callback must not stall every cell
+
+
+def read_metrics(budget_s: float = READ_BUDGET_S) -> None:
+    """Read every service's metrics into the kit's store now (the exporters are not called),
+    within ``budget_s`` for all of them; a service left out keeps its last reading."""
+    import time
+
     from kit import telemetry  # here, not at the top: telemetry imports this module
+    deadline = time.monotonic() + budget_s
     for tele in telemetry.services().values():
-        tele.read_metrics()
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        tele.read_metrics(timeout_s=left)
 
 
 # ---------------------------------------------------------------- Jupyter

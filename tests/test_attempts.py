@@ -84,3 +84,22 @@ def test_without_a_watermark_everything_counts(clean_capture):
     with tele.tracer.start_as_current_span("any"):
         pass
     assert "any" in list(attempts.spans().name)
+
+
+def test_a_slow_gauge_anywhere_never_stalls_a_cell_beyond_the_budget(clean_capture):
+    """The watermark reads every service's metrics; a callback that takes seconds must not
+    make every cell with a check wait for it."""
+    import time
+
+    from opentelemetry.metrics import Observation
+
+    from kit import telemetry
+
+    tele = setup("attempts-slow-gauge")
+    tele.meter.create_observable_gauge("attempts.slow", [lambda options: time.sleep(3) or [Observation(1)]])
+    try:
+        started = time.monotonic()
+        attempts.start()
+        assert time.monotonic() - started < attempts.READ_BUDGET_S + 1.0
+    finally:
+        telemetry._retire(telemetry._services.pop("attempts-slow-gauge"))

@@ -11,7 +11,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.trace import SpanKind
 
-from kit import capture
+from kit import capture, telemetry
 from kit.ports import free_port
 from kit.telemetry import SettingError, setup
 
@@ -263,3 +263,4 @@ def test_a_slow_metrics_collection_never_makes_flush_raise(otel_env, capsys):
     assert time.monotonic() - start < 1.5
     assert "did not finish within 1 s (metrics (memory)" in capsys.readouterr().err
     setup(svc)
+    telemetry._retire(telemetry._services.pop(svc))  # its slow gauges must not slow the next tests down
