@@ -70,8 +70,7 @@ def start(cell: int | None = None, read: bool = True) -> Watermark:
     collection, as the kit does every second anyway), so a counter's change
     can be measured from this moment exactly."""
     readings = None
-    if read:
-        read_metrics()
+    if read and _read_in_time():
         readings = capture.total("points")
     with _lock:
         stores = list(_receivers.values())
@@ -185,6 +184,20 @@ def _paho_instrumented() -> bool:
 
 
 READ_BUDGET_S = 1.5  # all services together: a slow gauge callback must not stall every cell
+_reading: list[threading.Thread] = []
+
+
+def _read_in_time() -> bool:
+    """Read the metrics in a helper thread, waiting at most the budget: a callback that
+    blocks cannot be interrupted, so the cell goes on without it (and the check then
+    counts from the last reading before the cell)."""
+    if _reading and _reading[0].is_alive():
+        return False  # the last reading is still stuck: do not pile up threads behind it
+    worker = threading.Thread(target=read_metrics, name="kit-attempt-read", daemon=True)
+    _reading[:] = [worker]
+    worker.start()
+    worker.join(READ_BUDGET_S)
+    return not worker.is_alive()
 
 
 def read_metrics(budget_s: float = READ_BUDGET_S) -> None:
