@@ -56,9 +56,3 @@ def test_a_blocking_problem_gives_exit_status_one():
     lines, status = doctor.run([doctor.check_python, broken])
     assert status == 1 and "broken could not run: boom" in str(lines[-1])
     assert doctor.run([doctor.check_python])[1] == 0
-
-
-def test_two_free_ports_asked_for_in_a_row_are_two_ports():
-    from kit.ports import free_port
-    ports = [free_port() for _ in range(20)]
-    assert len(set(ports)) == 20
