@@ -12,6 +12,7 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -163,10 +164,29 @@ def k8s_object(kind, name):
 
 @pytest.fixture
 def offline(monkeypatch):
-    """The validators must need no network: there is none here, nor at many a workshop."""
+    """The validators must need no network: there is none here, nor at many a workshop.
+    They run in the test's thread; a connection from any other thread (a paho client
+    of an earlier test still reconnecting) is not theirs and goes through."""
+    validator_thread = threading.get_ident()
+    connect = socket.socket.connect
+
     def refuse(sock, address):
+        if threading.get_ident() != validator_thread:
+            return connect(sock, address)
         raise AssertionError(f"a validator tried to connect to {address}")
     monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+def test_the_offline_guard_refuses_the_validators_thread_only(offline):
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        address = listener.getsockname()
+        with pytest.raises(AssertionError, match="tried to connect"):
+            socket.create_connection(address, timeout=5)
+        connected = []
+        other = threading.Thread(target=lambda: connected.append(socket.create_connection(address, timeout=5)))
+        other.start(), other.join(10)
+        assert connected, "a connection from another thread goes through"
+        connected[0].close()
 
 
 def check_jsonschema(*args) -> tuple[int, str]:
