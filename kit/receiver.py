@@ -42,6 +42,7 @@ browser (:mod:`kit.receiver_page`).
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -430,6 +431,14 @@ class _HTTPServer(ThreadingHTTPServer):
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+    def handle_error(self, request, client_address):
+        """Not socketserver's traceback on stderr (it would land in a later cell): a client
+        that hung up before its reply is its own business; any other failure is noted in
+        the requests log, with its message."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            self.received.note("http", "", 500, f"the receiver failed: {type(error).__name__}: {error}")
 
     def server_close(self):
         self._closing.set()

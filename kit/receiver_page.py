@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import html
 import json
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -204,12 +205,22 @@ def _handler(page: _Page):
     return Handler
 
 
+class _PageHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        """A browser that closed the tab mid-reply: nothing to print. Anything else is a
+        bug of the page, said in one line (not a traceback in a later cell)."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            print(f"kit: the receiver's page failed: {type(error).__name__}: {error}", file=sys.stderr)
+
+
 class PageServer:
     """The page, served in a background thread (see the module)."""
 
     def __init__(self, receiver, host: str = "127.0.0.1", port: int = 16686):
-        self._http = ThreadingHTTPServer((host, port), _handler(_Page(receiver)))
-        self._http.daemon_threads = True
+        self._http = _PageHTTPServer((host, port), _handler(_Page(receiver)))
         self.host, self.port = host, self._http.server_port
         threading.Thread(target=self._http.serve_forever, name="receiver-page", daemon=True).start()
 

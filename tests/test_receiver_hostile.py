@@ -264,3 +264,26 @@ def test_nothing_accepted_is_lost_while_hostile_clients_stall(receiver):
     finally:
         for s in stalled:
             s.close()
+
+
+@pytest.mark.parametrize("hang_up", [BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset by peer"),
+                                     TimeoutError("timed out")], ids=["broken pipe", "reset", "timeout"])
+def test_a_client_that_hangs_up_before_its_reply_prints_nothing(receiver, capfd, hang_up):
+    """socketserver's default prints a traceback on stderr, which lands in a later cell."""
+    before = len(receiver.requests_df())
+    try:
+        raise hang_up
+    except OSError:
+        receiver._http.handle_error(None, ("127.0.0.1", 40000))
+    assert capfd.readouterr().err == ""
+    assert len(receiver.requests_df()) == before, "its request was noted when it was answered"
+
+
+def test_a_failure_while_answering_is_noted_in_the_requests_not_printed(receiver, capfd):
+    try:
+        raise ValueError("no such field")
+    except ValueError:
+        receiver._http.handle_error(None, ("127.0.0.1", 40000))
+    assert capfd.readouterr().err == ""
+    last = receiver.requests_df().iloc[-1]
+    assert (last.status, last.note) == (500, "the receiver failed: ValueError: no such field")

@@ -177,3 +177,20 @@ def test_a_notebook_reads_a_running_receiver(jobs):
     assert not remote.metric_points_df().empty
     remote.stop()  # forgets the connection; the terminal's receiver goes on
     assert remote.totals()["spans"] >= 12
+
+
+def test_a_browser_that_closes_mid_reply_prints_nothing_and_a_page_bug_one_line(capfd):
+    from kit.receiver import start_receiver
+    from kit.receiver_page import PageServer
+    receiver = start_receiver()
+    page = PageServer(receiver, port=0)
+    try:
+        for error in (BrokenPipeError(32, "Broken pipe"), ConnectionResetError(104, "reset"), ValueError("bad row")):
+            try:
+                raise error
+            except Exception:
+                page._http.handle_error(None, ("127.0.0.1", 40000))
+        assert capfd.readouterr().err == "kit: the receiver's page failed: ValueError: bad row\n"
+    finally:
+        page.stop()
+        receiver.stop()
