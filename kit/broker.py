@@ -101,9 +101,21 @@ def start_broker(protocol: str | int = "3.1.1", port: int | None = None, host: s
         if port is not None and is_listening(host, port):
             raise BrokerError(f"port {port} on {host} is already taken by another program (another "
                               f"broker?). Leave port out to get a free one, or stop the other program.")
-        broker = _start_thread(proto, host, port or free_port(host))
+        broker = _start_thread(proto, host, port) if port is not None else _start_on_a_free_port(proto, host)
         _running[(proto, broker.port)] = broker
         return broker
+
+
+def _start_on_a_free_port(protocol: str, host: str, tries: int = 5) -> Broker:
+    """Another program may take the free port between its choice and the broker's bind
+    (a parallel test run, a second kernel): then another port, not an error."""
+    for attempt in range(tries):
+        port = free_port(host)
+        try:
+            return _start_thread(protocol, host, port)
+        except BrokerError:
+            if attempt == tries - 1 or not is_listening(host, port):  # not a port lost to a race
+                raise
 
 
 def stop_all() -> None:

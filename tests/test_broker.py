@@ -325,6 +325,32 @@ def test_a_taken_port_gives_a_clear_error():
         start_broker(protocol=5, port=broker.port)
 
 
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_a_free_port_taken_before_the_broker_binds_it_is_replaced_by_another(protocol, monkeypatch):
+    """A parallel test run or a second kernel can take the port free_port() chose before the
+    broker binds it: the broker starts on another, no error reaches the lesson."""
+    import kit.broker
+    other_program = socket.create_server(("127.0.0.1", 0))
+    taken = other_program.getsockname()[1]
+    offered = iter([taken])
+    monkeypatch.setattr(kit.broker, "free_port", lambda host: next(offered, None) or free_port(host))
+    monkeypatch.setattr(kit.broker, "_running", {})  # a new broker, not this worker's running one
+    with other_program:
+        broker = start_broker(protocol=protocol)
+    version = V311 if protocol == "3.1.1" else V5
+    sub = pub = None
+    try:
+        assert broker.port != taken
+        sub, pub = Subscriber(broker, "race/#", protocol=version), publisher(broker, protocol=version)
+        pub.publish("race/t", b"x", qos=1).wait_for_publish(5)
+        assert [m.payload for m in sub.wait_for(1)] == [b"x"]
+    finally:
+        for client in (sub, pub):
+            if client is not None:
+                client.close() if client is sub else (client.disconnect(), client.loop_stop())
+        broker.stop()
+
+
 def test_stop_frees_the_port():
     port = free_port()
     broker = start_broker(protocol=5, port=port)

@@ -74,8 +74,8 @@ def test_every_exercise_has_three_wrong_answers(path):
         assert len(wrongs) >= MIN_WRONG, f"exercise {number}: {len(wrongs)} wrong answers listed, want {MIN_WRONG}"
 
 
-@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
-def test_every_exercise_judges_the_latest_attempt(path):
+def judge_every_exercise(path):
+    """The test of the module's docstring, for one lesson."""
     nb = nbformat.read(path, as_version=4)
     found = {index: (number, solution) for index, number, solution in exercises(nb)}
     failures, tried = [], []
@@ -124,3 +124,17 @@ def test_every_exercise_judges_the_latest_attempt(path):
     print("\n".join(f"{n:>5}  {v}  {w:<45.45}  {r[2:]}" for n, w, v, r in tried))
     assert not failures, "\n\n".join(failures)
 
+
+def _lesson_class(path):
+    """A class holding one lesson's test: pytest-xdist (``--dist loadscope``) keeps a class
+    on one worker, so the lessons spread over the workers, not all on the one that gets
+    this module."""
+    def test_every_exercise_judges_the_latest_attempt(self):
+        judge_every_exercise(path)
+    name = "TestLesson" + path.stem
+    return type(name, (), {"test_every_exercise_judges_the_latest_attempt": test_every_exercise_judges_the_latest_attempt,
+                           "__qualname__": name, "__module__": __name__})
+
+
+for _path in LESSONS:
+    globals()["TestLesson" + _path.stem] = _lesson_class(_path)
