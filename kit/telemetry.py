@@ -307,9 +307,20 @@ class Telemetry:
         self.exporters = {s: ["memory"] + names[s] for s in names}
 
     def _retire_reader(self, reader, timeout_ms: float) -> None:
-        """Stopped first, then removed (removed while its thread collects, the SDK raises a
-        KeyError in that thread); removing calls shutdown again, which only warns."""
+        """Stopped first, then removed once its thread has ended: removed while that thread
+        still has a collection to make (its last one comes after an export still running,
+        to a collector that does not answer), the SDK raises a KeyError in it. Removing
+        calls shutdown again, which only warns."""
         reader.shutdown(timeout_millis=timeout_ms)
+        ticker = getattr(reader, "_daemon_thread", None)  # the SDK's collecting thread
+        if ticker is not None and ticker.is_alive():
+            threading.Thread(target=self._remove_when_ended, args=(reader, ticker), daemon=True,
+                             name="kit metrics (the previous setup)").start()
+        else:
+            self.meter_provider.remove_metric_reader(reader)
+
+    def _remove_when_ended(self, reader, ticker) -> None:
+        ticker.join()
         self.meter_provider.remove_metric_reader(reader)
 
     def _flush_jobs(self) -> list:

@@ -264,3 +264,48 @@ def test_a_slow_metrics_collection_never_makes_flush_raise(otel_env, capsys):
     assert "did not finish within 1 s (metrics (memory)" in capsys.readouterr().err
     setup(svc)
     telemetry._retire(telemetry._services.pop(svc))  # its slow gauges must not slow the next tests down
+
+
+def test_a_reader_whose_export_hangs_is_removed_only_once_its_thread_has_ended(otel_env, monkeypatch):
+    """Setting up again retires the old metrics reader. Its thread, stuck in an export to a
+    collector that never answers, makes one last collection when the export gives up; had
+    the reader been removed from the provider already, that collection raises a KeyError
+    in the SDK's thread (seen once in CI). So: removed only after that thread has ended."""
+    import socket
+    import threading
+    errors, accepted, held = [], threading.Event(), []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    hung = socket.create_server(("127.0.0.1", 0))
+
+    def accept():  # a hung collector: it takes the connection and never reads or answers
+        while True:
+            try:
+                held.append(hung.accept()[0])
+            except OSError:
+                return
+            accepted.set()
+    threading.Thread(target=accept, daemon=True).start()
+    otel_env.setenv("OTEL_METRIC_EXPORT_INTERVAL", "100")  # ms: the first export starts at once
+    svc = name()
+    tele = setup(svc, exporters="otlp", endpoint=f"http://127.0.0.1:{hung.getsockname()[1]}",
+                 protocol="http/protobuf", check=False)
+    tele.meter.create_counter("unheard").add(1)
+    [reader] = tele._extra_readers
+    registered = tele.meter_provider._all_metric_readers  # the SDK's set of the provider's readers
+    assert accepted.wait(10), "the metrics export never reached the hung collector"
+    setup(svc)  # memory only: the old reader goes while its export hangs
+    ticker = reader._daemon_thread
+    assert ticker.is_alive(), "the export should still be hanging (its timeout is 5 s)"
+    end = time.monotonic() + 15
+    while ticker.is_alive() and time.monotonic() < end:  # the export gives up, then the last collection
+        assert reader in registered, "removed while its thread still has a collection to make"
+        time.sleep(0.001)
+    assert not ticker.is_alive()
+    deadline = time.monotonic() + 5
+    while reader in registered and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reader not in registered, "the old reader stays registered after its thread ended"
+    assert errors == [], f"an exception in a background thread: {errors!r}"
+    hung.close()
+    for sock in held:
+        sock.close()
