@@ -21,8 +21,9 @@ from kit.capstone import SOLUTION, STARTING_APP, Greenhouse, compare, copy_app
 from kit.checks import check_checkpoint
 from kit.checks.checkpoint import FINDINGS
 
+import capstone_variants as variants
+
 ROOT = Path(__file__).resolve().parent.parent
-VARIANTS_DIR = ROOT / "tests" / "data" / "capstone"
 
 
 def _load(path: Path, name: str):
@@ -32,7 +33,6 @@ def _load(path: Path, name: str):
     return module
 
 
-variants = _load(VARIANTS_DIR / "make_variants.py", "capstone_variants")
 zero_code = _load(SOLUTION / "zero_code.py", "capstone_zero_code")
 
 
@@ -81,13 +81,21 @@ def test_copy_app_keeps_the_learners_files(tmp_path):
     assert sorted(p.name for p in mine.glob("*.py")) == sorted(p.name for p in STARTING_APP.glob("*.py"))
 
 
-def test_the_variants_are_the_solution_with_their_edits(tmp_path):
-    for name, variant in variants.VARIANTS.items():
-        fresh = variants.write(name, variant, into=tmp_path)
-        for script in sorted(fresh.glob("*.py")):
-            committed = VARIANTS_DIR / name / script.name
-            assert committed.read_text() == script.read_text(), \
-                f"{committed} is stale: run python tests/data/capstone/make_variants.py"
+@pytest.fixture(scope="module")
+def half_done(tmp_path_factory) -> dict:
+    """The half-done apps of capstone_variants, written from the solution."""
+    return variants.write_all(tmp_path_factory.mktemp("half-done"))
+
+
+def test_each_variant_is_the_solution_with_its_edits_and_says_so(half_done):
+    for name, folder in half_done.items():
+        edited = set(variants.VARIANTS[name]["edits"])
+        for script in sorted(SOLUTION.joinpath("by_hand").glob("*.py")):
+            text = (folder / script.name).read_text()
+            if script.name in edited:
+                assert text != script.read_text() and "(a test fixture)" in text, f"{name}/{script.name}"
+            else:
+                assert text == script.read_text(), f"{name}/{script.name} should be the solution's"
 
 
 # ---------------------------------------------------------------- the checkpoint
@@ -103,9 +111,9 @@ def test_untouched_app_fails_every_finding(lab):
 
 
 @pytest.mark.parametrize("name", list(variants.VARIANTS))
-def test_half_done_app_fails_where_it_is_half_done(lab, name):
+def test_half_done_app_fails_where_it_is_half_done(lab, half_done, name):
     """(and linked_consumers, complete the other way, passes: links count as continuing the story)"""
-    run = lab.run(VARIANTS_DIR / name)
+    run = lab.run(half_done[name])
     assert run.alerted and not run.problems, run.console
     result = check_checkpoint(run)
     print(show(result))

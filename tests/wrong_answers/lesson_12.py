@@ -1,11 +1,19 @@
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
+from capstone_variants import VARIANTS, write
 from wrong_answers import Wrong
 
 SOLUTION_APP = '"../capstone/solution/by_hand"'
+HALF_DONE = Path(tempfile.mkdtemp(prefix="capstone-half-done-"))
+atexit.register(shutil.rmtree, HALF_DONE, True)
 
 
 def half_done(name: str) -> list:
-    """The solution cell pointed at a half-done app of tests/data/capstone/ (make_variants.py says what each lacks)."""
-    return [(SOLUTION_APP, f'"../tests/data/capstone/{name}"')]
+    """The solution cell pointed at a half-done app (tests/capstone_variants.py says what each lacks)."""
+    return [(SOLUTION_APP, repr(str(write(name, VARIANTS[name], HALF_DONE))))]
 
 
 WRONG = {

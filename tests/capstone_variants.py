@@ -4,20 +4,20 @@ their producers). tests/test_capstone.py runs the checkpoint on each and expects
 exactly the findings listed here; tests/wrong_answers/lesson_12.py uses them as the
 wrong answers of exercise 12.1.
 
-    python tests/data/capstone/make_variants.py      # after a change to capstone/solution/by_hand
+    python tests/capstone_variants.py /tmp/half-done      # to read them
 
-Each variant is a folder next to this file, written from the solution with the edits
-below (each must match the solution exactly once); tests/test_capstone.py fails if a
-folder differs from what this script writes.
+Each variant is written, when a test needs it, from the solution with the edits below
+(each must match the solution exactly once, or writing it fails): a change to the
+solution reaches the variants by itself.
 """
 
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-SOLUTION = HERE.parents[2] / "capstone" / "solution" / "by_hand"
+SOLUTION = Path(__file__).resolve().parents[1] / "capstone" / "solution" / "by_hand"
 
 SENSOR_EXTRACT = '''    ctx = extract_user_properties(msg.properties)                # the read request's context
     ctx = baggage.set_baggage("greenhouse.id", GREENHOUSE, ctx)  # from here on, it travels with the trace
@@ -169,7 +169,7 @@ def unattach(text: str, handler: str) -> str:
     return text[:start] + "".join(out) + text[end:]
 
 
-def write(name: str, variant: dict, into: Path = HERE) -> Path:
+def write(name: str, variant: dict, into: Path) -> Path:
     """Write the variant ``name`` into ``into/name`` and return the folder."""
     folder = into / name
     if folder.exists():
@@ -194,6 +194,11 @@ def write(name: str, variant: dict, into: Path = HERE) -> Path:
     return folder
 
 
+def write_all(into: Path) -> dict[str, Path]:
+    """Every variant, written into ``into``: {name: its folder}."""
+    return {name: write(name, variant, into) for name, variant in VARIANTS.items()}
+
+
 if __name__ == "__main__":
-    for name, variant in VARIANTS.items():
-        print("wrote", write(name, variant).relative_to(HERE.parents[2]))
+    for folder in write_all(Path(sys.argv[1] if len(sys.argv) > 1 else "half-done")).values():
+        print("wrote", folder)
