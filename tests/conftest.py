@@ -7,7 +7,9 @@ import pytest
 sys.path.insert(0, os.path.dirname(__file__))
 
 from kit import capture  # noqa: E402
+from kit.broker import start_broker  # noqa: E402
 from kit.receiver import start_receiver  # noqa: E402
+from mqtt_helpers import MOSQUITTO_LIKE_THE_KIT, running_mosquitto  # noqa: E402
 
 
 @pytest.fixture
@@ -67,3 +69,16 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+# the kit's broker or Mosquitto, for tests parametrized with mqtt_helpers.KIT_AND_MOSQUITTO
+@pytest.fixture(scope="module")
+def mosquitto(tmp_path_factory):
+    with running_mosquitto(tmp_path_factory.mktemp("mosquitto"), MOSQUITTO_LIKE_THE_KIT) as broker:
+        yield broker
+
+
+@pytest.fixture
+def broker(request):
+    """The broker the test is parametrized with (indirect): the kit's embedded one, or Mosquitto."""
+    return request.getfixturevalue("mosquitto") if request.param == "mosquitto" else start_broker(protocol=5)

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
+import pytest
 
 from kit.broker import Broker
 from kit.ports import free_port, is_listening
@@ -307,3 +308,11 @@ def forget_session(broker, client_id, protocol=V5):
     client = SessionClient(broker, client_id, protocol, clean_session=True)
     client.connect(clean_start=True, properties=connect_properties(SessionExpiryInterval=0) if protocol == V5 else None)
     client.disconnect()
+
+
+# the same test on the kit's broker and, where it is installed, on Mosquitto: the same outcome
+# (@pytest.mark.parametrize("broker", KIT_AND_MOSQUITTO, indirect=True); the fixtures are in conftest.py)
+
+KIT_AND_MOSQUITTO = ["kit.mqtt_broker",
+                     pytest.param("mosquitto", marks=pytest.mark.skipif(not MOSQUITTO, reason=NO_MOSQUITTO))]
+

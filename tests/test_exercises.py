@@ -15,7 +15,6 @@ never runs them, and this test runs every one.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import nbformat
 import pytest

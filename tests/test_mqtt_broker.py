@@ -9,8 +9,9 @@ import threading
 import paho.mqtt.client as mqtt
 import pytest
 from mqtt_helpers import (
-    MOSQUITTO, MOSQUITTO_LIKE_THE_KIT, NO_MOSQUITTO, V5, RawClient, SessionClient, Subscriber, broker_process,
-    connect_properties, mqtt_packet, publisher, rss_mb, running_mosquitto, utf8, varint, wait_until,
+    KIT_AND_MOSQUITTO, MOSQUITTO, NO_MOSQUITTO, V5, RawClient, SessionClient, Subscriber,
+    broker_process, connect_properties, mqtt_packet, publisher, rss_mb, utf8,
+    varint, wait_until,
 )
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -23,23 +24,6 @@ needs_mosquitto_clients = pytest.mark.skipif(
     not MOSQUITTO_CLIENTS, reason="mosquitto-clients not installed (apt-get install mosquitto-clients)")
 TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 MAX_PACKET = 16 * 1024 * 1024  # the kit's MQTTBroker.max_packet, and Mosquitto's here (MOSQUITTO_LIKE_THE_KIT)
-
-# the same test on the kit's broker and, where it is installed, on Mosquitto: the same outcome
-KIT_AND_MOSQUITTO = ["kit.mqtt_broker",
-                     pytest.param("mosquitto", marks=pytest.mark.skipif(not MOSQUITTO, reason=NO_MOSQUITTO))]
-
-
-@pytest.fixture(scope="module")
-def mosquitto(tmp_path_factory):
-    with running_mosquitto(tmp_path_factory.mktemp("mosquitto"), MOSQUITTO_LIKE_THE_KIT) as broker:
-        yield broker
-
-
-@pytest.fixture
-def broker(request):
-    """The broker the test is parametrized with (indirect): the kit's embedded one, or Mosquitto."""
-    return request.getfixturevalue("mosquitto") if request.param == "mosquitto" else start_broker(protocol=5)
-
 
 def publish_properties(**values):
     props = Properties(PacketTypes.PUBLISH)

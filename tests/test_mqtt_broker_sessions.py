@@ -8,33 +8,16 @@ import time
 
 import pytest
 from mqtt_helpers import (
-    MOSQUITTO, MOSQUITTO_LIKE_THE_KIT, NO_MOSQUITTO, V5, V311, RawClient, SessionClient, Subscriber, broker_process,
-    connect_properties, forget_session, log_of, publisher, rss_mb, running_mosquitto, wait_until,
+    KIT_AND_MOSQUITTO, MOSQUITTO, MOSQUITTO_LIKE_THE_KIT, NO_MOSQUITTO, V5, V311, RawClient, SessionClient,
+    Subscriber, broker_process, connect_properties, forget_session, log_of, publisher, rss_mb, wait_until,
 )
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
-
-from kit.broker import start_broker
-
-KIT_AND_MOSQUITTO = ["kit.mqtt_broker",
-                     pytest.param("mosquitto", marks=pytest.mark.skipif(not MOSQUITTO, reason=NO_MOSQUITTO))]
 
 
 def kit_only_where_mosquitto_departs(reason):
     return ["kit.mqtt_broker", pytest.param("mosquitto", marks=[
         pytest.mark.skipif(not MOSQUITTO, reason=NO_MOSQUITTO), pytest.mark.xfail(strict=True, reason=reason)])]
-
-
-@pytest.fixture(scope="module")
-def mosquitto(tmp_path_factory):
-    with running_mosquitto(tmp_path_factory.mktemp("mosquitto"), MOSQUITTO_LIKE_THE_KIT) as broker:
-        yield broker
-
-
-@pytest.fixture
-def broker(request):
-    """The broker the test is parametrized with (indirect): the kit's embedded one, or Mosquitto."""
-    return request.getfixturevalue("mosquitto") if request.param == "mosquitto" else start_broker(protocol=5)
 
 
 def persistent(expiry_s=300, **more):
