@@ -4,33 +4,17 @@ every notebook run top to bottom in that venv. It catches a missing dependency, 
 tool the lessons came to rely on, or a path that only works on the developer's machine.
 (Strict nbval on every notebook runs in the main test session.)"""
 
-import os
-import shutil
 import subprocess
 import sys
-import venv
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
+from fresh_checkout import fresh_checkout
 
 
 @pytest.mark.slow
 def test_readme_install_then_every_notebook(tmp_path):
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    if not files:
-        pytest.skip("not a git checkout")
-    checkout = tmp_path / "kit"
-    for name in files:
-        target = checkout / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target)
-    venv.create(tmp_path / "venv", with_pip=True)
-    bin_dir = tmp_path / "venv" / ("Scripts" if os.name == "nt" else "bin")
-    python = bin_dir / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    env["PATH"] = os.pathsep.join([str(bin_dir), env.get("PATH", "")])  # `jupyter execute` runs jupyter-execute from PATH
+    checkout, python, env, _ = fresh_checkout(tmp_path)
     install = subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", "requirements.txt"],
                              cwd=checkout, env=env, capture_output=True, text=True, timeout=1800)
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]

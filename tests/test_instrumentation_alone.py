@@ -4,16 +4,14 @@
 alone (no-op), then, once the user adds the SDK, makes its spans; ``opentelemetry-instrument``
 finds its entry point. The install's size is printed (pytest -s) for the record."""
 
-import os
-import shutil
 import subprocess
 import textwrap
-import venv
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).parent.parent
+from fresh_checkout import fresh_checkout
+
 NOT_WANTED = ["pandas", "matplotlib", "amqtt", "jupyterlab", "opentelemetry-sdk", "pyyaml", "numpy"]
 
 APP = textwrap.dedent("""
@@ -50,19 +48,7 @@ def size_mb(path: Path) -> float:
 
 @pytest.mark.slow
 def test_the_instrumentation_installs_and_works_alone(tmp_path):
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
-    if not files:
-        pytest.skip("not a git checkout")
-    checkout = tmp_path / "kit"
-    for name in files:
-        target = checkout / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / name, target)
-    venv.create(tmp_path / "venv", with_pip=True)
-    bin_dir = tmp_path / "venv" / ("Scripts" if os.name == "nt" else "bin")
-    python = bin_dir / "python"
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    site = next((tmp_path / "venv" / "lib").glob("python3.*/site-packages"))
+    checkout, python, env, site = fresh_checkout(tmp_path)
     empty = size_mb(site)
 
     def run(*args, **kwargs):
