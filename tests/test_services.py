@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from mqtt_helpers import publisher
+from mqtt_helpers import Subscriber, publisher
 
 from kit.broker import start_broker
 from kit.ports import free_port
@@ -152,9 +152,13 @@ def test_a_service_stops_within_its_deadline_against_a_black_hole_collector(blac
     processor = launch("processor", broker.url, hole)
     lines = [processor.stdout.readline() for _ in range(2)]
     assert lines[-1].endswith("ready\n"), lines
+    processed = Subscriber(broker, "processed/#")
     raw = publisher(broker)
     raw.publish("sensors/s-1/temp", json.dumps({"sensor": "s-1", "celsius": 21.5}), qos=1).wait_for_publish(5)
     raw.disconnect()
+    # the processor has handled it (it republished): its spans now wait for the black hole
+    assert processed.wait_for(1), "the processor never republished the reading"
+    processed.close()
     start = time.monotonic()
     code, out, err = stop(processor)
     took = time.monotonic() - start
