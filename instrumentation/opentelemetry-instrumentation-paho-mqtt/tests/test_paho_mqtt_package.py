@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-from opentelemetry.instrumentation.dependencies import get_dependency_conflicts
+from opentelemetry.instrumentation.dependencies import get_dependency_conflicts, get_dist_dependency_conflicts
 from packaging.requirements import Requirement
 
 import opentelemetry.instrumentation.paho_mqtt as package
@@ -35,7 +35,8 @@ def test_instrumentation_dependencies_are_the_instruments_extra():
 
 def test_the_installed_paho_satisfies_them_and_paho_1_or_3_would_not():
     dependencies = PahoMqttInstrumentor().instrumentation_dependencies()
-    assert get_dependency_conflicts(dependencies) is None  # instrument() and opentelemetry-instrument go ahead
+    assert get_dependency_conflicts(dependencies) is None  # instrument() goes ahead
+    assert get_dist_dependency_conflicts(metadata.distribution(DIST)) is None  # so does opentelemetry-instrument
     [paho] = [Requirement(d) for d in dependencies]
     assert paho.name == "paho-mqtt" and paho.specifier.contains(metadata.version("paho-mqtt"))
     assert not paho.specifier.contains("1.6.1")  # the 1.x Client API is not the one wrapped here
