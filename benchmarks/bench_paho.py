@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from opentelemetry import context as otel_context  # noqa: E402
 from opentelemetry import trace  # noqa: E402
+from opentelemetry.instrumentation.paho_mqtt import DURATION_BUCKETS, PahoMqttInstrumentor  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import BatchSpanProcessor  # noqa: E402
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased  # noqa: E402
@@ -46,7 +47,6 @@ from paho.mqtt.properties import Properties  # noqa: E402
 
 from kit import overhead, throughput  # noqa: E402
 from kit.broker import start_broker  # noqa: E402
-from kit.instrumentation.paho._wrappers import DURATION_BUCKETS  # noqa: E402
 from kit.loopback import LoopbackEcho  # noqa: E402
 from kit.ports import free_port  # noqa: E402
 from kit.throughput import GOALS, Contender, ratio  # noqa: E402
@@ -136,7 +136,6 @@ def per_message(n=5000, repeat=5):
     kit_echo = LoopbackEcho(overhead.paho_client(kit.tracer_provider, kit.meter_provider))
     unsampled_echo = LoopbackEcho(overhead.paho_client(unsampled.tracer_provider, unsampled.meter_provider))
     no_hist_client = overhead.paho_client()
-    from kit.instrumentation.paho import PahoMqttInstrumentor
     PahoMqttInstrumentor.instrument_client(no_hist_client, unsampled_no_hist.tracer_provider,
                                            unsampled_no_hist.meter_provider, duration_histograms=False)
     no_hist_echo = LoopbackEcho(no_hist_client)

@@ -61,10 +61,10 @@ def throughput(n: int, rounds: int = 3) -> None:
 def delay(rounds: int = 5) -> None:
     import os
     import paho.mqtt.client as mqtt
+    from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
     from kit import capture
     from kit.broker import start_broker
     from kit.inbox import Inbox
-    from kit.instrumentation.paho import PahoMqttInstrumentor
     from kit.telemetry import setup
 
     broker = start_broker(protocol=5)

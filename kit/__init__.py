@@ -11,7 +11,8 @@ Modules, one job each (open any with ``??`` in a notebook to read it):
 * :mod:`kit.broker`, :mod:`kit.mqtt_broker` -- embedded MQTT brokers (3.1.1 and v5)
 * :mod:`kit.clients`, :mod:`kit.inbox` -- a connected paho client in one call; an ``on_message`` to wait on
 * :mod:`kit.propagation` -- W3C trace context in MQTT v5 user properties and 3.1.1 JSON payloads
-* :mod:`kit.instrumentation.paho` -- ``PahoMqttInstrumentor``
+* ``PahoMqttInstrumentor`` is a distribution of its own, opentelemetry-instrumentation-paho-mqtt
+  (folder ``instrumentation/``): ``from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor``
 * :mod:`kit.overhead`  -- ``measure()``: what tracing adds to a message, against the SDK's floor
 * :mod:`kit.loopback`  -- a paho client whose messages come straight back, without a broker
 * :mod:`kit.throughput` -- messages per second over a real broker: the instrumentation against the blog

@@ -179,7 +179,7 @@ def _count(value):
 
 def _paho_instrumented() -> bool:
     import sys
-    module = sys.modules.get("kit.instrumentation.paho")  # never imported here just to look
+    module = sys.modules.get("opentelemetry.instrumentation.paho_mqtt")  # never imported here just to look
     return bool(module and module.PahoMqttInstrumentor().is_instrumented_by_opentelemetry)
 
 

@@ -44,6 +44,7 @@ from typing import Callable, NamedTuple
 
 import paho.mqtt.client as mqtt
 from matplotlib.figure import Figure
+from opentelemetry.instrumentation.paho_mqtt import DURATION_BUCKETS, PahoMqttInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -52,8 +53,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from kit.instrumentation.paho import PahoMqttInstrumentor
-from kit.instrumentation.paho._wrappers import DURATION_BUCKETS
 from kit.loopback import LoopbackEcho
 
 __all__ = ["measure", "Overhead", "CONTENDERS"]

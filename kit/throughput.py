@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
 import paho.mqtt.client as mqtt
+from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -48,7 +49,6 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kit.broker import Broker
-from kit.instrumentation.paho import PahoMqttInstrumentor
 from kit.ports import free_port, is_listening
 
 __all__ = ["compare", "throughput", "Comparison", "Contender", "CONTENDERS", "GOALS", "start_mosquitto"]

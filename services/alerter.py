@@ -12,8 +12,8 @@ import json
 import logging
 
 import paho.mqtt.client as mqtt
+from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
 
-from kit.instrumentation.paho import PahoMqttInstrumentor
 from kit.service_runtime import export_otlp_by_default, read_json, serve_until_stopped, stop_on_signals
 from kit.telemetry import setup
 

@@ -14,8 +14,8 @@ import logging
 import random
 
 import paho.mqtt.client as mqtt
+from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
 
-from kit.instrumentation.paho import PahoMqttInstrumentor
 from kit.service_runtime import broker_url, connect_with_retry, export_otlp_by_default, stop_on_signals
 from kit.telemetry import setup
 

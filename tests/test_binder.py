@@ -21,6 +21,9 @@ def test_binder_installs_mosquitto_and_the_kit():
     assert {"mosquitto", "mosquitto-clients"} <= set((ROOT / "binder/apt.txt").read_text().split())
     post = ROOT / "binder/postBuild"
     assert os.access(post, os.X_OK) and "pip install --no-deps -e ." in post.read_text()
+    installs = [line for line in post.read_text().splitlines() if line.startswith("pip install")]
+    assert installs == ["pip install --no-deps -e ./instrumentation/opentelemetry-instrumentation-paho-mqtt",
+                        "pip install --no-deps -e ."], "Binder installs the instrumentation, then the kit"
     assert (ROOT / "binder/runtime.txt").read_text().strip() == "python-3.11"
 
 

@@ -1,9 +1,11 @@
-"""The paho instrumentation installed on its own, as a user who wants only it does:
-``pip install ".[instruments]"`` into a new venv. No lesson dependency comes with it
-(pandas, matplotlib, amqtt, JupyterLab, the SDK); it instruments paho with the API
-alone (no-op), then, once the user adds the SDK, makes its spans; ``opentelemetry-instrument``
-finds its entry point. The install's size is printed (pytest -s) for the record."""
+"""The paho instrumentation installed on its own, from its folder, as a user who wants only
+it does: ``pip install "<folder>[instruments]"`` into a new venv. Neither the kit nor a
+lesson dependency (pandas, matplotlib, amqtt, JupyterLab, the SDK) comes with it; it
+instruments paho with the API alone (no-op); then, with the SDK and pytest added (the
+README's command), its own tests pass there with no ``kit`` importable, the test of
+``opentelemetry-instrument`` among them. The install's size is printed (pytest -s)."""
 
+import re
 import subprocess
 import textwrap
 from pathlib import Path
@@ -11,34 +13,21 @@ from pathlib import Path
 import pytest
 
 from fresh_checkout import fresh_checkout
+from mqtt_helpers import MOSQUITTO
 
-NOT_WANTED = ["pandas", "matplotlib", "amqtt", "jupyterlab", "opentelemetry-sdk", "pyyaml", "numpy"]
+FOLDER = Path("instrumentation") / "opentelemetry-instrumentation-paho-mqtt"
+NOT_WANTED = ["otel-mqtt-kit", "pandas", "matplotlib", "amqtt", "jupyterlab", "opentelemetry-sdk", "pyyaml", "numpy"]
 
-APP = textwrap.dedent("""
-    import sys
+API_ONLY_APP = textwrap.dedent("""
     import paho.mqtt.client as mqtt
-    from kit.instrumentation.paho import PahoMqttInstrumentor
-    from kit.loopback import LoopbackEcho
+    from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
+    from paho_mqtt_loopback import Loopback, new_client
 
-    with_sdk = sys.argv[1] == "sdk"
-    if with_sdk:
-        from opentelemetry import trace
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-        spans = InMemorySpanExporter()
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(spans))
-        trace.set_tracer_provider(provider)
     PahoMqttInstrumentor().instrument()
-    echo = LoopbackEcho(mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5))
-    echo.one_message("alone/t", b"21.5")
-    assert echo.delivered == 1 and echo.last.payload == b"21.5"
-    if with_sdk:
-        names = sorted((s.name, s.kind.name) for s in spans.get_finished_spans())
-        assert names == [("process alone/t", "CONSUMER"), ("publish alone/t", "PRODUCER")], names
-        assert dict(echo.last.properties.UserProperty)["traceparent"].startswith("00-")
-    print("ok", sys.argv[1])
+    assert PahoMqttInstrumentor().is_instrumented_by_opentelemetry
+    message = Loopback(new_client()).send("alone/t", b"21.5")
+    assert message.payload == b"21.5"
+    print("ok api")
 """)
 
 
@@ -47,28 +36,40 @@ def size_mb(path: Path) -> float:
 
 
 @pytest.mark.slow
-def test_the_instrumentation_installs_and_works_alone(tmp_path):
+def test_the_instrumentation_installs_alone_and_its_own_tests_pass_without_the_kit(tmp_path):
     checkout, python, env, site = fresh_checkout(tmp_path)
+    folder = checkout / FOLDER
     empty = size_mb(site)
 
-    def run(*args, **kwargs):
-        out = subprocess.run([str(python), *args], env=env, capture_output=True, text=True, timeout=900, **kwargs)
+    def run(*args, cwd=folder, extra_env=None):
+        out = subprocess.run([str(python), *args], env={**env, **(extra_env or {})}, cwd=cwd, capture_output=True,
+                             text=True, timeout=900)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
         return out.stdout
 
-    run("-m", "pip", "install", "-q", f"{checkout}[instruments]")
+    run("-m", "pip", "install", "-q", f"{folder}[instruments]")
     installed = {line.split("==")[0].lower() for line in run("-m", "pip", "freeze").split()}
-    assert {"otel-mqtt-kit", "paho-mqtt", "opentelemetry-api", "opentelemetry-instrumentation"} <= installed
-    assert not installed & set(NOT_WANTED), f"lesson dependencies in the instrumentation's install: " \
-                                            f"{sorted(installed & set(NOT_WANTED))}"
+    assert {"opentelemetry-instrumentation-paho-mqtt", "paho-mqtt", "opentelemetry-api",
+            "opentelemetry-instrumentation"} <= installed
+    assert not installed & set(NOT_WANTED), f"not the instrumentation's: {sorted(installed & set(NOT_WANTED))}"
     alone = size_mb(site) - empty
     print(f"\ninstrumentation alone: {len(installed)} distributions, {alone:.1f} MB installed "
           f"(an empty venv's pip: {empty:.1f} MB)")
+    # the installed copy is the one imported, not the folder's src/
+    where = run("-c", "import opentelemetry.instrumentation.paho_mqtt as m; print(m.__file__)")
+    assert where.startswith(str(site)), where
+    assert run("-c", "import importlib.util; print(importlib.util.find_spec('kit'))").strip() == "None"
+
     app = tmp_path / "app.py"
-    app.write_text(APP)
-    assert "ok api" in run(str(app), "api", cwd=tmp_path)  # the API alone: no-op, paho untouched
-    run("-m", "pip", "install", "-q", "opentelemetry-sdk>=1.45,<2")
-    assert "ok sdk" in run(str(app), "sdk", cwd=tmp_path)
-    found = run("-c", "from importlib.metadata import entry_points; "
-                      "print([e.value for e in entry_points(group='opentelemetry_instrumentor')])")
-    assert "kit.instrumentation.paho:PahoMqttInstrumentor" in found
+    app.write_text(API_ONLY_APP)
+    assert "ok api" in run(str(app), extra_env={"PYTHONPATH": str(folder / "tests")})  # no SDK: no-op, paho works
+
+    run("-m", "pip", "install", "-q", "opentelemetry-sdk>=1.45,<2", "pytest")
+    tests = run("-m", "pytest", "-p", "no:cacheprovider", "-v", "tests")
+    summary = tests.strip().splitlines()[-1]
+    print(f"its own tests, in that venv: {summary}")
+    passed = int(re.search(r"(\d+) passed", summary).group(1))
+    assert passed >= 60 and "failed" not in summary and "error" not in summary, tests[-3000:]
+    assert re.search(r"test_opentelemetry_instrument_finds_it\[enabled\] PASSED", tests)
+    if MOSQUITTO:
+        assert re.search(r"test_paho_mqtt_mosquitto.py::test_one_trace_from_publisher_to_subscriber\[2\] PASSED", tests)

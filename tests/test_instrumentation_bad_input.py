@@ -11,11 +11,11 @@ from mqtt_helpers import V5, V311, Subscriber, publisher, wait_until
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from kit import capture
 from kit.broker import start_broker
-from kit.instrumentation.paho import PahoMqttInstrumentor
 from kit.telemetry import setup
 
 GOOD = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"

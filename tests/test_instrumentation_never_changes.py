@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from mqtt_helpers import V5, V311, Subscriber, publisher
 from opentelemetry import baggage, context, trace
 from opentelemetry.baggage.propagation import W3CBaggagePropagator
+from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.trace import format_trace_id
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -22,7 +23,6 @@ from paho.mqtt.properties import Properties
 
 from kit import capture
 from kit.broker import start_broker
-from kit.instrumentation.paho import PahoMqttInstrumentor
 from kit.loopback import LoopbackEcho
 from kit.telemetry import setup
 

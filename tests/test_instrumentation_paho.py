@@ -1,4 +1,4 @@
-"""kit.instrumentation.paho: spans, context, metrics and options of PahoMqttInstrumentor,
+"""opentelemetry.instrumentation.paho_mqtt (PahoMqttInstrumentor) in the kit: spans, context, metrics and options,
 against the embedded brokers over real sockets."""
 
 import json
@@ -12,14 +12,13 @@ import paho.mqtt.client as mqtt
 import pytest
 from mqtt_helpers import V5, V311, Subscriber, publisher, wait_until
 from opentelemetry import baggage, context
+from opentelemetry.instrumentation.paho_mqtt import DURATION_BUCKETS, PahoMqttInstrumentor
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kit import capture
 from kit.broker import start_broker
-from kit.instrumentation.paho import PahoMqttInstrumentor
-from kit.instrumentation.paho._wrappers import DURATION_BUCKETS
 from kit.telemetry import setup
 
 KNOWN_TRACE, KNOWN_SPAN = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
@@ -341,7 +340,7 @@ def test_instrument_client_gives_each_client_its_own_service(clean_capture):
 def test_registered_as_the_paho_mqtt_entry_point():
     [ep] = [ep for ep in entry_points(group="opentelemetry_instrumentor") if ep.name == "paho_mqtt"]
     assert ep.load() is PahoMqttInstrumentor
-    assert PahoMqttInstrumentor().instrumentation_dependencies() == ("paho-mqtt >= 2.0",)
+    assert PahoMqttInstrumentor().instrumentation_dependencies() == ("paho-mqtt >= 2.0, < 3",)
 
 
 APP = textwrap.dedent("""

@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kit.instrumentation.paho import PahoMqttInstrumentor
+from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
 
 SENT, CONSUMED = "messaging.client.sent.messages", "messaging.client.consumed.messages"
 OPERATION, PROCESS = "messaging.client.operation.duration", "messaging.process.duration"
@@ -111,7 +111,7 @@ def test_memory_stays_bounded_with_unique_topics():
     rec = Recorded(metric_destination="topic")  # the default limit: 2000 attribute sets per counter
     for i in range(30_000):
         rec.deliver(f"devices/{i}/temp")
-    telemetry = rec.client.__dict__["_kit_otel_telemetry"]
+    telemetry = rec.client.__dict__["_otel_paho_mqtt_telemetry"]
     assert sum(len(t) for t in telemetry._totals.values()) <= 2001
     assert len(telemetry._routes) <= 4096 + 1
 
@@ -119,11 +119,11 @@ def test_memory_stays_bounded_with_unique_topics():
 def test_a_collection_holds_the_publishing_lock_only_to_copy_a_bounded_set():
     """The counters' lock, which every message takes, is held during a collection only while
     the totals are copied (at most the cardinality limit of them), never while the SDK works."""
-    from kit.instrumentation.paho import _wrappers
+    from opentelemetry.instrumentation.paho_mqtt import _telemetry
     rec = Recorded(metric_destination="topic", cardinality_limit=50)
     for i in range(1_000):
         rec.deliver(f"devices/{i}")
-    telemetry = rec.client.__dict__["_kit_otel_telemetry"]
+    telemetry = rec.client.__dict__["_otel_paho_mqtt_telemetry"]
     held = []
 
     class Spy:
@@ -139,11 +139,11 @@ def test_a_collection_holds_the_publishing_lock_only_to_copy_a_bounded_set():
 
     telemetry._counters.lock = Spy(telemetry._counters.lock)
     created_under_lock = []
-    real = _wrappers.Observation
-    _wrappers.Observation = lambda *a: created_under_lock.append(telemetry._counters.lock.lock.locked()) or real(*a)
+    real = _telemetry.Observation
+    _telemetry.Observation = lambda *a: created_under_lock.append(telemetry._counters.lock.lock.locked()) or real(*a)
     try:
         rec.points()
     finally:
-        _wrappers.Observation = real
+        _telemetry.Observation = real
     assert held and max(held) <= 2 * 51  # publish + process totals, each bounded
     assert created_under_lock and not any(created_under_lock)

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kit.instrumentation.paho._wrappers import _new_publish_properties
+from opentelemetry.instrumentation.paho_mqtt._carriers import _new_publish_properties
 from kit.propagation import user_properties_setter
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)

@@ -7,9 +7,9 @@ import subprocess
 
 import pytest
 from mqtt_helpers import MOSQUITTO, NO_MOSQUITTO, V5, V311, Subscriber, publisher, running_mosquitto, wait_until
+from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
 
 from kit import capture
-from kit.instrumentation.paho import PahoMqttInstrumentor
 from kit.telemetry import setup
 
 CLIENTS = shutil.which("mosquitto_pub") and shutil.which("mosquitto_sub")

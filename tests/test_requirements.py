@@ -30,20 +30,33 @@ def test_every_requirement_is_pinned_and_installed_at_that_version():
         assert metadata.version(name) == version, f"{name}: installed {metadata.version(name)}, pinned {version}"
 
 
-def test_the_kit_is_installed_from_this_folder():
-    assert "-e .[lessons]" in (ROOT / "requirements.txt").read_text()
-    import kit
-    assert Path(kit.__file__).resolve().parent == ROOT / "kit"
+INSTRUMENTATION = ROOT / "instrumentation" / "opentelemetry-instrumentation-paho-mqtt"
 
 
-def test_pins_satisfy_the_kits_own_ranges():
+def project(folder: Path) -> dict:
     import tomllib
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    deps = project["dependencies"] + project["optional-dependencies"]["lessons"] + \
-        project["optional-dependencies"]["instruments"]
+    return tomllib.loads((folder / "pyproject.toml").read_text())["project"]
+
+
+def test_the_instrumentation_then_the_kit_are_installed_from_their_folders():
+    lines = [line.split("#")[0].strip() for line in (ROOT / "requirements.txt").read_text().splitlines()]
+    editable = [line for line in lines if line.startswith("-e")]
+    assert editable == ["-e ./instrumentation/opentelemetry-instrumentation-paho-mqtt", "-e ."]
+    import kit
+    import opentelemetry.instrumentation.paho_mqtt as instrumentation
+    assert Path(kit.__file__).resolve().parent == ROOT / "kit"
+    assert Path(instrumentation.__file__).resolve().parent == \
+        INSTRUMENTATION / "src" / "opentelemetry" / "instrumentation" / "paho_mqtt"
+    assert metadata.version("opentelemetry-instrumentation-paho-mqtt") == instrumentation.__version__
+
+
+def test_pins_satisfy_the_ranges_of_the_kit_and_of_the_instrumentation():
+    kit, instrumentation = project(ROOT), project(INSTRUMENTATION)
+    deps = kit["dependencies"] + instrumentation["dependencies"] + instrumentation["optional-dependencies"]["instruments"]
     pinned = {k.lower(): v for k, v in pins().items()}
+    pinned["opentelemetry-instrumentation-paho-mqtt"] = metadata.version("opentelemetry-instrumentation-paho-mqtt")
     for dep in map(Requirement, deps):
-        assert dep.name.lower() in pinned, f"{dep.name} is a kit dependency but not pinned"
+        assert dep.name.lower() in pinned, f"{dep.name} is a dependency but not pinned"
         assert dep.specifier.contains(pinned[dep.name.lower()], prereleases=True), dep
 
 
@@ -56,13 +69,24 @@ def test_the_learners_install_has_no_test_tools_and_the_dev_install_has_them_all
     assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
 
 
-def test_the_base_install_is_the_instrumentation_alone():
-    """No lesson dependency in the base install: a user who wants only the instrumentation
-    gets the API, opentelemetry-instrumentation and wrapt (paho-mqtt with [instruments])."""
+def test_the_kit_depends_on_the_instrumentation_and_no_longer_ships_it():
+    """The kit's install is the kit with what its modules import, the instrumentation among
+    them (a distribution of its own); the kit's wheel has no package of the instrumentation."""
     import tomllib
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    base = {Requirement(d).name for d in project["dependencies"]}
-    assert base == {"opentelemetry-api", "opentelemetry-instrumentation", "wrapt"}
-    assert {Requirement(d).name for d in project["optional-dependencies"]["instruments"]} == {"paho-mqtt"}
-    lessons = {Requirement(d).name for d in project["optional-dependencies"]["lessons"]}
-    assert {"pandas", "matplotlib", "amqtt", "opentelemetry-sdk"} <= lessons
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    base = {Requirement(d).name for d in pyproject["project"]["dependencies"]}
+    assert {"opentelemetry-instrumentation-paho-mqtt", "opentelemetry-sdk", "paho-mqtt", "pandas", "matplotlib",
+            "amqtt"} <= base
+    assert "optional-dependencies" not in pyproject["project"]
+    assert "entry-points" not in pyproject["project"]
+    assert not [p for p in pyproject["tool"]["setuptools"]["packages"] if "instrumentation" in p]
+    assert not (ROOT / "kit" / "instrumentation").exists()
+
+
+def test_the_instrumentation_alone_needs_no_lesson_dependency():
+    """A user who wants only the instrumentation gets the API, opentelemetry-instrumentation
+    and wrapt (paho-mqtt with [instruments]), as contrib's instrumentations."""
+    instrumentation = project(INSTRUMENTATION)
+    assert {Requirement(d).name for d in instrumentation["dependencies"]} == \
+        {"opentelemetry-api", "opentelemetry-instrumentation", "wrapt"}
+    assert {Requirement(d).name for d in instrumentation["optional-dependencies"]["instruments"]} == {"paho-mqtt"}

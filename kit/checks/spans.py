@@ -68,9 +68,9 @@ def check_span(name: str, *, kind: str | None = None, attributes: dict | None = 
     exception of this type, and comes from this service. ``how``: the fix to suggest
     when an attribute is missing (default: ``span.set_attribute(...)``). ``made_by``: the
     instrumentation library (tracer name) that must have made it, e.g.
-    ``"kit.instrumentation.paho"``; every span of that name this cell made is judged."""
+    ``"opentelemetry.instrumentation.paho_mqtt"``; every span of that name this cell made is judged."""
     mark = attempts.current()
-    if made_by == "kit.instrumentation.paho" and mark is not None and mark.paho_instrumented:
+    if made_by == "opentelemetry.instrumentation.paho_mqtt" and mark is not None and mark.paho_instrumented:
         return wrong("paho was already instrumented when this cell started (an earlier cell did not call "
                      "uninstrument()), so this cell's instrument(...) did nothing and its spans come from the "
                      "earlier one's settings. Run PahoMqttInstrumentor().uninstrument(), then this cell again.")

@@ -18,4 +18,4 @@ lab.disconnect()
 PahoMqttInstrumentor().uninstrument()
 
 check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"}, how=HOOK_HINT,
-           made_by="kit.instrumentation.paho")
+           made_by="opentelemetry.instrumentation.paho_mqtt")

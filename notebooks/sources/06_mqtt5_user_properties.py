@@ -147,7 +147,7 @@ from kit.propagation import user_properties_getter, user_properties_setter
 
 print(inspect.getsource(propagation.UserPropertiesGetter))
 print(inspect.getsource(propagation.UserPropertiesSetter))
-print(inspect.getsource(propagation._pairs))
+print(inspect.getsource(propagation.user_property_pairs))
 
 # %%
 reused = Properties(PacketTypes.PUBLISH)

@@ -33,7 +33,9 @@
 #
 # opentelemetry-python-contrib has dozens (requests, Flask, Kafka, pika/RabbitMQ, …) but,
 # still today, none for paho-mqtt. This kit ships one, built the way contrib's messaging
-# instrumentations are: `kit.instrumentation.paho.PahoMqttInstrumentor`. Each registers an
+# instrumentations are: `opentelemetry.instrumentation.paho_mqtt.PahoMqttInstrumentor`
+# (earlier versions of the kit had it as `kit.instrumentation.paho`; now it is a distribution
+# of its own, opentelemetry-instrumentation-paho-mqtt). Each registers an
 # **entry point**, which is how `opentelemetry-instrument` finds what is installed:
 
 # %%
@@ -49,11 +51,11 @@ sorted(ep.name for ep in entry_points(group="opentelemetry_instrumentor"))
 
 # %%
 import paho.mqtt.client as mqtt
+from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
 
 from kit import clients
 from kit.broker import start_broker
 from kit.inbox import Inbox
-from kit.instrumentation.paho import PahoMqttInstrumentor
 from kit.telemetry import setup
 from kit.views import metrics_chart, waterfall
 
@@ -243,7 +245,7 @@ lab.disconnect()
 PahoMqttInstrumentor().uninstrument()
 
 check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"}, how=HOOK_HINT,
-           made_by="kit.instrumentation.paho")
+           made_by="opentelemetry.instrumentation.paho_mqtt")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

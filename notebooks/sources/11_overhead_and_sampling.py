@@ -210,12 +210,12 @@ print("at the trust boundary:", baggage.get_all(trace_only))
 # `OTEL_PYTHON_PAHO_MQTT_INCOMING_BAGGAGE=tenant.id`.
 
 # %%
+from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kit.clients import connect
 from kit.inbox import Inbox
-from kit.instrumentation.paho import PahoMqttInstrumentor
 
 let_in = []
 edge = connect(broker, "edge-gateway", subscribe_to="outside/#",

@@ -31,7 +31,7 @@ WRONG["8.2"] = [
 
 WRONG["8.1"] += [
     Wrong("a span of one's own with that name, the instrumentation's left without the attribute",
-          "was made by the tracer 'sensor-app', not by kit.instrumentation.paho",
+          "was made by the tracer 'sensor-app', not by opentelemetry.instrumentation.paho_mqtt",
           edits=[("PahoMqttInstrumentor().instrument(publish_hook=add_sensor_id)", "PahoMqttInstrumentor().instrument()"),
                  ("PahoMqttInstrumentor().uninstrument()\n",
                   "PahoMqttInstrumentor().uninstrument()\nwith tele.tracer.start_as_current_span('publish lab/temp', "

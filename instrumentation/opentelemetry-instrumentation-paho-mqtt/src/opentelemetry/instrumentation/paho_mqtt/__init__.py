@@ -8,7 +8,7 @@ Usage
 In code::
 
     import paho.mqtt.client as mqtt
-    from kit.instrumentation.paho import PahoMqttInstrumentor
+    from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
 
     PahoMqttInstrumentor().instrument()          # every paho Client from now on
 
@@ -26,12 +26,17 @@ One client only, with its own providers (two services in one process)::
     PahoMqttInstrumentor.instrument_client(client, tracer_provider=tp, meter_provider=mp)
     PahoMqttInstrumentor.uninstrument_client(client)
 
-The instrumentation alone, without the lessons' dependencies::
+Install (the API, opentelemetry-instrumentation and wrapt; paho-mqtt with ``[instruments]``;
+add ``opentelemetry-sdk`` or a distro to export anything)::
 
-    pip install "otel-mqtt-kit[instruments]"   # or ".[instruments]" in a checkout: the API, opentelemetry-instrumentation, wrapt, paho-mqtt
+    pip install "opentelemetry-instrumentation-paho-mqtt[instruments]"
 
 What you get
 ------------
+The tracer and the meter are named ``opentelemetry.instrumentation.paho_mqtt``.
+Span names are :func:`span_name`'s: ``span_name("publish", "sensors/temp")`` is
+``"publish sensors/temp"`` (tests and checks can ask it instead of copying the format).
+
 * ``publish {topic}``, kind PRODUCER, with the conventions' Required and
   Conditionally required attributes ``messaging.system="mqtt"``,
   ``messaging.operation.name="publish"``, ``messaging.operation.type="send"``,
@@ -83,7 +88,8 @@ byte of a JSON payload, stays as it was.
 
 Options (keyword arguments of ``instrument()`` / ``instrument_client()``)
 ---------------------------------------------------------------------------
-A keyword wins over its environment variable.
+A keyword wins over its environment variable; the options without one are keyword only.
+A variable set to a value that is not one of its choices is ignored, with a warning.
 
 ``tracer_provider``, ``meter_provider``
     default: the global ones.
@@ -125,22 +131,34 @@ A keyword wins over its environment variable.
 ``cardinality_limit: int``
     attribute sets per counter before the overflow set; default 2000, the SDK's.
 
+Sampling and suppression
+------------------------
 Unsampled spans (a ``ParentBased(TraceIdRatioBased(r))`` sampler said no) get no
 attribute work and no hooks, but their context still travels in the message, so
 the services downstream follow the decision. The metrics count every message,
 sampled or not.
 
+Inside ``opentelemetry.instrumentation.utils.suppress_instrumentation()`` nothing is
+recorded on either path: no span, no metric, no context written into the message.
+
+When telemetry goes wrong
+-------------------------
 Telemetry never costs a message: a malformed ``traceparent``, a payload that is
 not JSON or not UTF-8, an exporter that is down -- the message goes through
 unchanged (apart from the context added on publish) and, where the context
-cannot be read, the process span starts a new trace. Suppressed instrumentation
-(``opentelemetry.instrumentation.utils.suppress_instrumentation``) is honoured.
+cannot be read, the process span starts a new trace. A hook that raises is logged;
+an error inside the instrumentation is logged at DEBUG and the call goes on without it.
+
+Propagating by hand
+-------------------
+:mod:`opentelemetry.instrumentation.paho_mqtt.propagation` has the Getter/Setter pairs
+the instrumentation uses (``user_properties_getter``/``user_properties_setter`` for v5,
+``inject_json_payload``/``extract_json_payload`` for 3.1.1 JSON payloads), for code that
+makes its own spans.
 """
 
 from __future__ import annotations
 
-import logging
-import os
 from typing import Collection
 
 import paho.mqtt.client as mqtt
@@ -148,62 +166,20 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from kit.instrumentation.paho._wrappers import METRIC_DESTINATIONS, Telemetry, make_on_message_wrapper, \
-    make_publish_wrapper, make_subscribe_wrapper
-from kit.instrumentation.paho.package import _instruments
-from kit.instrumentation.paho.version import __version__
+from opentelemetry.instrumentation.paho_mqtt._telemetry import DURATION_BUCKETS, SPAN_NAME_FORMAT, PahoTelemetry, \
+    options, span_name
+from opentelemetry.instrumentation.paho_mqtt._wrappers import make_on_message_wrapper, make_publish_wrapper, \
+    make_subscribe_wrapper
+from opentelemetry.instrumentation.paho_mqtt.package import _instruments
+from opentelemetry.instrumentation.paho_mqtt.version import __version__
 
-__all__ = ["PahoMqttInstrumentor", "__version__"]
+__all__ = ["PahoMqttInstrumentor", "span_name", "SPAN_NAME_FORMAT", "DURATION_BUCKETS", "__version__"]
 
-_PER_CLIENT = "_kit_otel_telemetry"
+_PER_CLIENT = "_otel_paho_mqtt_telemetry"  # on a client instrumented on its own: its PahoTelemetry
 # what is wrapped on paho's Client (subscribe only to learn the topic filters)
 _WRAPPERS = {"publish": make_publish_wrapper, "_handle_on_message": make_on_message_wrapper,
              "subscribe": make_subscribe_wrapper}
-_global: list[Telemetry] = []
-_log = logging.getLogger(__name__)
-_ENV = "OTEL_PYTHON_PAHO_MQTT_"
-
-
-def _env(name: str, choices=None):
-    """``OTEL_PYTHON_PAHO_MQTT_<name>``, stripped, lower case; None if unset, empty or not a choice."""
-    value = os.environ.get(_ENV + name, "").strip()
-    if not value:
-        return None
-    if choices is not None and value.lower() not in choices:
-        _log.warning("%s%s=%r is not one of %s: ignored", _ENV, name, value, ", ".join(choices))
-        return None
-    return value.lower() if choices is not None else value
-
-
-def _names(value: str) -> list[str]:
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def _options(kwargs) -> dict:
-    """The keyword arguments, else the environment, else the defaults."""
-    def given(name, env, choices=None, convert=lambda v: v):
-        if kwargs.get(name) is not None:
-            return kwargs[name]
-        value = _env(env, choices)
-        return convert(value) if value is not None else None
-
-    json_payload = given("json_payload", "JSON_PAYLOAD", ("true", "false"), lambda v: v == "true")
-    histograms = given("duration_histograms", "DURATION_HISTOGRAMS", ("true", "false"), lambda v: v == "true")
-    destination = given("metric_destination", "METRIC_DESTINATION", METRIC_DESTINATIONS)
-    templates = given("destination_templates", "DESTINATION_TEMPLATES", convert=_names)
-    incoming = given("incoming_baggage", "INCOMING_BAGGAGE",
-                     convert=lambda v: v.lower() if v.lower() in ("keep", "drop") else frozenset(_names(v)))
-    options = dict(json_payload=bool(json_payload), links_only=bool(kwargs.get("links_only", False)),
-                   retained_as_link=bool(kwargs.get("retained_as_link", False)),
-                   publish_hook=kwargs.get("publish_hook"), process_hook=kwargs.get("process_hook"),
-                   message_body_size=bool(kwargs.get("message_body_size", False)),
-                   duration_histograms=True if histograms is None else bool(histograms),
-                   metric_destination=destination or "template", destination_templates=tuple(templates or ()),
-                   network_protocol_attributes=bool(kwargs.get("network_protocol_attributes", False)),
-                   incoming_baggage="keep" if incoming is None else incoming)
-    if kwargs.get("cardinality_limit") is not None:
-        options["cardinality_limit"] = int(kwargs["cardinality_limit"])
-    return options
+_global: list[PahoTelemetry] = []
 
 
 def _class_telemetry(client):
@@ -224,7 +200,7 @@ class PahoMqttInstrumentor(BaseInstrumentor):
         return _instruments
 
     def _instrument(self, **kwargs):
-        _global[:] = [Telemetry(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), **_options(kwargs))]
+        _global[:] = [PahoTelemetry(kwargs.get("tracer_provider"), kwargs.get("meter_provider"), **options(kwargs))]
         for name, make in _WRAPPERS.items():
             wrap_function_wrapper(mqtt.Client, name, make(_class_telemetry))
 
@@ -237,7 +213,7 @@ class PahoMqttInstrumentor(BaseInstrumentor):
     def instrument_client(client: mqtt.Client, tracer_provider=None, meter_provider=None, **kwargs) -> None:
         """Instrument one client, with its own providers and options. Calling it
         again replaces them; it never doubles spans, with or without ``instrument()``."""
-        client.__dict__[_PER_CLIENT] = Telemetry(tracer_provider, meter_provider, **_options(kwargs))
+        client.__dict__[_PER_CLIENT] = PahoTelemetry(tracer_provider, meter_provider, **options(kwargs))
         if "publish" not in client.__dict__:
             for name, make in _WRAPPERS.items():
                 wrap_function_wrapper(client, name, make(_client_telemetry))

@@ -1,1 +1,0 @@
-"""Instrumentations shipped with the kit (``opentelemetry-instrument`` finds them by entry point)."""

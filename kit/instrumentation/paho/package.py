@@ -1,1 +1,0 @@
-_instruments = ("paho-mqtt >= 2.0",)
