@@ -56,7 +56,7 @@ import pandas as pd
 from google.protobuf import json_format
 from google.rpc import status_pb2
 
-from kit import attempts, capture, http_body, otlp_decode, zipkin
+from kit import capture, http_body, otlp_decode, running, zipkin
 from kit.otlp_decode import value_of  # noqa: F401  (kept: part of this module's interface)
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024   # a body, as sent and once decompressed
@@ -115,7 +115,7 @@ class Received:
         self._totals = {"spans": 0, "logs": 0, "metrics": 0, "requests": 0}
         self.changed = threading.Condition()
         self._decoding = threading.Lock()  # one request decoded at a time: its memory is bounded
-        attempts.track_receiver(self)
+        running.add_receiver(self)
 
     @property
     def bytes(self) -> dict:
