@@ -181,7 +181,7 @@ def test_a_notebook_reads_a_running_receiver(jobs):
 
 def test_a_browser_that_closes_mid_reply_prints_nothing_and_a_page_bug_one_line(capfd):
     from kit.receiver import start_receiver
-    from kit.receiver_page import PageServer
+    from kit.receiver.page import PageServer
     receiver = start_receiver()
     page = PageServer(receiver, port=0)
     try:
