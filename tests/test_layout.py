@@ -145,6 +145,31 @@ def test_no_import_circle_in_the_kit(graph):
     assert not found, f"{len(found)} import circle(s) in kit/:\n" + "".join(describe(c, graph) for c in found)
 
 
+# Arrows that must not exist, though they would make no circle: what each side may know.
+FORBIDDEN = [
+    ("kit.receiver", "kit.attempts", "a receiver adds its store to kit.running; the watermark reads it there"),
+    ("kit.receiver", "kit.telemetry", "the receiver serves other processes: it needs no SDK set up here"),
+    ("kit.remote", "kit.receiver", "reading a receiver over HTTP needs kit.rows, not the servers (nor gRPC)"),
+    ("kit.capture", "kit.receiver", "the kernel's own telemetry does not depend on the receiver"),
+    ("kit.rows", "kit.", "the rows' shape is a leaf: everything else builds on it"),
+    ("kit.running", "kit.", "the registry is a leaf: services and receivers add themselves, attempts reads"),
+]
+
+
+def _in(module: str, where: str) -> bool:
+    """``module`` is ``where`` or inside it (``where`` ending in a dot: any module under it)."""
+    return module.startswith(where) if where.endswith(".") else module == where or module.startswith(where + ".")
+
+
+def test_the_arrows_point_one_way(graph):
+    wrong = []
+    for source, target, why in FORBIDDEN:
+        for a in (m for m in graph if _in(m, source)):
+            wrong += [f"  {a} imports {b} ({where}): {why}" for b, where in graph[a].items()
+                      if _in(b, target) and not _in(b, source)]
+    assert not wrong, "arrows the wrong way:\n" + "\n".join(wrong)
+
+
 @pytest.mark.parametrize("members", [pytest.param(m, id=" <-> ".join(sorted(m)),
                                                   marks=pytest.mark.xfail(reason=why, strict=True))
                                      for m, why in KNOWN.items()])
