@@ -17,8 +17,9 @@ the views draw any of them.
 A receiver adds ``transport`` (``"grpc"`` or ``"http"``) to spans and logs
 (:data:`RECEIVED_COLUMNS`).
 
-    >>> frame_of("spans", rows)               # the DataFrame the views draw
-    >>> decode("spans", encode("spans", rows)) == rows   # through JSON and back
+    >>> frame_of("spans", rows)                   # the DataFrame the views draw
+    >>> json.dumps(encode("spans", rows))         # the rows as JSON (the receiver's /api/)
+    >>> decode("spans", json.loads(text))         # and back: the same rows
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ import pandas as pd
 from kit.receiver import grpc_server, http_server, limits  # noqa: F401  (limits: kit.receiver.limits)
 from kit.receiver.decode import value_of  # noqa: F401  (kept: part of this module's interface)
 from kit.receiver.store import Received
-from kit.rows import LOG_COLUMNS, REQUEST_COLUMNS, SPAN_COLUMNS, ReceivedFrames, frame_of  # noqa: F401
+from kit.rows import SPAN_COLUMNS, ReceivedFrames, frame_of
 
 __all__ = ["start_receiver", "Receiver", "Received", "frame_of"]
 
