@@ -1,4 +1,4 @@
-"""OTLP over HTTP (and Zipkin v2 JSON) on one port, as a collector's ``otlphttp`` receiver serves it.
+"""OTLP over HTTP (and Zipkin v2 JSON) on one port, as the Collector's ``otlp`` receiver serves it.
 
     >>> server = HTTPServer(("127.0.0.1", 4318), received)   # port 0: a free one
     >>> threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -33,8 +33,6 @@ from google.rpc import status_pb2
 from kit.receiver import decode, http_body, limits, zipkin
 
 _RPC = {400: 3, 408: 4, 411: 3, 413: 8, 415: 3, 501: 12, 503: 14}  # HTTP status → google.rpc code
-
-
 _HTTP_SIGNALS = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs"}
 _CONTENT_TYPES = ("application/x-protobuf", "application/json")
 
