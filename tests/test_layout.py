@@ -176,3 +176,11 @@ def test_the_arrows_point_one_way(graph):
 def test_a_known_circle_is_gone(graph, members):
     left = [c for c in circles(graph) if members <= set(c)]
     assert not left, "still there:\n" + "".join(describe(c, graph) for c in left)
+
+
+def test_every_package_of_the_kit_is_shipped():
+    """pyproject.toml lists the packages by hand: one left out installs without its modules."""
+    import tomllib
+    listed = set(tomllib.loads((KIT.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    packages = {name for name, path in module_names().items() if path.name == "__init__.py"}
+    assert packages <= listed, f"not in pyproject.toml's packages: {sorted(packages - listed)}"
