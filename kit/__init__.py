@@ -16,12 +16,12 @@ Modules, one job each (open any with ``??`` in a notebook to read it):
 * :mod:`kit.overhead`  -- ``measure()``: what tracing adds to a message, against the SDK's floor
 * :mod:`kit.loopback`  -- a paho client whose messages come straight back, without a broker
 * :mod:`kit.throughput` -- messages per second over a real broker: the instrumentation against the blog
-* :mod:`kit.receiver`  -- an embedded OTLP endpoint (gRPC and HTTP), as the OTLP specification asks
-* :mod:`kit.otlp_decode`, :mod:`kit.otlp_wire`, :mod:`kit.http_body` -- what the receiver does with
-  a request: its body read within bounds, its cost bounded before decoding, its items as rows
-* :mod:`kit.receiver_page` -- the receiver's web page: traces, waterfall, service map, logs
+* :mod:`kit.receiver`  -- an embedded OTLP endpoint (gRPC and HTTP; Zipkin too), as the OTLP
+  specification asks, and its web page; a package, one module per job (its docstring lists them)
 * :mod:`kit.remote`    -- a notebook reading a receiver started in a terminal
-* :mod:`kit.zipkin`    -- Zipkin v2 JSON (``POST /api/v2/spans`` on the receiver) as span rows
+* :mod:`kit.rows`      -- the columns of every DataFrame (captured or received), and their JSON
+* :mod:`kit.attempts`, :mod:`kit.running` -- what the cell being run made (the self-checks' watermark),
+  and the services and receivers it reads
 * :mod:`kit.prometheus` -- a Prometheus scrape endpoint for the SDK's metrics, and ``scrape()``
 * :mod:`kit.collector_config` -- check and draw OpenTelemetry Collector configs
 * :mod:`kit.service_runtime` -- what the example services in ``services/`` share

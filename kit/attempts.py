@@ -25,13 +25,12 @@ functions return everything captured so far.
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 import pandas as pd
 
-from kit import capture
+from kit import capture, running
 
 __all__ = ["start", "current", "spans", "unfinished_spans", "logs", "metric_points", "metric_changes",
            "read_metrics", "received", "watch_cells"]
@@ -53,14 +52,6 @@ class Watermark:
 
 
 _mark: list[Watermark] = []
-_receivers: "weakref.WeakValueDictionary[int, object]" = weakref.WeakValueDictionary()
-_lock = threading.Lock()
-
-
-def track_receiver(store) -> None:
-    """Called by :mod:`kit.receiver` for each receiver it starts (its ``Received`` store)."""
-    with _lock:
-        _receivers[id(store)] = store
 
 
 def start(cell: int | None = None, read: bool = True) -> Watermark:
@@ -72,8 +63,7 @@ def start(cell: int | None = None, read: bool = True) -> Watermark:
     readings = None
     if read and _read_in_time():
         readings = capture.total("points")
-    with _lock:
-        stores = list(_receivers.values())
+    stores = running.receivers()  # each receiver's store adds itself there (kit.running)
     mark = Watermark(cell, capture.total("spans"), capture.total("started"), capture.total("logs"), capture.total("points"),
                      readings, {id(s): s.totals() for s in stores}, paho_instrumented=_paho_instrumented())
     _mark[:] = [mark]
@@ -205,9 +195,8 @@ def read_metrics(budget_s: float = READ_BUDGET_S) -> None:
     within ``budget_s`` for all of them; a service left out keeps its last reading."""
     import time
 
-    from kit import telemetry  # here, not at the top: telemetry imports this module
     deadline = time.monotonic() + budget_s
-    for tele in telemetry.services().values():
+    for tele in running.services().values():  # kit.telemetry.setup adds each service there
         left = deadline - time.monotonic()
         if left <= 0:
             break

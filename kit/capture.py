@@ -3,7 +3,8 @@
 Every service set up with :func:`kit.telemetry.setup` writes into the same
 store, so one DataFrame holds a trace that crosses several services in one
 kernel. The store is bounded (the newest ``MAX_ITEMS`` of each signal are
-kept), so a long-running script does not grow without end.
+kept), so a long-running script does not grow without end. Each DataFrame's
+columns are those of :mod:`kit.rows`, as a receiver's are.
 
     >>> from kit import capture
     >>> capture.spans_df()      # one row per finished span
@@ -35,13 +36,15 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import format_span_id, format_trace_id
 
-MAX_ITEMS = 50_000
-
-SPAN_COLUMNS = ["trace_id", "span_id", "parent_span_id", "name", "kind", "service",
-                "start", "duration_ms", "status", "attributes", "events", "links", "parent_remote", "scope"]
-METRIC_COLUMNS = ["time", "service", "name", "kind", "unit", "attributes", "value"]
-LOG_COLUMNS = ["time", "severity", "body", "logger", "service", "trace_id", "span_id",
-               "attributes"]
+from kit.rows import (  # noqa: F401  (none_for_missing: kept here too, as before)
+    LOG_COLUMNS,
+    MAX_ITEMS,
+    METRIC_COLUMNS,
+    SPAN_COLUMNS,
+    SpanEvent,
+    frame_of,
+    none_for_missing,
+)
 
 _lock = threading.Lock()
 _spans: deque = deque(maxlen=MAX_ITEMS)
@@ -149,22 +152,6 @@ class CaptureMetricExporter(MetricExporter):
         pass
 
 
-class SpanEvent(tuple):
-    """A span event as a plain ``(name, attributes)`` pair (it compares, unpacks and
-    prints as one) that also knows when it happened: ``.time``, a UTC datetime or None."""
-
-    def __new__(cls, name: str, attributes: dict, time: datetime | None = None):
-        event = super().__new__(cls, (name, attributes))
-        event.time = time
-        return event
-
-    def __getnewargs__(self):  # copy and pickle keep the time
-        return (self[0], self[1], self.time)
-
-    name = property(lambda self: self[0])
-    attributes = property(lambda self: self[1])
-
-
 def _metric_kind(data) -> str:
     if isinstance(data, Sum):
         if not data.is_monotonic:
@@ -199,13 +186,6 @@ def _enum_name(value) -> str:
 
 def _hex_or_none(value, fmt):
     return fmt(value) if value else None
-
-
-def none_for_missing(df: pd.DataFrame, columns) -> pd.DataFrame:
-    """Missing ids as None (not NaN), so ``row.parent_span_id is None`` reads as it should."""
-    for col in columns:
-        df[col] = df[col].astype(object).where(df[col].notna(), None)
-    return df
 
 
 def clear() -> None:
@@ -256,19 +236,19 @@ def spans_df(trace_id: str | None = None, service: str | None = None,
             "parent_remote": bool(span.parent.is_remote) if span.parent else None,
             "scope": span.instrumentation_scope.name if span.instrumentation_scope else None,
         })
-    df = none_for_missing(pd.DataFrame(rows, columns=SPAN_COLUMNS), ["parent_span_id", "parent_remote"])
+    df = frame_of("spans", rows, SPAN_COLUMNS)
     if trace_id is not None:
         df = df[df.trace_id == trace_id]
     if service is not None:
         df = df[df.service == service]
-    return df.sort_values("start", kind="stable").reset_index(drop=True)
+    return df.reset_index(drop=True)
 
 
 def metric_points_df(name: str | None = None, since: int | None = None,
                      until: int | None = None) -> pd.DataFrame:
     """Every collected point of every metric stream: the history a chart draws
     (only the points collected between the watermarks ``since`` and ``until``, if given)."""
-    df = pd.DataFrame(_since(_metric_points, "points", since, until), columns=METRIC_COLUMNS)
+    df = frame_of("metrics", _since(_metric_points, "points", since, until), METRIC_COLUMNS)
     if name is not None:
         df = df[df.name == name].reset_index(drop=True)
     return df
@@ -305,7 +285,7 @@ def logs_df(trace_id: str | None = None, since: int | None = None) -> pd.DataFra
             "span_id": _hex_or_none(rec.span_id, format_span_id),
             "attributes": dict(rec.attributes or {}),
         })
-    df = none_for_missing(pd.DataFrame(rows, columns=LOG_COLUMNS), ["trace_id", "span_id"])
+    df = frame_of("logs", rows, LOG_COLUMNS)
     if trace_id is not None:
         df = df[df.trace_id == trace_id].reset_index(drop=True)
     return df

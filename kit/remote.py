@@ -11,85 +11,28 @@ A :class:`RemoteReceiver` has the reading side of :class:`kit.receiver.Receiver`
 its endpoints, and a ``stop()`` that only forgets the connection (the terminal's receiver goes
 on). So lesson 09's views work on services started from a terminal, unchanged.
 
-The rows travel as JSON from the page server's ``/api/`` (:mod:`kit.receiver_page`);
-:func:`encode` and :func:`decode` are the two ends: datetimes as ISO text, tuples and
-bytes marked so that they come back as tuples and bytes, span events as ``SpanEvent``.
+The rows travel as JSON from the page server's ``/api/`` (:mod:`kit.receiver.page`);
+:func:`kit.rows.encode` and :func:`kit.rows.decode` are the two ends: datetimes as ISO text,
+tuples and bytes marked so that they come back as tuples and bytes, span events as
+``SpanEvent``. The DataFrames are built as the embedded receiver's are (:mod:`kit.rows`), so
+this module needs neither gRPC nor the receiver's servers.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import time
 import urllib.error
 import urllib.request
-from datetime import datetime
 
 import pandas as pd
 
-from kit import capture
+from kit.rows import ReceivedFrames, decode, encode, frame_of  # noqa: F401  (encode: kept here too)
 
 DEFAULT_URL = "http://127.0.0.1:16686"
-_TIME_KEYS = {"spans": ("start",), "logs": ("time",), "metrics": ("time",), "requests": ("time",)}
 
 
-def _plain(value):
-    if isinstance(value, tuple):
-        return {"$tuple": [_plain(v) for v in value]}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, bytes):
-        return {"$bytes": base64.b64encode(value).decode()}
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def _back(value):
-    if isinstance(value, dict):
-        if set(value) == {"$tuple"}:
-            return tuple(_back(v) for v in value["$tuple"])
-        if set(value) == {"$bytes"}:
-            return base64.b64decode(value["$bytes"])
-        return {k: _back(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_back(v) for v in value]
-    return value
-
-
-def encode(signal: str, rows: list) -> list:
-    """Rows of ``signal`` (spans, logs, metrics, requests) as JSON-ready values."""
-    out = []
-    for row in rows:
-        row = dict(row)
-        if signal == "spans":
-            row["events"] = [[e.name, e.attributes, e.time] if isinstance(e, capture.SpanEvent)
-                             else [e[0], e[1], None] for e in row["events"]]
-            row["links"] = [list(link) for link in row["links"]]
-        out.append(_plain(row))
-    return out
-
-
-def decode(signal: str, rows: list) -> list:
-    """The other end of :func:`encode`."""
-    out = []
-    for row in rows:
-        row = {k: _back(v) for k, v in row.items()}
-        for key in _TIME_KEYS[signal]:
-            row[key] = datetime.fromisoformat(row[key]) if row.get(key) else None
-        if signal == "spans":
-            row["events"] = [capture.SpanEvent(name, attrs, datetime.fromisoformat(t) if t else None)
-                             for name, attrs, t in row["events"]]
-            row["links"] = [tuple(link) for link in row["links"]]
-        if signal == "metrics" and row.get("kind") == "summary" and isinstance(row.get("value"), dict):
-            row["value"]["quantiles"] = {float(q): v for q, v in row["value"]["quantiles"].items()}
-        out.append(row)
-    return out
-
-
-class RemoteReceiver:
+class RemoteReceiver(ReceivedFrames):
     """A receiver running in another process, read over its page's ``/api/`` (see the module)."""
 
     def __init__(self, url: str = DEFAULT_URL, timeout_s: float = 10.0):
@@ -113,21 +56,8 @@ class RemoteReceiver:
     def frame(self, signal: str, since: int | None = None) -> pd.DataFrame:
         """``signal``'s rows (``"spans"``, ``"logs"``, ``"metrics"``, ``"requests"``), shaped as
         the embedded receiver's, those after the watermark ``since`` only, if given."""
-        from kit.receiver import frame_of
         rows = decode(signal, self._get(f"/api/{signal}" + (f"?since={since}" if since is not None else "")))
         return frame_of(signal, rows)
-
-    def spans_df(self) -> pd.DataFrame:
-        return self.frame("spans")
-
-    def logs_df(self) -> pd.DataFrame:
-        return self.frame("logs")
-
-    def metric_points_df(self) -> pd.DataFrame:
-        return self.frame("metrics")
-
-    def requests_df(self) -> pd.DataFrame:
-        return self.frame("requests")
 
     def wait_for_spans(self, predicate, timeout_s: float = 10.0) -> bool:
         """Wait until ``predicate(spans_df)`` is true, re-checked each time the receiver gets a

@@ -64,7 +64,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 
-from kit import attempts, capture  # noqa: F401  (attempts: each cell's watermark for the self-checks)
+from kit import attempts, capture, running
 from kit.otlp import SettingError, check_endpoint, exporter_names, make_exporter, otlp_target
 
 __all__ = ["setup", "Telemetry", "flush", "services", "SettingError", "EXPORT_TIMEOUT_S"]
@@ -421,11 +421,13 @@ def setup(service_name: str | None = None, *, exporters=None, endpoint: str | No
                              LoggerProvider(resource=resource))
             tele._capture_reader = capture_reader
             _services[service_name] = tele
+            running.add_service(service_name, tele)  # where kit.attempts finds it, to read its metrics
         tele._configure(names, otlp, metric_interval_s)
         if make_global:
             _current[:] = [tele]
             _install_globals()
         _set_log_level(log_level)
+    attempts.watch_cells()  # a watermark at the start of each notebook cell, for the self-checks
     if check:
         tele.endpoint_checks = _check_endpoints(otlp.values())
     return tele

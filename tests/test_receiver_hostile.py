@@ -19,7 +19,7 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from receiver_helpers import PeakRSS, post_head, raw_request, send_spans
 
-from kit import receiver as receiver_module
+from kit.receiver import limits as receiver_module
 from kit.receiver import start_receiver
 
 TRACE_EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"

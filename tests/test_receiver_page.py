@@ -181,7 +181,7 @@ def test_a_notebook_reads_a_running_receiver(jobs):
 
 def test_a_browser_that_closes_mid_reply_prints_nothing_and_a_page_bug_one_line(capfd):
     from kit.receiver import start_receiver
-    from kit.receiver_page import PageServer
+    from kit.receiver.page import PageServer
     receiver = start_receiver()
     page = PageServer(receiver, port=0)
     try:
@@ -194,3 +194,36 @@ def test_a_browser_that_closes_mid_reply_prints_nothing_and_a_page_bug_one_line(
     finally:
         page.stop()
         receiver.stop()
+
+
+def test_a_notebook_elsewhere_gets_the_very_dataframes_of_the_receiver(receiver):
+    """kit.remote reads the rows through the page's JSON: every signal comes back equal, with
+    tuples, span events and their times, and the Zipkin spans that lack some columns."""
+    import json
+    import urllib.request
+
+    import pandas as pd
+    from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from receiver_helpers import send_logs, send_metrics, send_spans
+
+    from kit.remote import RemoteReceiver, connect
+
+    send_spans(OTLPSpanExporter(endpoint=receiver.grpc_endpoint, insecure=True), n=3, attributes={"tags": ("a", "b")})
+    send_logs(OTLPLogExporter(endpoint=receiver.grpc_endpoint, insecure=True))
+    send_metrics(OTLPMetricExporter(endpoint=receiver.grpc_endpoint, insecure=True))
+    zipkin = [{"traceId": "1" * 32, "id": "2" * 16, "name": "by zipkin", "timestamp": 1_700_000_000_000_000,
+               "duration": 1500, "localEndpoint": {"serviceName": "z"}, "annotations": [{"value": "plain note"}]}]
+    urllib.request.urlopen(urllib.request.Request(receiver.http_endpoint + "/api/v2/spans", json.dumps(zipkin).encode(),
+                                                  {"Content-Type": "application/json"}), timeout=10).close()
+    remote = connect(receiver.serve_page(port=0).url)
+    for name in ("spans_df", "logs_df", "metric_points_df", "requests_df"):
+        assert getattr(RemoteReceiver, name) is getattr(type(receiver), name)  # one implementation of each
+        here, there = getattr(receiver, name)(), getattr(remote, name)()
+        assert len(here) > 0
+        pd.testing.assert_frame_equal(here, there)
+    spans = remote.spans_df()
+    assert spans.attributes[spans.name == "span 0"].iloc[0]["tags"] == ("a", "b")
+    assert [e.time is not None for e in spans.events[spans.name == "span 0"].iloc[0]] == [True]
+    assert spans.scope[spans.name == "by zipkin"].iloc[0] is None

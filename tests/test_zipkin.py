@@ -17,7 +17,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from kit import capture, zipkin
+from kit import capture
+from kit.receiver import zipkin
 from kit.views import waterfall
 
 
@@ -127,7 +128,7 @@ def test_a_malformed_body_gets_400_with_the_reason_and_nothing_is_kept(receiver,
 
 
 def test_oversized_or_unsized_requests_are_refused_before_reading(receiver):
-    from kit.receiver import MAX_REQUEST_BYTES
+    from kit.receiver.limits import MAX_REQUEST_BYTES
     for head, answer in [(f"Content-Length: {MAX_REQUEST_BYTES + 1}", b"HTTP/1.1 413"),
                          ("Content-Length: -5", b"HTTP/1.1 411"), ("Transfer-Encoding: chunked", b"HTTP/1.1 411")]:
         with socket.create_connection(("127.0.0.1", receiver.http_port), timeout=5) as s:

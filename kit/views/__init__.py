@@ -21,7 +21,7 @@ by nbval still shows what it holds. No JavaScript, no network.
 * :mod:`kit.views.services` -- ``service_map()``; :mod:`kit.views.logs` -- ``logs_table()``.
 * :mod:`kit.views.trace_list` -- ``trace_list()``: the traces, newest first, as Jaeger lists them.
 
-The receiver's web page (:mod:`kit.receiver_page`) draws with these same views.
+The receiver's web page (:mod:`kit.receiver.page`) draws with these same views.
 """
 
 from kit.views.common import ERROR_RED, PALETTE

@@ -9,9 +9,12 @@ as Python writes them (``'text'``, ``21.5``), ``key = value``.
 from __future__ import annotations
 
 import html
+from typing import TYPE_CHECKING
 
 from kit.views.common import ERROR_RED, fmt_attrs, fmt_ms
-from kit.views.traces import Row, Waterfall
+
+if TYPE_CHECKING:  # names for the annotations only: traces imports this module (Waterfall.details)
+    from kit.views.traces import Row, Waterfall
 
 CELL = "text-align:left;vertical-align:top;padding:1px 10px 1px 0"
 

@@ -9,7 +9,7 @@ receiver takes the same array on its HTTP port and answers 202, as Zipkin does:
     >>> # spans end and are exported, then:
     >>> waterfall(receiver.spans_df())
 
-Each Zipkin span becomes one row shaped like ``kit.capture.SPAN_COLUMNS``:
+Each Zipkin span becomes one row shaped like ``kit.rows.SPAN_COLUMNS``:
 
     traceId, id, parentId        trace_id (a 16-hex id padded to 32), span_id, parent_span_id
     kind                         kind; absent means a local span: INTERNAL

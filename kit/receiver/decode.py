@@ -9,7 +9,7 @@ it (hex trace and span ids, lowerCamelCase or snake_case keys, enums as numbers,
 integers as strings or numbers, unknown fields ignored). A body it cannot decode raises
 :class:`Invalid` (gRPC ``INVALID_ARGUMENT``, HTTP 400); one that holds too much to decode
 within bounded memory raises :class:`TooLarge` (``RESOURCE_EXHAUSTED``, HTTP 413), see
-:mod:`kit.otlp_wire`.
+:mod:`kit.receiver.wire_limits`.
 
 ``rows`` checks what the OTLP specification requires of each item: a span needs a 16-byte
 trace id and an 8-byte span id, not all zero (and so does each link); a log record's ids,
@@ -39,7 +39,8 @@ from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from kit import capture, otlp_wire
+from kit.receiver import wire_limits
+from kit.rows import SpanEvent
 
 SIGNALS = {  # URL path's signal → (request, response, store, name of the partial-success count)
     "traces": (trace_service_pb2.ExportTraceServiceRequest, trace_service_pb2.ExportTraceServiceResponse,
@@ -123,10 +124,10 @@ def parse(signal: str, body: bytes, content_type: str):
     if content_type == "application/json":
         return _parse_json(request_type, body)
     try:
-        otlp_wire.check(body, request_type.DESCRIPTOR)
-    except otlp_wire.TooMany as err:
+        wire_limits.check(body, request_type.DESCRIPTOR)
+    except wire_limits.TooMany as err:
         raise TooLarge(str(err)) from None
-    except otlp_wire.Malformed as err:
+    except wire_limits.Malformed as err:
         raise Invalid(f"not an OTLP protobuf message: {err}") from None
     request = request_type()
     try:
@@ -138,8 +139,8 @@ def parse(signal: str, body: bytes, content_type: str):
 
 def _parse_json(request_type, body: bytes):
     containers = body.count(b"{") + body.count(b"[")  # an upper bound on the objects json.loads makes
-    if containers > otlp_wire.MAX_MESSAGES:
-        raise TooLarge(f"more than {otlp_wire.MAX_MESSAGES:,} JSON objects in one request: send smaller batches")
+    if containers > wire_limits.MAX_MESSAGES:
+        raise TooLarge(f"more than {wire_limits.MAX_MESSAGES:,} JSON objects in one request: send smaller batches")
     try:
         data = json.loads(body)
         _ids_from_hex(data)
@@ -204,7 +205,7 @@ def _valid_id(value: bytes, size: int) -> bool:
 
 def _spans(request, share: int | None) -> Decoded:
     out = Decoded("spans")
-    rows, sizes, event, base = out.rows, out.sizes, capture.SpanEvent, ROW_BYTES["spans"]
+    rows, sizes, event, base = out.rows, out.sizes, SpanEvent, ROW_BYTES["spans"]
     for rs in request.resource_spans:
         service = _attrs(rs.resource.attributes).get("service.name", "")
         for ss in rs.scope_spans:

@@ -32,7 +32,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from kit import remote
+from kit.rows import encode
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>kit receiver · traces</title>
@@ -186,7 +186,7 @@ def _handler(page: _Page):
                 if path.removeprefix("/api/") in ("spans", "logs", "metrics", "requests"):
                     signal = path.removeprefix("/api/")
                     since = int(query["since"]) if "since" in query else None
-                    return self._json(remote.encode(signal, receiver.received.since(signal, since)))
+                    return self._json(encode(signal, receiver.received.since(signal, since)))
             except ValueError as err:
                 return self._send(400, f"bad query: {err}", "text/plain; charset=utf-8")
             self._send(404, "not a page of the kit's receiver", "text/plain; charset=utf-8")

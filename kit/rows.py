@@ -1,0 +1,165 @@
+"""The rows behind every DataFrame of the kit: their columns, their DataFrames, their JSON.
+
+A span, a log record or a metric point is one row (a dict) with the same columns wherever it
+comes from: :mod:`kit.capture` (this kernel's SDK), :mod:`kit.receiver` (OTLP or Zipkin
+from other processes) and :mod:`kit.remote` (a receiver in another process, over JSON). So
+the views draw any of them.
+
+    SPAN_COLUMNS     trace_id, span_id, parent_span_id (None for a root), name, kind, service,
+                     start (UTC datetime), duration_ms, status, attributes (dict),
+                     events (list of SpanEvent), links (list of (trace_id, span_id)),
+                     parent_remote (True/False, None when unknown), scope (the tracer's name)
+    LOG_COLUMNS      time, severity, body, logger, service, trace_id, span_id, attributes
+    METRIC_COLUMNS   time, service, name, kind, unit, attributes, value
+    REQUEST_COLUMNS  a receiver's log of requests: time, transport, path, signal, status,
+                     items, names, note
+
+A receiver adds ``transport`` (``"grpc"`` or ``"http"``) to spans and logs
+(:data:`RECEIVED_COLUMNS`).
+
+    >>> frame_of("spans", rows)                   # the DataFrame the views draw
+    >>> json.dumps(encode("spans", rows))         # the rows as JSON (the receiver's /api/)
+    >>> decode("spans", json.loads(text))         # and back: the same rows
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+
+import pandas as pd
+
+MAX_ITEMS = 50_000  # rows of each signal a store keeps (the newest): the kit's capture and a receiver's
+
+SPAN_COLUMNS = ["trace_id", "span_id", "parent_span_id", "name", "kind", "service",
+                "start", "duration_ms", "status", "attributes", "events", "links", "parent_remote", "scope"]
+METRIC_COLUMNS = ["time", "service", "name", "kind", "unit", "attributes", "value"]
+LOG_COLUMNS = ["time", "severity", "body", "logger", "service", "trace_id", "span_id",
+               "attributes"]
+REQUEST_COLUMNS = ["time", "transport", "path", "signal", "status", "items", "names", "note"]
+RECEIVED_COLUMNS = {"spans": SPAN_COLUMNS + ["transport"], "logs": LOG_COLUMNS + ["transport"],
+                    "metrics": METRIC_COLUMNS, "requests": REQUEST_COLUMNS}
+_MISSING = {"spans": ["parent_span_id", "parent_remote", "scope"], "logs": ["trace_id", "span_id"]}
+_TIME_KEYS = {"spans": ("start",), "logs": ("time",), "metrics": ("time",), "requests": ("time",)}
+
+
+class SpanEvent(tuple):
+    """A span event as a plain ``(name, attributes)`` pair (it compares, unpacks and
+    prints as one) that also knows when it happened: ``.time``, a UTC datetime or None."""
+
+    def __new__(cls, name: str, attributes: dict, time: datetime | None = None):
+        event = super().__new__(cls, (name, attributes))
+        event.time = time
+        return event
+
+    def __getnewargs__(self):  # copy and pickle keep the time
+        return (self[0], self[1], self.time)
+
+    name = property(lambda self: self[0])
+    attributes = property(lambda self: self[1])
+
+
+# ---------------------------------------------------------------- DataFrames
+
+def none_for_missing(df: pd.DataFrame, columns) -> pd.DataFrame:
+    """Missing ids as None (not NaN), so ``row.parent_span_id is None`` reads as it should."""
+    for col in columns:
+        df[col] = df[col].astype(object).where(df[col].notna(), None)
+    return df
+
+
+def frame_of(signal: str, rows: list, columns: list | None = None) -> pd.DataFrame:
+    """Rows of ``signal`` (``"spans"``, ``"logs"``, ``"metrics"``, ``"requests"``) as the DataFrame
+    the views draw: spans in start order, missing ids as None. ``columns``: a receiver's
+    (:data:`RECEIVED_COLUMNS`) unless given."""
+    df = pd.DataFrame(rows, columns=RECEIVED_COLUMNS[signal] if columns is None else columns)
+    if signal == "spans":
+        df = df.sort_values("start", kind="stable").reset_index(drop=True)
+    return none_for_missing(df, _MISSING.get(signal, ()))
+
+
+class ReceivedFrames:
+    """The DataFrames of a receiver, the same whether it runs in this process
+    (:class:`kit.receiver.Receiver`) or in another (:class:`kit.remote.RemoteReceiver`):
+    each is ``frame(signal)``, which the receiver defines."""
+
+    def frame(self, signal: str, since: int | None = None) -> pd.DataFrame:
+        """``signal``'s rows received after the watermark ``since`` (all, for None)."""
+        raise NotImplementedError
+
+    def spans_df(self) -> pd.DataFrame:
+        """Spans received, shaped like :func:`kit.capture.spans_df` (so the views draw them),
+        plus ``transport``: how each came, ``"grpc"`` or ``"http"``."""
+        return self.frame("spans")
+
+    def logs_df(self) -> pd.DataFrame:
+        """Log records received, shaped like :func:`kit.capture.logs_df`, plus ``transport``."""
+        return self.frame("logs")
+
+    def metric_points_df(self) -> pd.DataFrame:
+        """Metric points received, shaped like :func:`kit.capture.metric_points_df`."""
+        return self.frame("metrics")
+
+    def requests_df(self) -> pd.DataFrame:
+        """One row per request, refused ones too: ``transport`` (grpc/http), ``path``,
+        ``signal``, ``status`` (200, or the error code), ``items``, span/metric ``names``, ``note``."""
+        return self.frame("requests")
+
+
+# ---------------------------------------------------------------- JSON
+
+def _plain(value):
+    if isinstance(value, tuple):
+        return {"$tuple": [_plain(v) for v in value]}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return {"$bytes": base64.b64encode(value).decode()}
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _back(value):
+    if isinstance(value, dict):
+        if set(value) == {"$tuple"}:
+            return tuple(_back(v) for v in value["$tuple"])
+        if set(value) == {"$bytes"}:
+            return base64.b64decode(value["$bytes"])
+        return {k: _back(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_back(v) for v in value]
+    return value
+
+
+def encode(signal: str, rows: list) -> list:
+    """Rows of ``signal`` (spans, logs, metrics, requests) as JSON-ready values: datetimes as
+    ISO text, tuples and bytes marked so that they come back as tuples and bytes."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        if signal == "spans":
+            row["events"] = [[e.name, e.attributes, e.time] if isinstance(e, SpanEvent)
+                             else [e[0], e[1], None] for e in row["events"]]
+            row["links"] = [list(link) for link in row["links"]]
+        out.append(_plain(row))
+    return out
+
+
+def decode(signal: str, rows: list) -> list:
+    """The other end of :func:`encode` (span events come back as :class:`SpanEvent`)."""
+    out = []
+    for row in rows:
+        row = {k: _back(v) for k, v in row.items()}
+        for key in _TIME_KEYS[signal]:
+            row[key] = datetime.fromisoformat(row[key]) if row.get(key) else None
+        if signal == "spans":
+            row["events"] = [SpanEvent(name, attrs, datetime.fromisoformat(t) if t else None)
+                             for name, attrs, t in row["events"]]
+            row["links"] = [tuple(link) for link in row["links"]]
+        if signal == "metrics" and row.get("kind") == "summary" and isinstance(row.get("value"), dict):
+            row["value"]["quantiles"] = {float(q): v for q, v in row["value"]["quantiles"].items()}
+        out.append(row)
+    return out
