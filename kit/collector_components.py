@@ -57,8 +57,8 @@ def _bool(value):
                          f"true and false are bools (yes/no/on/off were YAML 1.1's). Write "
                          f"{'true' if value.strip().lower() in ('yes', 'on', 'y') else 'false'}")
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        raise ValueError(f"{value!r} is quoted: the text {value!r}, not a bool. Write {value.strip().lower()} "
-                         f"without quotes")
+        raise ValueError(f"{value!r} is quoted: the text {value!r}, not a bool. Write true or false without "
+                         f"quotes")
     raise ValueError(f"{value!r} is {_a(value)}, where the collector needs a bool: true or false")
 
 
@@ -331,8 +331,8 @@ def _otlp_grpc(c) -> list:
         return out + [("endpoint", problem + " (gRPC dials host:port)")]
     port = int(target.rpartition(":")[2])
     if port == 4318:
-        out.append(("endpoint", f"{endpoint} is port 4318, OTLP over HTTP: the otlp exporter speaks gRPC, whose port "
-                                f"is 4317 (or use an otlphttp exporter with http://…:4318)"))
+        out.append(("endpoint", f"{endpoint}: 4318 is OTLP over HTTP's port, and the otlp exporter speaks gRPC, "
+                                f"whose port is 4317 (for HTTP, an otlphttp exporter with http://…:4318)"))
     if c.get("balancer_name") not in (None, "", "pick_first", "round_robin"):
         out.append(("balancer_name", "is pick_first or round_robin"))
     return out
@@ -349,7 +349,7 @@ def _otlp_http(c) -> list:
         out.append(("encoding", f"{c['encoding']!r} is not one: proto (the default) or json"))
     for key, url in urls.items():
         out += [(key, p) for p in _url_problems(url, 4317, "the otlphttp exporter speaks HTTP, whose port is 4318 "
-                                                          "(or use an otlp exporter, gRPC, for 4317)")]
+                                                          "(for gRPC, an otlp exporter to host:4317)")]
     return out
 
 
@@ -361,7 +361,7 @@ def _url_problems(url: str, wrong_port: int | None = None, why: str = "") -> lis
     port = address.rpartition(":")[2]
     if wrong_port and port == str(wrong_port):
         right = {4317: 4318, 4318: 4317}.get(wrong_port)
-        return [f"{url} is port {wrong_port}, OTLP over {OTLP_PORTS.get(wrong_port, '')}'s: {why}"
+        return [f"{url}: {wrong_port} is OTLP over {OTLP_PORTS.get(wrong_port, '')}'s port, and {why}"
                 + (f": http://{address.rpartition(':')[0]}:{right}{rest}" if right and not scheme else "")]
     if not scheme:
         return [f"{url!r} is not a URL: an HTTP exporter sends to http://host:port (with the scheme), e.g. "

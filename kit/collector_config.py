@@ -348,8 +348,22 @@ def _warn_localhost(report, where, endpoint, given):
 
 
 def _servers(config, used, settings) -> list[tuple[str, str, str, str]]:
-    """Every server the collector starts: (where, endpoint, transport, what it speaks)."""
+    """Every server the collector starts: (where, endpoint, transport, what it speaks), its own first."""
     out = []
+    metrics = ((config.get("service") or {}).get("telemetry") or {}).get("metrics") or {}
+    if isinstance(metrics, dict) and str(metrics.get("level", "normal")).lower() != "none":
+        readers = metrics.get("readers") if isinstance(metrics.get("readers"), list) else None
+        if readers:
+            for i, reader in enumerate(readers):
+                exporter = _get(reader, ["pull", "exporter"])
+                if "prometheus" in exporter:
+                    prom = exporter.get("prometheus") or {}
+                    out.append((f"service.telemetry.metrics.readers[{i}]",
+                                f"{prom.get('host', 'localhost')}:{prom.get('port', 8888)}", "tcp", ""))
+        elif metrics.get("address"):
+            out.append(("service.telemetry.metrics.address", str(metrics["address"]), "tcp", ""))
+        else:
+            out.append(("the collector's own metrics (service.telemetry, by default)", "localhost:8888", "tcp", ""))
     for section in ("receivers", "exporters", "extensions"):
         for component in (config.get(section) or {}):
             described = parts.component(section, _type(component))
@@ -360,20 +374,6 @@ def _servers(config, used, settings) -> list[tuple[str, str, str, str]]:
                 where = f"{section}.{component}" + (f".{path}" if path != "endpoint" else "")
                 speaks = path.rsplit(".", 1)[-1] if _type(component) == "otlp" and section == "receivers" else ""
                 out.append((where, endpoint, transport, speaks))
-    metrics = ((config.get("service") or {}).get("telemetry") or {}).get("metrics") or {}
-    if isinstance(metrics, dict) and str(metrics.get("level", "normal")).lower() != "none":
-        readers = metrics.get("readers") if isinstance(metrics.get("readers"), list) else None
-        if readers:
-            for i, reader in enumerate(readers):
-                prom = _get(reader, ["pull", "exporter", "prometheus"])
-                if prom or _get(reader, ["pull", "exporter"]).get("prometheus", 0) is None:
-                    host, port = prom.get("host", "localhost"), prom.get("port", 8888)
-                    out.append((f"service.telemetry.metrics.readers[{i}]", f"{host}:{port}", "tcp", ""))
-        elif metrics.get("address"):
-            out.append(("service.telemetry.metrics.address", str(metrics["address"]), "tcp", ""))
-        else:
-            out.append(("service.telemetry.metrics (the collector's own metrics, by default)", "localhost:8888",
-                        "tcp", ""))
     return out
 
 
