@@ -330,6 +330,9 @@ def _otlp_grpc(c) -> list:
     if problem:
         return out + [("endpoint", problem + " (gRPC dials host:port)")]
     port = int(target.rpartition(":")[2])
+    if endpoint.startswith("https://") and (c.get("tls") or {}).get("insecure"):
+        out.append(("endpoint", f"{endpoint} starts with https://, which makes the exporter use TLS whatever "
+                                f"tls.insecure says: write the endpoint without the scheme, {target}"))
     if port == 4318:
         out.append(("endpoint", f"{endpoint}: 4318 is OTLP over HTTP's port, and the otlp exporter speaks gRPC, "
                                 f"whose port is 4317 (for HTTP, an otlphttp exporter with http://…:4318)"))

@@ -146,6 +146,9 @@ REFUSED = [
     ("the otlp exporter to OTLP/HTTP's port", ("endpoint: jaeger:4317", "endpoint: jaeger:4318"),
      "jaeger:4318: 4318 is OTLP over HTTP's port, and the otlp exporter speaks gRPC"),
     ("the otlp exporter without a port", ("endpoint: jaeger:4317", "endpoint: jaeger"), "'jaeger' has no port"),
+    ("https:// with tls.insecure", ("endpoint: jaeger:4317", "endpoint: https://jaeger:4317"),
+     "starts with https://, which makes the exporter use TLS whatever tls.insecure says"),
+    ("a port with a slash", ("endpoint: jaeger:4317", "endpoint: jaeger:4317/"), "is not a port"),
     ("the zipkin exporter without a URL", ("    endpoint: http://zipkin:9411/api/v2/spans",
                                            "    endpoint: zipkin:9411/api/v2/spans"), "is not a URL"),
     ("the zipkin exporter in thrift", ("    endpoint: http://zipkin:9411/api/v2/spans",
@@ -219,3 +222,17 @@ def test_a_server_on_another_address_may_share_the_port():
     assert report.ok and "taken" not in repr(report), repr(report)
     clash = check_config(text.replace("10.0.0.5:9411", "0.0.0.0:9411"))
     assert "port 9411 is taken already, by receivers.zipkin" in repr(clash)
+
+
+def test_exercise_10_2_takes_right_answers_written_another_way():
+    """The exercise's check judges by the collector's rules, not by the solution's spelling: the
+    exporter under its v0.144 name, and a scrape endpoint on every interface written as :8889."""
+    from kit.checks import check_collector_config
+
+    solution = (ROOT / "notebooks/solutions/ex_10.2.py").read_text().split('"""')[1]
+    task = dict(otlp_to="jaeger:4317", debug=True, prometheus="0.0.0.0:8889", processors=True, reachable=True)
+    assert check_collector_config(solution, **task).passed
+    renamed = solution.replace("  otlp/jaeger:", "  otlp_grpc/jaeger:").replace("[otlp/jaeger,", "[otlp_grpc/jaeger,")
+    assert check_collector_config(renamed, **task).passed, check_collector_config(renamed, **task)
+    every_interface = solution.replace("endpoint: 0.0.0.0:8889", 'endpoint: ":8889"')
+    assert check_collector_config(every_interface, **task).passed, check_collector_config(every_interface, **task)

@@ -125,7 +125,13 @@ def _prometheus(config, endpoint) -> list[str]:
     if not used:
         return ["The metrics pipeline does not export to a prometheus exporter: Prometheus has nothing to scrape."]
     given = str((exporters.get(used[0]) or {}).get("endpoint", ""))
-    if given != endpoint:
+    if _listen_address(given) != _listen_address(endpoint):
         return [f"exporters.{used[0]} listens on {given or 'its default'}, expected endpoint: {endpoint} "
                 f"(Prometheus in another container scrapes it there)."]
     return []
+
+
+def _listen_address(endpoint: str) -> tuple[str, str]:
+    """("*", "8889") for 0.0.0.0:8889, :8889 and [::]:8889 alike: every interface."""
+    host, _, port = endpoint.rpartition(":")
+    return ("*" if host in ("", "0.0.0.0", "::", "[::]") else host), port
