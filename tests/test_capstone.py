@@ -216,6 +216,44 @@ def test_finer_mistakes_are_named(by_hand):
         assert wrong == [finding] and fragment in result.finding(finding).text, show(result)
 
 
+def test_the_checkpoint_never_raises_on_an_odd_run(by_hand):
+    """Whatever the programs sent (values of odd shapes, parents in a loop, payloads that are not JSON, a
+    record with no time), every finding is a ✓ or a ✗ that says what it could not judge."""
+    from kit.greenhouse import Message
+
+    def histogram_of_none(metrics):
+        metrics["value"] = [None if n == "greenhouse.decision.duration" else v
+                            for n, v in zip(metrics.name, metrics.value)]
+        return metrics
+
+    def parents_in_a_loop(spans):
+        ids = list(spans.span_id)
+        spans["parent_span_id"] = ids[1:] + ids[:1]
+        return spans
+
+    def odd_spans(spans):
+        spans["attributes"] = [None] * len(spans)
+        spans["events"] = [[("exception", None)]] * len(spans)
+        spans["links"] = [None] * len(spans)
+        return spans
+
+    def no_times(logs):
+        logs["time"] = None
+        return logs
+
+    odd = [({"metrics": histogram_of_none}, "metrics"), ({"spans": parents_in_a_loop}, "one trace"),
+           ({"spans": odd_spans}, "baggage"), ({"logs": no_times}, None)]   # a record's time is not judged
+    for frames, wrong in odd:
+        result = check_checkpoint(doctored(by_hand, **frames))
+        assert [f.name for f in result.findings] == list(FINDINGS), show(result)
+        assert (result.finding(wrong).status == "✗") if wrong else result.passed, show(result)
+    garbled = dataclasses.replace(by_hand, messages=[Message(m.topic, b"\xff{not json", [("traceparent", 7)], m.request)
+                                                     for m in by_hand.messages])
+    result = check_checkpoint(garbled)
+    assert [f.name for f in result.findings] == list(FINDINGS) and not result.passed, show(result)
+    assert "no traceparent" in result.finding("one trace").text, show(result)
+
+
 def test_zero_code_sent_elsewhere_is_named(by_hand):
     import pandas as pd
 

@@ -89,21 +89,33 @@ def check_checkpoint(run: Run, zero_code: bool = False) -> Checkpoint:
     shows the findings only code can satisfy as ``·``, saying why."""
     if not isinstance(run, Run):
         return Checkpoint(False, f"check_checkpoint takes what lab.run(...) returned, not {type(run).__name__}.")
-    story = _Story(run, zero_code)
-    findings = [
-        _services(run, zero_code),
-        story.one_trace(),
-        story.kinds_and_parents(),
-        _not_expected("the failure", "the app catches VentJammed itself, so no instrumentation sees it; "
-                      "only code records it on a span") if zero_code else _failure(story),
-        _not_expected("the slow step", "zero code makes spans for messages only: fetch_forecast()'s 0.3 s is "
-                      "inside the controller's process span, unnamed") if zero_code else _slow_step(story),
-        _not_expected("baggage", "no instrumentation knows the greenhouse id: only code can put it in the "
-                      "baggage") if zero_code else story.baggage(),
-        _messaging_metrics(run) if zero_code else _metrics(story),
-        _logs(story),
-    ]
-    strangers = [s for s in dict.fromkeys(run.spans.service) if s not in SERVICES]
+    try:
+        story = _Story(run, zero_code)
+    except Exception as exc:  # a run nobody foresaw: say so, never raise
+        story = exc
+
+    def _s() -> _Story:
+        if isinstance(story, Exception):
+            raise story
+        return story
+
+    judges = {
+        "services": lambda: _services(run, zero_code),
+        "one trace": lambda: _s().one_trace(),
+        "kinds and parents": lambda: _s().kinds_and_parents(),
+        "the failure": lambda: _not_expected("the failure", "the app catches VentJammed itself, so no "
+                                             "instrumentation sees it; only code records it on a span")
+        if zero_code else _failure(_s()),
+        "the slow step": lambda: _not_expected("the slow step", "zero code makes spans for messages only: "
+                                               "fetch_forecast()'s 0.3 s is inside the controller's process span, "
+                                               "unnamed") if zero_code else _slow_step(_s()),
+        "baggage": lambda: _not_expected("baggage", "no instrumentation knows the greenhouse id: only code can put "
+                                         "it in the baggage") if zero_code else _s().baggage(),
+        "metrics": lambda: _messaging_metrics(run) if zero_code else _metrics(_s()),
+        "logs": lambda: _logs(_s()),
+    }
+    findings = [_judged(name, judge) for name, judge in judges.items()]
+    strangers = [s for s in dict.fromkeys(run.spans.get("service", [])) if s not in SERVICES]
     if findings[0].status == "✗" and strangers:  # every other finding looks the services up by name
         for f in findings[1:]:
             if f.status == "✗":
@@ -117,6 +129,15 @@ def check_checkpoint(run: Run, zero_code: bool = False) -> Checkpoint:
             + (f", {len(findings) - len(judged)} only code can do (·)" if zero_code else ""))
     lines = [f"  ! {p}" for p in run.problems] + [f"  {f}" for f in findings]
     return Checkpoint(passed, "\n".join([head] + lines), findings)
+
+
+def _judged(name: str, judge) -> Finding:
+    """``judge()``'s finding; a run it did not foresee is a ✗ that says so, never an exception."""
+    try:
+        return judge()
+    except Exception as exc:
+        return _wrong(name, f"the checkpoint could not judge this run ({type(exc).__name__}: {exc}). print(run.console) "
+                      f"and run.spans may show what the programs did.")
 
 
 def _not_expected(name: str, why: str) -> Finding:
@@ -793,12 +814,17 @@ def _logs(story: _Story) -> Finding:
                           f"OpenTelemetry. Fix: {bridge.format(service=service)}.")
     first = run.requests[0].sent
     ours = logs[logs.service.isin(SERVICES)]
-    if first is not None:
-        ours = ours[pd.to_datetime(ours.time, utc=True) >= pd.Timestamp(first)]
+    if first is not None:   # records from before the first request (start-up) are about no request
+        times = pd.to_datetime(ours.time, utc=True)
+        ours = ours[times.isna() | (times >= pd.Timestamp(first))]
+    quiet = [s for s in SERVICES if ours[ours.service == s].empty]
+    if quiet:
+        return _wrong(name, f"no log record from the {quiet[0]} came while it handled the read requests: keep the "
+                      f"programs' own log.info and log.error calls, inside their spans.")
     whole = not zero_code and not any(s.broken for steps in story.steps for s in steps)
     stories = set().union(*story.traces) if whole else set()   # a broken story is 'one trace''s to judge
     counts = {s: 0 for s in SERVICES}
-    for r in ours.sort_values("time").to_dict("records"):
+    for r in ours.to_dict("records"):
         span = story.by_id.get(r["span_id"])
         said = f"the {r['service']}'s {r['severity']} record {str(r['body'])[:60]!r}"
         if span is None:
