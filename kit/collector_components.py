@@ -303,8 +303,17 @@ def _host_port_problem(endpoint: str) -> str | None:
     return None
 
 
-def _client_rules(c, http: bool) -> list:
-    out = []
+def _queue_rules(c) -> list:
+    """exporterhelper's sending_queue (queuebatch/config.go Validate()), when it is on (the default)."""
+    queue = c.get("sending_queue")
+    if not isinstance(queue, dict) or queue.get("enabled") is False:
+        return []
+    return [(f"sending_queue.{key}", "must be positive (the collector refuses to start)")
+            for key in ("num_consumers", "queue_size") if key in queue and not _positive(queue[key])]
+
+
+def _client_rules(c, http: bool = True) -> list:
+    out = _queue_rules(c)
     tls = c.get("tls") or {}
     for thing in ("ca", "cert", "key"):
         if tls.get(f"{thing}_file") and tls.get(f"{thing}_pem"):
@@ -373,7 +382,7 @@ def _url_problems(url: str, wrong_port: int | None = None, why: str = "") -> lis
 
 
 def _debug(c) -> list:
-    out = []
+    out = _queue_rules(c)
     if str(c.get("verbosity") or "basic").lower() not in ("basic", "normal", "detailed"):
         out.append(("verbosity", f"{c['verbosity']!r} is not one: use basic, normal or detailed (the collector "
                                  f"refuses to start)"))
@@ -392,7 +401,7 @@ def _zipkin_exporter(c) -> list:
 
 
 def _prometheus_exporter(c) -> list:
-    out = []
+    out = _queue_rules(c)
     if not str(c.get("endpoint") or "").strip():
         out.append(("endpoint", "the prometheus exporter needs the address it serves its metrics on, for "
                                 "Prometheus to scrape: endpoint: 0.0.0.0:8889"))

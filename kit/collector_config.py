@@ -212,9 +212,21 @@ def _shape_error(config) -> tuple[str, str] | None:
             listed = (pipeline or {}).get(part)
             if listed is not None and not isinstance(listed, list):
                 return f"service.pipelines.{name}.{part}", f"must be a list, e.g. [{listed}]"
+            odd = next((c for c in listed or [] if not isinstance(c, str)), None)
+            if listed and odd is not None or (listed and None in listed):
+                return f"service.pipelines.{name}.{part}", f"lists {odd!r}: name each component, e.g. [otlp, batch]"
     extensions = service.get("extensions")
     if extensions is not None and not isinstance(extensions, list):
         return "service.extensions", f"must be a list, e.g. [{extensions}]"
+    odd = next((e for e in extensions or [] if not isinstance(e, str)), None)
+    if extensions and odd is not None or (extensions and None in extensions):
+        return "service.extensions", f"lists {odd!r}: name each extension, e.g. [health_check]"
+    telemetry = service.get("telemetry")
+    if telemetry is not None and not isinstance(telemetry, dict):
+        return "service.telemetry", f"must be a mapping (logs:, metrics:), not {telemetry!r}"
+    if isinstance(telemetry, dict) and telemetry.get("metrics") is not None \
+            and not isinstance(telemetry.get("metrics"), dict):
+        return "service.telemetry.metrics", "must be a mapping (level:, readers:)"
     return None
 
 
@@ -302,8 +314,8 @@ def _check_component(report, section, component, settings) -> dict:
     for path, message in problems:
         report.error(f"{where}.{path}" if path else where, message)
     for path, value in parts.bare_durations(settings, described.fields):
-        report.warning(f"{where}.{path}", f"{value} is a bare number: {value} nanoseconds to the collector. Write the "
-                                          f"unit: {value}s, {value}ms …")
+        report.error(f"{where}.{path}", f"{value} is a bare number, which the collector reads as {value} nanoseconds. "
+                                        f"Write the unit: {value}s, {value}ms …")
     running = parts.merged(described.defaults, judged)
     if described.rules and not problems:
         for path, message in described.rules(running):

@@ -149,6 +149,11 @@ REFUSED = [
     ("https:// with tls.insecure", ("endpoint: jaeger:4317", "endpoint: https://jaeger:4317"),
      "starts with https://, which makes the exporter use TLS whatever tls.insecure says"),
     ("a port with a slash", ("endpoint: jaeger:4317", "endpoint: jaeger:4317/"), "is not a port"),
+    ("an exporter's queue of size 0", ("      insecure: true", "      insecure: true\n    sending_queue:\n"
+                                                              "      queue_size: 0"),
+     "✗ exporters.otlp/jaeger.sending_queue.queue_size: must be positive"),
+    ("retry switched on with yes", ("      insecure: true", "      insecure: true\n    retry_on_failure:\n"
+                                                           "      enabled: yes"), "'yes' is the text 'yes'"),
     ("the zipkin exporter without a URL", ("    endpoint: http://zipkin:9411/api/v2/spans",
                                            "    endpoint: zipkin:9411/api/v2/spans"), "is not a URL"),
     ("the zipkin exporter in thrift", ("    endpoint: http://zipkin:9411/api/v2/spans",
@@ -210,8 +215,11 @@ def test_the_yaml_is_read_as_the_collector_reads_it():
 
 
 def test_a_bare_number_for_a_duration_is_named():
+    """The collector takes it, as nanoseconds: check memory every nanosecond, time every export out at once."""
     report = check_config(KIT.replace("check_interval: 1s", "check_interval: 1"))
-    assert "! processors.memory_limiter.check_interval: 1 is a bare number: 1 nanoseconds" in repr(report)
+    assert "✗ processors.memory_limiter.check_interval: 1 is a bare number, which the collector reads as 1 " \
+           "nanoseconds" in repr(report)
+    assert check_config(KIT.replace("  batch: {}", "  batch:\n    timeout: 0")).ok   # 0 is 0 in any unit
 
 
 def test_a_server_on_another_address_may_share_the_port():
@@ -236,3 +244,38 @@ def test_exercise_10_2_takes_right_answers_written_another_way():
     assert check_collector_config(renamed, **task).passed, check_collector_config(renamed, **task)
     every_interface = solution.replace("endpoint: 0.0.0.0:8889", 'endpoint: ":8889"')
     assert check_collector_config(every_interface, **task).passed, check_collector_config(every_interface, **task)
+
+
+def test_no_config_makes_the_checker_raise():
+    """Values of any shape, anywhere a learner can type them: a Report (and a ✓/✗), never an exception."""
+    import yaml
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from kit.checks import check_collector_config
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(-10 ** 6, 10 ** 6), st.floats(allow_nan=False),
+                        st.sampled_from(["yes", "off", "1s", "-5m", "${env:X}", "0.0.0.0:4317", "http://x:4318",
+                                         "jaeger", ":", "", "otlp/", "/x", "a b"]))
+    values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                           st.dictionaries(st.sampled_from(
+                                                               ["endpoint", "tls", "insecure", "protocols", "grpc",
+                                                                "http", "check_interval", "limit_mib", "x"]), inner,
+                                                               max_size=3)), max_leaves=8)
+    base = yaml.safe_load(KIT)
+    places = [("receivers", "otlp"), ("processors", "memory_limiter"), ("processors", "batch"),
+              ("exporters", "otlp/jaeger"), ("exporters", "prometheus"), ("extensions", "zpages"),
+              ("service", "pipelines"), ("service", "telemetry"), ("service", "extensions")]
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.sampled_from(places), values)
+    def judged(place, value):
+        config = yaml.safe_load(KIT)
+        config[place[0]][place[1]] = value
+        text = yaml.safe_dump(config)
+        assert isinstance(repr(check_config(text)), str)
+        assert repr(check_collector_config(text, otlp_to="jaeger:4317", debug=True, prometheus="0.0.0.0:8889",
+                                           processors=True, reachable=True))[0] in "✓✗"
+
+    assert base
+    judged()
