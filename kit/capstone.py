@@ -137,8 +137,11 @@ class Greenhouse:
                             properties=properties)
                 awaited = "the alert" if request.read.outcome == "failed" else "the vent's report"
                 if not self._await(arrived, messages, topic[awaited], i, processes):
-                    problems.append(f"{awaited} ({topic[awaited]}) did not come within {self.alert_timeout_s:g} s "
-                                    f"of {request.name} request" if not problems else f"{awaited} did not come")
+                    stopped = any(p.crashed or p._popen.poll() is not None for p in processes.values())
+                    problems.append(f"{awaited} ({topic[awaited]}) did not come after {request.name} request: "
+                                    + ("a program stopped (see below)" if stopped else
+                                       f"nothing within {self.alert_timeout_s:g} s") if not problems else
+                                    f"{awaited} did not come after {request.name} request")
         finally:
             self._stop(processes)
             tap.disconnect()

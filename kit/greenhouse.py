@@ -21,15 +21,17 @@ a value typed into the code instead of read from the baggage shows.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
 
-__all__ = ["SERVICES", "SENSOR", "GREENHOUSE", "Hop", "HOPS", "Read", "READS", "Request", "Message", "Process",
-           "Run"]
+__all__ = ["SERVICES", "SENSOR", "GREENHOUSE", "Hop", "HOPS", "Read", "READS", "LOGGED", "Request", "Message",
+           "Process", "Run"]
 
 SERVICES = ("sensor", "controller", "vent")
+_EXCEPTION_LINE = re.compile(r"\b[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Jammed)\b(?::.*)?$")
 SENSOR = "t-1"
 GREENHOUSE = "gh-1"    # the app's greenhouse when nobody names it (the lab names one per run)
 
@@ -79,6 +81,8 @@ class Read:
     def hops(self) -> tuple:
         return tuple(h for h in HOPS if h.when in ("", self.outcome))
 
+
+LOGGED = {"sensor": 1, "controller": 2, "vent": 1}   # records each program writes per read request, as given
 
 READS = (Read("the morning read", "08:00", 16.5, "close", "ok"),
          Read("the afternoon read", "14:02", 31.5, "open", "failed"))
@@ -152,12 +156,19 @@ class Process:
 
     @property
     def crashed(self) -> str:
-        """The last line of a traceback it printed ("" if none)."""
-        starts = [i for i, line in enumerate(self.lines) if line.startswith("Traceback")]
+        """The exception line of the last traceback it printed ("" if none). Its other output may be
+        interleaved with the traceback (a thread's traceback, a print at SIGTERM): the exception line is
+        the one that names an exception."""
+        starts = [i for i, line in enumerate(self.lines) if line.lstrip().startswith("Traceback")]
         if not starts:
             return ""
-        after = [line for line in self.lines[starts[-1] + 1:] if line.strip() and not line.startswith(" ")]
-        return after[0].strip() if after else "a traceback"
+        after = self.lines[starts[-1] + 1:]
+        for line in after:
+            named = _EXCEPTION_LINE.search(line)
+            if named:
+                return named.group(0).strip()
+        plain = [line for line in after if line.strip() and not line.startswith(" ")]
+        return plain[0].strip() if plain else "a traceback"
 
 
 @dataclass

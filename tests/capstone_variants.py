@@ -166,6 +166,12 @@ VARIANTS = {
         "edits": {"sensor.py": [(SENSOR_READ, ""), (SENSOR_EXTRACT, SENSOR_READ.replace("            ", "    ")
                                                    + SENSOR_EXTRACT)]},
     },
+    "vent_prints_its_failure": {
+        "why": "everything, but the vent prints its failure instead of logging it, so no record says the vent jammed",
+        "wrong": ["logs"], "says": "the vent wrote 1 log record",
+        "edits": {"vent.py": [('                log.error("%s failed: %s", command["action"], exc)\n',
+                               '                print(f"{command[\'action\']} failed: {exc}", flush=True)\n')]},
+    },
     "counts_failures_only": {
         "why": "everything, but the vent counts only the commands that fail",
         "wrong": ["metrics"], "says": "the 'close' command worked 1 time this run",
