@@ -162,7 +162,7 @@ class Greenhouse:
         with arrived:
             while not any(m.topic == topic and m.request == request for m in messages):
                 if time.monotonic() > deadline or \
-                        any(p.crashed or p._popen.poll() is not None for p in processes.values()):
+                        any(p.traceback_done or p._popen.poll() is not None for p in processes.values()):
                     return False
                 arrived.wait(0.1)
         return True
@@ -177,7 +177,7 @@ class Greenhouse:
             proc = Process(service, [str(a) for a in argv], extra)
             popen = subprocess.Popen(proc.argv, env=env, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
-            proc._popen, proc._ready = popen, threading.Event()
+            proc._popen, proc._ready, proc._printed = popen, threading.Event(), threading.Event()
             proc._reader = threading.Thread(target=_read, args=(proc,), daemon=True, name=f"lab-{service}")
             proc._reader.start()
             processes[service] = proc
@@ -194,6 +194,11 @@ class Greenhouse:
                     break
 
     def _stop(self, processes: dict) -> None:
+        deadline = time.monotonic() + 2   # a thread still printing its traceback: let it finish first
+        for p in processes.values():
+            while p.crashed and not p.traceback_done and time.monotonic() < deadline:
+                p._printed.wait(0.1)
+                p._printed.clear()
         for p in processes.values():
             if p._popen.poll() is None:
                 p._popen.send_signal(signal.SIGTERM)
@@ -213,6 +218,7 @@ class Greenhouse:
 def _read(proc: Process) -> None:
     for line in proc._popen.stdout:
         proc.lines.append(line.rstrip("\n"))
+        proc._printed.set()
         if line.strip() == f"{proc.service}: ready":
             proc.ready = True
             proc._ready.set()

@@ -170,6 +170,12 @@ class Process:
         plain = [line for line in after if line.strip() and not line.startswith(" ")]
         return plain[0].strip() if plain else "a traceback"
 
+    @property
+    def traceback_done(self) -> bool:
+        """True once a traceback it printed has reached its exception line (a thread still printing one is not)."""
+        starts = [i for i, line in enumerate(self.lines) if line.lstrip().startswith("Traceback")]
+        return bool(starts) and any(_EXCEPTION_LINE.search(line) for line in self.lines[starts[-1] + 1:])
+
 
 @dataclass
 class Run:
