@@ -236,6 +236,13 @@ VARIANTS = {
         "wrong": ["kinds and parents"], "says": "is INTERNAL, not CONSUMER",
         "edits": {"sensor.py": [("kind=SpanKind.CONSUMER", "kind=SpanKind.INTERNAL")]},
     },
+    "jam_in_a_trace_of_its_own": {
+        "why": "everything, but the vent's span for moving the vent starts a trace of its own (context=Context()), "
+               "so the jam is recorded outside the afternoon's story",
+        "wrong": ["the failure"], "says": "in a trace of its own",
+        "edits": {"vent.py": [('with tracer.start_as_current_span("move vent", ',
+                               'with tracer.start_as_current_span("move vent", context=context.Context(), ')]},
+    },
     "every_command_an_error": {
         "why": "everything, but the vent sets ERROR on its span for every command, the one that worked too",
         "wrong": ["the failure"], "says": "only a command that fails is an error",

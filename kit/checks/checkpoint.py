@@ -631,6 +631,14 @@ def _failure(story: _Story) -> Finding:
                           {} if has else {"vent": ["record_exception("]})
         return _wrong(name, f"none of the vent's {len(vent)} spans in {story.name(i)} records that it jammed (the app "
                       f"catches VentJammed, so nothing else will). Fix: {fix}.")
+    for i in failed:
+        jams = [s for s in run.during(run.spans[run.spans.service == "vent"], i).to_dict("records")
+                if s["status"] == "ERROR" and _jammed(s)]
+        whole = not any(step.broken for step in story.steps[i])
+        if whole and not any(s["trace_id"] in story.traces[i] for s in jams):
+            return _wrong(name, f"the vent's {jams[0]['name']!r} records the jam, but in a trace of its own, not in "
+                          f"{story.name(i)}'s: on the waterfall of the story the failure is missing. Fix: start it "
+                          f"inside the `with` block of the vent's span for the command.")
     s = next(s for i in failed for s in run.during(run.spans[run.spans.service == "vent"], i).to_dict("records")
              if s["status"] == "ERROR" and _jammed(s))
     i = failed[0]
