@@ -243,6 +243,26 @@ VARIANTS = {
         "edits": {"vent.py": [('with tracer.start_as_current_span("move vent", ',
                                'with tracer.start_as_current_span("move vent", context=context.Context(), ')]},
     },
+    "forecast_span_not_wrapping": {
+        "why": "everything, but the forecast's span ends before the forecast is fetched",
+        "wrong": ["the slow step"], "says": "it does not wrap the slow call",
+        "edits": {"controller.py": [(FORECAST_SPAN, '            with tracer.start_as_current_span("fetch forecast"):\n'
+                                                    '                pass\n'
+                                                    '            forecast = fetch_forecast()\n')]},
+    },
+    "jam_recorded_on_ended_span": {
+        "why": "everything, but the vent records the jam on its move span after that span has ended",
+        "wrong": ["the failure"], "says": "on a span that had ended already",
+        "edits": {"vent.py": [("from opentelemetry.trace import SpanKind\n",
+                               "from opentelemetry.trace import SpanKind, Status, StatusCode\n"),
+                              (MOVE_SPAN, '                with tracer.start_as_current_span("move vent") as moving:\n'
+                                          '                    pass\n'
+                                          '                position = move_vent(command["percent"])\n'),
+                              ('                log.error("%s failed: %s", command["action"], exc)\n',
+                               '                log.error("%s failed: %s", command["action"], exc)\n'
+                               '                moving.record_exception(exc)  # moving has ended: ignored\n'
+                               '                moving.set_status(Status(StatusCode.ERROR, str(exc)))\n')]},
+    },
     "every_command_an_error": {
         "why": "everything, but the vent sets ERROR on its span for every command, the one that worked too",
         "wrong": ["the failure"], "says": "only a command that fails is an error",

@@ -629,8 +629,13 @@ def _failure(story: _Story) -> Finding:
                                               "span whose status is ERROR." if has else
                                               "span.record_exception(exc) in the except block."),
                           {} if has else {"vent": ["record_exception("]})
+        if _has(run, "vent", "record_exception(") and _has(run, "vent", "set_status("):
+            return _wrong(name, f"none of the vent's {len(vent)} spans in {story.name(i)} records that it jammed, though "
+                          f"vent.py calls record_exception and set_status: on a span that had ended already (a span "
+                          f"ignores both once ended), or not on the jam's path. Fix: call them in the except "
+                          f"VentJammed block on a span still open there, e.g. trace.get_current_span().")
         return _wrong(name, f"none of the vent's {len(vent)} spans in {story.name(i)} records that it jammed (the app "
-                      f"catches VentJammed, so nothing else will). Fix: {fix}.")
+                      f"catches VentJammed, so nothing else will). Fix: {fix}.", {"vent": ["record_exception("]})
     for i in failed:
         jams = [s for s in run.during(run.spans[run.spans.service == "vent"], i).to_dict("records")
                 if s["status"] == "ERROR" and _jammed(s)]
@@ -672,6 +677,11 @@ def _slow_step(story: _Story) -> Finding:
             return _wrong(name, f"{slow.iloc[0]['name']!r} covers the slow call but is not inside the controller's "
                           f"span for the reading: start it inside that `with` block.")
         long_ones = controller[controller.duration_ms >= SLOW_MS]
+        short = inner[inner.name.str.contains("forecast", case=False)] if not inner.empty else inner
+        if not short.empty:
+            s = short.iloc[0]
+            return _wrong(name, f"{s['name']!r} lasts {s.duration_ms:.0f} ms: it does not wrap the slow call, which "
+                          f"takes about 0.3 s. Fix: call forecast = fetch_forecast() inside its `with` block.")
         if not long_ones.empty:
             s = long_ones.iloc[0]
             return _wrong(name, f"the controller's {s['name']!r} lasts {s.duration_ms / 1000:.1f} s, but nothing "
