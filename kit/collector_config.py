@@ -3,7 +3,7 @@
     >>> from kit.collector_config import check_config, pipeline_diagram
     >>> report = check_config(open("config/collector/otel-collector.yaml").read())
     >>> report            # ✓ or one line per problem, with the fix
-    >>> report.ok         # False if anything would stop the collector or leak a secret
+    >>> report.ok         # False if the collector would refuse it, apps could not reach it, or it leaks a secret
     >>> pipeline_diagram(open("config/collector/otel-collector.yaml").read())
 
 A collector config has five sections: ``receivers``, ``processors``,
@@ -14,17 +14,30 @@ processors and exporters each pipeline uses. A component that is defined but
 in no pipeline does nothing; a pipeline that names an undefined one stops the
 collector at start.
 
-What it finds (the collector itself would find the first two, at start):
+It judges the config by the collector's own rules (:mod:`kit.collector_components`
+holds them, read from the collector's sources), so a mistake nobody listed is caught:
 
-* pipelines or ``service.extensions`` naming components that are not defined;
-* defined components no pipeline uses (a warning);
-* components removed or renamed since 2023: the ``jaeger`` exporter (v0.85: use
-  ``otlp`` to Jaeger v2), ``logging`` (v0.111: ``debug``), ``loglevel``, the
-  Azure Monitor ``instrumentation_key`` (use ``connection_string``), the
-  Prometheus exporter's ``resource_to_telemetry_conversion``;
-* receivers that listen on localhost (the default since v0.104), which other
-  containers cannot reach: ``endpoint: 0.0.0.0:4317``;
-* secrets written inline instead of ``${env:NAME}``.
+* the file as the collector reads it: YAML 1.2 (``yes``, ``no``, ``on``, ``off`` are
+  text, not bools), no key written twice, no unknown section or setting (a misspelt or
+  misplaced key: "has invalid keys"), each value of the type its setting takes (a bool,
+  a duration such as ``1s``, a whole number, text);
+* component ids (``type/name``) and the signals each component takes (a ``prometheus``
+  exporter in a traces pipeline), pipelines naming components no section defines, a
+  pipeline without receivers or exporters, a processor listed twice in one pipeline;
+* each component's own rules, its defaults merged first: ``memory_limiter`` needs
+  ``check_interval`` > 0 and a limit, ``batch``'s ``send_batch_max_size`` is at least
+  ``send_batch_size``, the ``otlp`` exporter needs ``host:port``, ``otlphttp`` and
+  ``zipkin`` a URL, ``debug``'s verbosity is basic, normal or detailed …;
+* every server the collector starts (receivers, extensions, the ``prometheus``
+  exporter, its own metrics on 8888 by default) on a port of its own, as ``host:port``;
+  OTLP's ports by protocol: 4317 is gRPC, 4318 HTTP, for receivers and exporters alike;
+* what changed since 2023: the ``jaeger`` exporter (v0.85: use ``otlp`` to Jaeger v2),
+  ``logging`` (v0.111: ``debug``), ``loglevel``, the Azure Monitor
+  ``instrumentation_key`` (use ``connection_string``), the Prometheus exporter's
+  ``resource_to_telemetry_conversion``; receivers that listen on localhost (the default
+  since v0.104), which other containers cannot reach (a warning);
+* defined components no pipeline uses (a warning), and secrets written inline instead
+  of ``${env:NAME}``.
 """
 
 from __future__ import annotations
@@ -35,16 +48,19 @@ from dataclasses import dataclass
 
 import yaml
 
+from kit import collector_components as parts
+
 SECTIONS = ("receivers", "processors", "exporters", "extensions", "connectors")
 SIGNALS = ("traces", "metrics", "logs", "profiles")
 _SECRET_KEY = re.compile(r"(key|token|password|secret|connection_string|authorization)$", re.I)
-_DEFAULT_ENDPOINTS = {"otlp": {"grpc": "localhost:4317", "http": "localhost:4318"}, "zipkin": "localhost:9411"}
 _REMOVED = {
     ("exporters", "jaeger"): "the jaeger exporter was removed in v0.85: Jaeger v2 takes OTLP, use an "
                              "otlp exporter (endpoint: jaeger:4317, tls.insecure: true)",
     ("exporters", "jaeger_thrift"): "removed with the jaeger exporter (v0.85): send OTLP to Jaeger v2",
     ("exporters", "logging"): "the logging exporter was removed in v0.111: use debug (verbosity: basic|normal|detailed)",
 }
+_WILDCARD = ("", "0.0.0.0", "::", "[::]", "[::0]")
+_LOCAL = ("localhost", "127.0.0.1", "::1", "[::1]")
 
 
 @dataclass(frozen=True)
@@ -67,15 +83,43 @@ class Report(list):
     def errors(self):
         return [f for f in self if f.severity == "error"]
 
+    def error(self, where, message):
+        self.append(Finding("error", where, message))
+
+    def warning(self, where, message):
+        self.append(Finding("warning", where, message))
+
     def __repr__(self):
         if not self:
             return "✓ no problems found"
         return "\n".join(str(f) for f in self)
 
 
-class _UniqueKeys(yaml.SafeLoader):
-    """YAML that refuses a key written twice in one mapping, as the collector does
-    (PyYAML alone would silently keep the last one)."""
+class _Yaml12(yaml.SafeLoader):
+    """YAML as the collector reads it (YAML 1.2, go-yaml v3): only true/false are bools,
+    ``yes``, ``on``, ``2024-01-01`` and ``1:20`` stay text; and, as the collector does,
+    a key written twice in one mapping is refused (PyYAML alone keeps the last one)."""
+
+
+_Yaml12.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[-1] not in ("bool", "int", "float", "null",
+                                                                                 "timestamp")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Yaml12.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+_Yaml12.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_Yaml12.add_implicit_resolver("tag:yaml.org,2002:int",
+                              re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)$"),
+                              list("-+0123456789"))
+_Yaml12.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+
+
+def _int12(loader, node):
+    text = loader.construct_scalar(node).replace("_", "")
+    return int(text, 8 if text.startswith("0o") else 16 if text.startswith("0x") else 10) if text[:2] in ("0o", "0x") \
+        else int(text)
 
 
 def _unique_mapping(loader, node, deep=False):
@@ -89,13 +133,13 @@ def _unique_mapping(loader, node, deep=False):
     return yaml.SafeLoader.construct_mapping(loader, node, deep)
 
 
-_UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
-
-_VERBOSITY = ("basic", "normal", "detailed")
+_Yaml12.add_constructor("tag:yaml.org,2002:int", _int12)
+_Yaml12.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
 def load(text: str) -> dict:
-    config = yaml.load(text, Loader=_UniqueKeys) or {}
+    """The config as the collector reads it (YAML 1.2; a key written twice is an error)."""
+    config = yaml.load(text, Loader=_Yaml12) or {}
     if not isinstance(config, dict):
         raise ValueError("a collector config is a YAML mapping")
     return config
@@ -115,48 +159,35 @@ def check_config(text: str) -> Report:
     try:
         config = load(text)
     except (yaml.YAMLError, ValueError, TypeError) as exc:
-        report.append(Finding("error", "yaml", f"does not parse: {exc}"))
+        report.error("yaml", f"does not parse: {exc}")
         return report
     shape = _shape_error(config)
     if shape:
-        report.append(Finding("error", shape[0], shape[1]))
+        report.error(*shape)
         return report
+    _check_keys(report, config)
     defined = {s: set((config.get(s) or {}).keys()) for s in SECTIONS}
     used = {s: set() for s in SECTIONS}
     service = config.get("service") or {}
     pipelines = _pipelines(config)
     if not pipelines:
-        report.append(Finding("error", "service.pipelines", "no pipeline: nothing is received or exported"))
+        report.error("service.pipelines", "no pipeline: nothing is received or exported")
     for name, pipeline in pipelines.items():
-        where = f"service.pipelines.{name}"
-        if _type(name) not in SIGNALS:
-            report.append(Finding("error", where, f"unknown signal {_type(name)!r}: use traces, metrics or logs"))
-        pipeline = pipeline or {}
-        for section in ("receivers", "processors", "exporters"):
-            for component in pipeline.get(section) or []:
-                if component in defined[section]:
-                    used[section].add(component)
-                elif component in defined["connectors"] and section in ("receivers", "exporters"):
-                    used["connectors"].add(component)
-                else:
-                    report.append(Finding("error", where, f"names {section[:-1]} {component!r}, which "
-                                                          f"{section}: does not define"))
-        for section in ("receivers", "exporters"):
-            if not pipeline.get(section):
-                report.append(Finding("error", where, f"has no {section}"))
+        _check_pipeline(report, config, name, pipeline or {}, defined, used)
     for extension in service.get("extensions") or []:
         if extension in defined["extensions"]:
             used["extensions"].add(extension)
         else:
-            report.append(Finding("error", "service.extensions", f"names {extension!r}, which extensions: "
-                                                                 f"does not define"))
+            report.error("service.extensions", f"names {extension!r}, which extensions: does not define")
     for section in SECTIONS:
-        for component in sorted(defined[section] - used[section]):
-            report.append(Finding("warning", f"{section}.{component}", "defined but used by no pipeline"
-                                  + (" (list it in service.extensions)" if section == "extensions" else "")))
+        for component in sorted(defined[section] - used[section], key=str):
+            report.warning(f"{section}.{component}", "defined but used by no pipeline"
+                           + (" (list it in service.extensions)" if section == "extensions" else ""))
+    settings = {}
     for section in SECTIONS:
-        for component, settings in (config.get(section) or {}).items():
-            _check_component(report, section, component, settings or {})
+        for component, given in (config.get(section) or {}).items():
+            settings[(section, component)] = _check_component(report, section, component, given or {})
+    _check_ports(report, config, used, settings)
     return report
 
 
@@ -181,52 +212,217 @@ def _shape_error(config) -> tuple[str, str] | None:
             listed = (pipeline or {}).get(part)
             if listed is not None and not isinstance(listed, list):
                 return f"service.pipelines.{name}.{part}", f"must be a list, e.g. [{listed}]"
+            odd = next((c for c in listed or [] if not isinstance(c, str)), None)
+            if listed and odd is not None or (listed and None in listed):
+                return f"service.pipelines.{name}.{part}", f"lists {odd!r}: name each component, e.g. [otlp, batch]"
+    extensions = service.get("extensions")
+    if extensions is not None and not isinstance(extensions, list):
+        return "service.extensions", f"must be a list, e.g. [{extensions}]"
+    odd = next((e for e in extensions or [] if not isinstance(e, str)), None)
+    if extensions and odd is not None or (extensions and None in extensions):
+        return "service.extensions", f"lists {odd!r}: name each extension, e.g. [health_check]"
+    telemetry = service.get("telemetry")
+    if telemetry is not None and not isinstance(telemetry, dict):
+        return "service.telemetry", f"must be a mapping (logs:, metrics:), not {telemetry!r}"
+    if isinstance(telemetry, dict) and telemetry.get("metrics") is not None \
+            and not isinstance(telemetry.get("metrics"), dict):
+        return "service.telemetry.metrics", "must be a mapping (level:, readers:)"
     return None
 
 
-def _check_component(report, section, component, settings):
+def _check_keys(report, config):
+    """Sections, service keys and pipeline keys the collector knows; component ids it accepts."""
+    top = parts.Fields({s: parts.ANY for s in SECTIONS + ("service",)})
+    service = parts.Fields({"extensions": parts.ANY, "pipelines": parts.ANY, "telemetry": parts.ANY})
+    pipeline = parts.Fields({"receivers": parts.ANY, "processors": parts.ANY, "exporters": parts.ANY})
+    problems = []
+    parts.judge(config, top, "", problems)
+    parts.judge(config.get("service"), service, "service", problems)
+    for name, given in _pipelines(config).items():
+        parts.judge(given, pipeline, f"service.pipelines.{name}", problems)
+    for where, message in problems:
+        report.error(where, message)
+    for section in SECTIONS:
+        for component in config.get(section) or {}:
+            problem = parts.id_problem(component)
+            if problem:
+                report.error(f"{section}.{component}", problem + " (the collector refuses to start)")
+
+
+def _check_pipeline(report, config, name, pipeline, defined, used):
+    where = f"service.pipelines.{name}"
+    signal = _type(name)
+    if signal not in SIGNALS:
+        report.error(where, f"unknown signal {signal!r}: use traces, metrics or logs (or traces/name …)")
+    elif parts.id_problem(name):
+        report.error(where, parts.id_problem(name))
+    for section in ("receivers", "processors", "exporters"):
+        listed = pipeline.get(section) or []
+        for component in listed:
+            if component in defined[section]:
+                used[section].add(component)
+                kind = parts.component(section, _type(component))
+                if kind is not None and kind.signals and signal in SIGNALS[:3] and signal not in kind.signals:
+                    report.error(where, f"the {_type(component)} {section[:-1]} takes {_and(kind.signals)} only, "
+                                        f"not {signal}: the collector refuses to start (\"telemetry type is not "
+                                        f"supported\"). Take {component} out of this pipeline")
+            elif component in defined["connectors"] and section in ("receivers", "exporters"):
+                used["connectors"].add(component)
+            else:
+                report.error(where, f"names {section[:-1]} {component!r}, which {section}: does not define")
+        repeated = sorted({str(c) for c in listed if listed.count(c) > 1})
+        if repeated and section == "processors":
+            report.error(where, f"lists processor {repeated[0]!r} twice: the collector refuses to start "
+                                f"(\"references processor multiple times\")")
+    for section in ("receivers", "exporters"):
+        if not pipeline.get(section):
+            report.error(where, f"has no {section}")
+
+
+def _and(items) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _check_component(report, section, component, settings) -> dict:
+    """Judge one component's settings; returns them as the collector would run them (defaults merged)."""
     where = f"{section}.{component}"
     kind = _type(component)
-    if section == "exporters" and kind == "debug" and "verbosity" in settings \
-            and str(settings["verbosity"]).lower() not in _VERBOSITY:
-        report.append(Finding("error", where, f"verbosity {settings['verbosity']!r} is not one: use basic, normal or "
-                                              f"detailed (the collector refuses to start)"))
     if (section, kind) in _REMOVED:
-        report.append(Finding("error", where, _REMOVED[(section, kind)]))
+        report.error(where, _REMOVED[(section, kind)])
     if section == "exporters" and kind == "azuremonitor" and "instrumentation_key" in settings:
-        report.append(Finding("warning", where, "instrumentation_key is deprecated: use connection_string "
-                                                "(from ${env:APPLICATIONINSIGHTS_CONNECTION_STRING})"))
+        report.warning(where, "instrumentation_key is deprecated: use connection_string "
+                              "(from ${env:APPLICATIONINSIGHTS_CONNECTION_STRING})")
     if section == "exporters" and kind == "prometheus" and "resource_to_telemetry_conversion" in settings:
-        report.append(Finding("warning", where, "resource_to_telemetry_conversion is deprecated"))
-    if isinstance(settings, dict) and "loglevel" in settings:
-        report.append(Finding("error", where, "loglevel was removed: use verbosity"))
-    if section == "receivers" and kind in _DEFAULT_ENDPOINTS:
-        _check_bind(report, where, kind, settings)
+        report.warning(where, "resource_to_telemetry_conversion is deprecated")
+    if "loglevel" in settings:
+        report.error(where, "loglevel was removed: use verbosity (basic, normal or detailed)")
+        settings = {k: v for k, v in settings.items() if k != "loglevel"}
     for path, value in _leaves(settings):
         key = path.rsplit(".", 1)[-1]
         if _SECRET_KEY.search(key) and isinstance(value, str) and value and "${" not in value:
-            report.append(Finding("error", f"{where}.{path}", "a secret written inline: read it from the "
-                                                              "environment, e.g. ${env:MY_SECRET}"))
+            report.error(f"{where}.{path}", "a secret written inline: read it from the environment, e.g. "
+                                            "${env:MY_SECRET}")
+    described = parts.component(section, kind)
+    if described is None:
+        _unknown_type(report, section, component)
+        return settings
+    if described.fields is None:
+        return settings
+    problems = []
+    judged = parts.judge(settings, described.fields, "", problems)
+    for path, message in problems:
+        report.error(f"{where}.{path}" if path else where, message)
+    for path, value in parts.bare_durations(settings, described.fields):
+        report.error(f"{where}.{path}", f"{value} is a bare number, which the collector reads as {value} nanoseconds. "
+                                        f"Write the unit: {value}s, {value}ms …")
+    running = parts.merged(described.defaults, judged)
+    if described.rules and not problems:
+        for path, message in described.rules(running):
+            report.error(f"{where}.{path}", message)
+    if section == "receivers":
+        for path, endpoint, _ in (described.listens(running) if described.listens else []):
+            _warn_localhost(report, f"{where}.{path}" if path != "endpoint" else where, endpoint,
+                            _get(settings, path.split(".")).get("endpoint") if path != "endpoint"
+                            else settings.get("endpoint"))
+    return running
 
 
-def _check_bind(report, where, kind, settings):
-    if kind == "otlp":
-        protocols = (settings or {}).get("protocols") or {}
-        for proto, proto_settings in protocols.items():
-            endpoint = (proto_settings or {}).get("endpoint") or _DEFAULT_ENDPOINTS["otlp"].get(proto, "localhost")
-            _warn_localhost(report, f"{where}.protocols.{proto}", endpoint, (proto_settings or {}).get("endpoint"))
-    else:
-        endpoint = (settings or {}).get("endpoint") or _DEFAULT_ENDPOINTS[kind]
-        _warn_localhost(report, where, endpoint, (settings or {}).get("endpoint"))
+def _get(settings, keys) -> dict:
+    for key in keys:
+        settings = (settings or {}).get(key) if isinstance(settings, dict) else None
+    return settings if isinstance(settings, dict) else {}
+
+
+def _unknown_type(report, section, component):
+    kind = _type(component)
+    if (section, kind) in _REMOVED:
+        return
+    elsewhere = [s for s in SECTIONS if s != section and parts.component(s, kind) is not None]
+    if elsewhere and kind not in parts.known_types(section):
+        report.error(f"{section}.{component}", f"{kind} is one of the {' and '.join(elsewhere)}, not of the "
+                                               f"{section}: the collector refuses to start (unknown type)")
+        return
+    import difflib
+    close = difflib.get_close_matches(kind, parts.known_types(section), n=1, cutoff=0.75)
+    if close:
+        report.error(f"{section}.{component}", f"the collector has no {section[:-1]} type {kind!r} and refuses to "
+                                               f"start (unknown type). Did you mean {close[0]!r}?")
 
 
 def _warn_localhost(report, where, endpoint, given):
     host = str(endpoint).rsplit(":", 1)[0]
-    if host in ("localhost", "127.0.0.1", "::1", "[::1]"):
+    if host in _LOCAL:
         why = "by default (since v0.104)" if not given else ""
-        report.append(Finding("warning", where, f"listens on {endpoint} {why}".strip() + ": other containers "
-                                                "cannot reach it; in a container use endpoint: 0.0.0.0:"
-                                                + str(endpoint).rsplit(":", 1)[-1]))
+        report.warning(where, f"listens on {endpoint} {why}".strip() + ": other containers cannot reach it; in a "
+                                                                      "container use endpoint: 0.0.0.0:"
+                                                                      + str(endpoint).rsplit(":", 1)[-1])
+
+
+def _servers(config, used, settings) -> list[tuple[str, str, str, str]]:
+    """Every server the collector starts: (where, endpoint, transport, what it speaks), its own first."""
+    out = []
+    metrics = ((config.get("service") or {}).get("telemetry") or {}).get("metrics") or {}
+    if isinstance(metrics, dict) and str(metrics.get("level", "normal")).lower() != "none":
+        readers = metrics.get("readers") if isinstance(metrics.get("readers"), list) else None
+        if readers:
+            for i, reader in enumerate(readers):
+                exporter = _get(reader, ["pull", "exporter"])
+                if "prometheus" in exporter:
+                    prom = exporter.get("prometheus") or {}
+                    out.append((f"service.telemetry.metrics.readers[{i}]",
+                                f"{prom.get('host', 'localhost')}:{prom.get('port', 8888)}", "tcp", ""))
+        elif metrics.get("address"):
+            out.append(("service.telemetry.metrics.address", str(metrics["address"]), "tcp", ""))
+        else:
+            out.append(("the collector's own metrics (service.telemetry, by default)", "localhost:8888", "tcp", ""))
+    for section in ("receivers", "exporters", "extensions"):
+        for component in (config.get(section) or {}):
+            described = parts.component(section, _type(component))
+            if component not in used[section] or described is None or described.listens is None:
+                continue
+            running = settings.get((section, component)) or {}
+            for path, endpoint, transport in described.listens(running):
+                where = f"{section}.{component}" + (f".{path}" if path != "endpoint" else "")
+                speaks = path.rsplit(".", 1)[-1] if _type(component) == "otlp" and section == "receivers" else ""
+                out.append((where, endpoint, transport, speaks))
+    return out
+
+
+def _check_ports(report, config, used, settings):
+    taken = []
+    for where, endpoint, transport, speaks in _servers(config, used, settings):
+        if "${" in str(endpoint):
+            continue
+        if "://" in str(endpoint):
+            report.error(where, f"endpoint {endpoint} has a scheme: a server listens on host:port, e.g. "
+                                f"{str(endpoint).split('://', 1)[1]} (the collector fails to start: too many colons "
+                                f"in address)")
+            continue
+        host, sep, port = str(endpoint).rpartition(":")
+        if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
+            report.error(where, f"endpoint {endpoint!r} is not host:port (e.g. 0.0.0.0:4317): the collector fails "
+                                f"to start")
+            continue
+        port = int(port)
+        if speaks and port in parts.OTLP_PORTS and parts.OTLP_PORTS[port] != {"grpc": "gRPC", "http": "HTTP"}[speaks]:
+            right = 4317 if speaks == "grpc" else 4318
+            report.error(where, f"OTLP over {'gRPC' if speaks == 'grpc' else 'HTTP'} on {port}, which is OTLP "
+                                f"over {parts.OTLP_PORTS[port]}'s port: every SDK sends gRPC to 4317 and HTTP to "
+                                f"4318, so they would all reach the wrong server. Use {host}:{right}")
+        elif not speaks and port in parts.OTLP_PORTS:
+            report.error(where, f"listens on {port}, OTLP over {parts.OTLP_PORTS[port]}'s port, where every SDK "
+                                f"sends its telemetry: give it a port of its own")
+        clash = next((w for w, h, p, t in taken if p == port and t == transport
+                      and (h in _WILDCARD or host in _WILDCARD or _same_host(h, host))), None)
+        if clash:
+            report.error(where, f"port {port} is taken already, by {clash}: two servers cannot listen on one port "
+                                f"(the collector fails to start: address already in use). Give each its own port")
+        taken.append((where, host, port, transport))
+
+
+def _same_host(a: str, b: str) -> bool:
+    return a == b or (a in _LOCAL[:2] and b in _LOCAL[:2])
 
 
 def _leaves(value, prefix=""):

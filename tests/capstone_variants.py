@@ -1,8 +1,9 @@
-"""Half-done greenhouse apps: the lab's by-hand solution with one part of the work undone,
-the way learners leave it (and one complete app done the other way: consumers linked to
-their producers). tests/test_capstone.py runs the checkpoint on each and expects ✗ on
-exactly the findings listed here; tests/wrong_answers/lesson_12.py uses them as the
-wrong answers of exercise 12.1.
+"""Half-done greenhouse apps: the lab's by-hand solution with one part of the work undone
+or done half right, the way learners leave it (and one complete app done the other way:
+consumers linked to their producers). tests/test_capstone.py runs the checkpoint on each
+and expects ✗ on exactly the findings listed here, with a message that names the mistake
+(``says``) and never asks for code the app already has; tests/wrong_answers/lesson_12.py
+uses them as the wrong answers of exercise 12.1.
 
     python tests/capstone_variants.py /tmp/half-done      # to read them
 
@@ -51,6 +52,33 @@ MOVE_SPAN = '''                # an exception leaving this block is recorded on 
                 with tracer.start_as_current_span("move vent", attributes={"vent.percent": command["percent"]}):
                     position = move_vent(command["percent"])
 '''
+
+ALERT_SPAN = '''            with tracer.start_as_current_span(f"publish {topic}", kind=SpanKind.PRODUCER, attributes=messaging(topic)):
+                properties = Properties(PacketTypes.PUBLISH)
+'''
+STATE_ERROR_LOG = '''            log.error("the vent did not %s: %s", state["action"], state["error"])
+'''
+ERROR_LOG_FIRST = '''        state = json.loads(msg.payload)
+        if not state["ok"]:  # said first, before the span starts
+            log.error("the vent did not %s: %s", state["action"], state["error"])
+'''
+SENSOR_READ = '''            celsius = read_temperature(json.loads(msg.payload).get("at", ""))
+            log.info("%s reads %.1f °C", SENSOR, celsius)
+'''
+COUNT = '''            commands.add(1, {"command": command["action"], "outcome": "ok" if state["ok"] else "failed"})
+'''
+STATE_PUBLISH = '''            with tracer.start_as_current_span(f"publish {topic}", kind=SpanKind.PRODUCER, attributes=messaging(topic)):
+                client.publish(topic, inject_json_payload(json.dumps(state)), qos=1)
+'''
+VENT_SPAN = '''        with tracer.start_as_current_span(f"process {msg.topic}", kind=SpanKind.CONSUMER,
+                                          attributes=messaging(msg.topic)) as span:
+'''
+COMMAND_PUBLISH = '''            topic = f"greenhouse/{greenhouse}/vent/command"
+            with tracer.start_as_current_span(f"publish {topic}", kind=SpanKind.PRODUCER, attributes=messaging(topic)):
+                payload = inject_json_payload(json.dumps(command))  # the 3.1.1 vent: the context goes in the JSON
+                client.publish(topic, payload, qos=1)
+'''
+READING_SPAN = ALERT_SPAN  # the sensor's publish of the reading starts the same way
 
 TODO = "    token = context.attach(context.get_current())  # TODO: the message's context\n"
 
@@ -112,6 +140,136 @@ VARIANTS = {
         "wrong": ["baggage", "metrics"],
         "edits": {"sensor.py": [lambda text: unattach(text, "def on_message(")],
                   "controller.py": [lambda text: unattach(text, "def on_reading(")]},
+    },
+    # -- half right: each passed all eight findings before the checkpoint judged the whole story (issue 17)
+    "alert_client_span": {
+        "why": "everything, but the alert is published inside a CLIENT span (the blog's kind), not a PRODUCER one",
+        "wrong": ["kinds and parents"], "says": "is CLIENT, not PRODUCER",
+        "edits": {"controller.py": [(ALERT_SPAN, ALERT_SPAN.replace("SpanKind.PRODUCER", "SpanKind.CLIENT"))]},
+    },
+    "alert_untraced": {
+        "why": "everything, but the alert is published as it was: no span, no context",
+        "wrong": ["one trace", "kinds and parents"], "says": "the alert (greenhouse/",
+        "edits": {"controller.py": [(ALERT_SPAN + ALERT_INJECT[ALERT_INJECT.index("                inject"):],
+                                     "            client.publish(topic, json.dumps(alert), qos=1)\n")]},
+    },
+    "error_logged_outside_span": {
+        "why": "everything, but the controller logs the vent's failure before starting its span for the report "
+               "(the record lands in the vent's span, the context it received)",
+        "wrong": ["logs"], "says": "written outside the controller's own spans",
+        "edits": {"controller.py": [(STATE_ERROR_LOG, ""),
+                                    (STATE_EXTRACT + "    try:\n", STATE_EXTRACT + "    try:\n" + ERROR_LOG_FIRST)]},
+    },
+    "sensor_logs_before_span": {
+        "why": "everything, but the sensor reads and logs before it continues the request's context",
+        "wrong": ["logs"], "says": "carries no trace: it was written outside any span",
+        "edits": {"sensor.py": [(SENSOR_READ, ""), (SENSOR_EXTRACT, SENSOR_READ.replace("            ", "    ")
+                                                   + SENSOR_EXTRACT)]},
+    },
+    "vent_prints_its_failure": {
+        "why": "everything, but the vent prints its failure instead of logging it, so no record says the vent jammed",
+        "wrong": ["logs"], "says": "the vent wrote 1 log record",
+        "edits": {"vent.py": [('                log.error("%s failed: %s", command["action"], exc)\n',
+                               '                print(f"{command[\'action\']} failed: {exc}", flush=True)\n')]},
+    },
+    "counts_failures_only": {
+        "why": "everything, but the vent counts only the commands that fail",
+        "wrong": ["metrics"], "says": "the 'close' command worked 1 time this run",
+        "edits": {"vent.py": [(COUNT, '            if not state["ok"]:\n                commands.add(1, {"command": '
+                                      'command["action"], "outcome": "failed"})\n')]},
+    },
+    "counter_typed_in": {
+        "why": "everything, but the counter's attributes are typed in: every command counts as a failed open",
+        "wrong": ["metrics"], "says": "'outcome': 'ok'} should be 1",
+        "edits": {"vent.py": [(COUNT, '            commands.add(1, {"command": "open", "outcome": "failed"})\n')]},
+    },
+    "vent_copies_traceparent": {
+        "why": "everything, but the vent's report carries the command's own traceparent, copied, with no span of "
+               "the vent's around the publish",
+        "wrong": ["kinds and parents"], "says": "passed on the context it received instead of sending its own",
+        "edits": {"vent.py": [(STATE_PUBLISH, '            received = json.loads(msg.payload)  # passed on as it came\n'
+                                              '            state.update({k: received[k] for k in ("traceparent", '
+                                              '"baggage") if k in received})\n'
+                                              '            client.publish(topic, json.dumps(state), qos=1)\n')]},
+    },
+    "vent_span_never_ended": {
+        "why": "everything, but the vent's span for the command is started with start_span and never ended, so "
+               "it is never exported",
+        "wrong": ["one trace", "kinds and parents", "baggage", "logs"], "says": "never ended",
+        "edits": {"vent.py": [("from opentelemetry import baggage, context\n",
+                               "from opentelemetry import baggage, context, trace\n"),
+                              (VENT_SPAN, '        span = tracer.start_span(f"process {msg.topic}", '
+                                          'kind=SpanKind.CONSUMER, attributes=messaging(msg.topic))\n'
+                                          '        with trace.use_span(span, end_on_exit=False):  # TODO: end it\n')]},
+    },
+    "reading_context_in_json": {
+        "why": "everything, but the reading's context travels in its JSON payload (and the controller reads it "
+               "there), not in MQTT v5 user properties",
+        "wrong": ["one trace"], "says": "carries its context in its JSON payload, and the controller reads it there",
+        "edits": {"sensor.py": [("from kit.propagation import extract_user_properties, inject_user_properties\n",
+                                 "from kit.propagation import extract_user_properties, inject_json_payload\n"),
+                                (SENSOR_INJECT, "                client.publish(topic, inject_json_payload("
+                                                "json.dumps(reading)), qos=1)\n")],
+                  "controller.py": [(READING_EXTRACT, "    token = context.attach(extract_json_payload(msg.payload))\n")]},
+    },
+    "greenhouse_typed_in": {
+        "why": "everything, but the vent's span gets the greenhouse id typed in, not from the baggage",
+        "wrong": ["baggage"], "says": "typed in",
+        "edits": {"vent.py": [('span.set_attribute("greenhouse.id", baggage.get_baggage("greenhouse.id") or "unknown")',
+                               'span.set_attribute("greenhouse.id", "gh-1")')]},
+    },
+    "publish_outside_consumer": {
+        "why": "everything, but the controller publishes the command after its span for the reading has ended",
+        "wrong": ["kinds and parents"], "says": "is not inside its span for the reading",
+        "edits": {"controller.py": [(COMMAND_PUBLISH, "\n".join(line[4:] if line else line
+                                                                for line in COMMAND_PUBLISH.split("\n")))]},
+    },
+    "client_around_producer": {
+        "why": "everything, but the sensor wraps its PRODUCER span in a CLIENT span, as the 2023 blog nested them",
+        "wrong": ["kinds and parents"], "says": "is CLIENT",
+        "edits": {"sensor.py": [(READING_SPAN, READING_SPAN.replace(
+            "with tracer.start_as_current_span(", 'with tracer.start_as_current_span("send reading", '
+                                                  'kind=SpanKind.CLIENT), tracer.start_as_current_span(', 1))]},
+    },
+    "sensor_consumer_internal": {
+        "why": "everything, but the sensor's span for the read request is INTERNAL, not CONSUMER",
+        "wrong": ["kinds and parents"], "says": "is INTERNAL, not CONSUMER",
+        "edits": {"sensor.py": [("kind=SpanKind.CONSUMER", "kind=SpanKind.INTERNAL")]},
+    },
+    "jam_in_a_trace_of_its_own": {
+        "why": "everything, but the vent's span for moving the vent starts a trace of its own (context=Context()), "
+               "so the jam is recorded outside the afternoon's story",
+        "wrong": ["the failure"], "says": "in a trace of its own",
+        "edits": {"vent.py": [('with tracer.start_as_current_span("move vent", ',
+                               'with tracer.start_as_current_span("move vent", context=context.Context(), ')]},
+    },
+    "forecast_span_not_wrapping": {
+        "why": "everything, but the forecast's span ends before the forecast is fetched",
+        "wrong": ["the slow step"], "says": "it does not wrap the slow call",
+        "edits": {"controller.py": [(FORECAST_SPAN, '            with tracer.start_as_current_span("fetch forecast"):\n'
+                                                    '                pass\n'
+                                                    '            forecast = fetch_forecast()\n')]},
+    },
+    "jam_recorded_on_ended_span": {
+        "why": "everything, but the vent records the jam on its move span after that span has ended",
+        "wrong": ["the failure"], "says": "on a span that had ended already",
+        "edits": {"vent.py": [("from opentelemetry.trace import SpanKind\n",
+                               "from opentelemetry.trace import SpanKind, Status, StatusCode\n"),
+                              (MOVE_SPAN, '                with tracer.start_as_current_span("move vent") as moving:\n'
+                                          '                    pass\n'
+                                          '                position = move_vent(command["percent"])\n'),
+                              ('                log.error("%s failed: %s", command["action"], exc)\n',
+                               '                log.error("%s failed: %s", command["action"], exc)\n'
+                               '                moving.record_exception(exc)  # moving has ended: ignored\n'
+                               '                moving.set_status(Status(StatusCode.ERROR, str(exc)))\n')]},
+    },
+    "every_command_an_error": {
+        "why": "everything, but the vent sets ERROR on its span for every command, the one that worked too",
+        "wrong": ["the failure"], "says": "only a command that fails is an error",
+        "edits": {"vent.py": [("from opentelemetry.trace import SpanKind\n",
+                               "from opentelemetry.trace import SpanKind, Status, StatusCode\n"),
+                              (COUNT, COUNT + '            span.set_status(Status(StatusCode.ERROR, '
+                                              'state.get("error", "")))\n')]},
     },
     "linked_consumers": {
         "why": "complete, the other way the messaging conventions allow: each CONSUMER span starts a trace of its "

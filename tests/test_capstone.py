@@ -1,9 +1,9 @@
 """The capstone (lesson 12): the greenhouse app as processes, and its checkpoint proven
-against the untouched app (every finding ✗), half-done apps (✗ exactly where they are
-half done) and the solutions (all ✓).
+against the untouched app (every finding ✗), half-done and half-right apps (✗ exactly
+where they are wrong, saying what) and the solutions (all ✓).
 
 One broker and one receiver serve the whole module; each run starts the app's three
-programs, sends one read request and stops them (a few seconds each).
+programs, sends two read requests and stops them (a few seconds each).
 """
 
 from __future__ import annotations
@@ -112,14 +112,57 @@ def test_untouched_app_fails_every_finding(lab):
 
 @pytest.mark.parametrize("name", list(variants.VARIANTS))
 def test_half_done_app_fails_where_it_is_half_done(lab, half_done, name):
-    """(and linked_consumers, complete the other way, passes: links count as continuing the story)"""
+    """(and linked_consumers, complete the other way, passes: links count as continuing the story). The ✗
+    names the mistake, and never asks for code the app already has: what a ✗ suggests adding is not in the
+    program it names, as the program ran."""
+    variant = variants.VARIANTS[name]
     run = lab.run(half_done[name])
     assert run.alerted and not run.problems, run.console
     result = check_checkpoint(run)
     print(show(result))
-    wrong = variants.VARIANTS[name]["wrong"]
+    wrong = variant["wrong"]
     assert verdicts(result) == {f: "✗" if f in wrong else "✓" for f in FINDINGS}, show(result)
     assert result.passed == (not wrong)
+    if "says" in variant:
+        assert variant["says"] in result.finding(wrong[0]).text, show(result)
+    for finding in result.findings:
+        for service, code in finding.suggests.items():
+            source = (half_done[name] / f"{service}.py").read_text()
+            assert not any(c in source for c in code), f"{finding} asks for {code} in {service}.py, which has it"
+
+
+def test_messages_never_name_what_is_not_wrong(lab, half_done):
+    """Class 10 of issue 17: a vent span never ended is not 'no CONSUMER span at all'; a context sent in the
+    v5 JSON payload is not 'the sensor sends no context'."""
+    never_ended = check_checkpoint(lab.run(half_done["vent_span_never_ended"]))
+    assert "no CONSUMER span at all" not in never_ended.message, show(never_ended)
+    assert "never ended" in never_ended.finding("one trace").text, show(never_ended)
+    in_json = check_checkpoint(lab.run(half_done["reading_context_in_json"]))
+    assert "sends no context" not in in_json.message and "no traceparent" not in in_json.message, show(in_json)
+    assert "carries its context in its JSON payload" in in_json.finding("one trace").text, show(in_json)
+
+
+def test_the_lab_drives_both_outcomes(lab):
+    """Two read requests, each with its own traceparent: the morning's command works, the afternoon's jams
+    and raises the one alert; every message is tagged with the request it followed."""
+    run = lab.run(STARTING_APP)
+    assert [r.read.outcome for r in run.requests] == ["ok", "failed"] and len({r.trace_id for r in run.requests}) == 2
+    states = [(m.request, m.json().get("ok")) for m in run.messages if m.topic.endswith("/vent/state")]
+    assert states == [(0, True), (1, False)], run.messages
+    alerts = [m.request for m in run.messages if m.topic.endswith("/alerts")]
+    assert alerts == [1]
+    assert all(m.topic.startswith(f"greenhouse/{run.greenhouse}/") for m in run.messages)
+    assert run.greenhouse != "gh-1" and run.requests[0].sent < run.requests[1].sent
+    assert run.sources["vent"] == (STARTING_APP / "vent.py").read_text()
+
+
+def test_the_story_is_a_module_of_its_own():
+    """kit.greenhouse holds the story; the checkpoint imports it, not the lab runner (no import circle)."""
+    import subprocess
+
+    code = "import sys, kit.checks.checkpoint; print('kit.capstone' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +175,7 @@ def test_solution_by_hand_passes_every_finding(by_hand):
     result = check_checkpoint(by_hand)
     print(show(result))
     assert result.passed and verdicts(result) == {name: "✓" for name in FINDINGS}, show(result)
-    assert len(by_hand.trace_ids) == 1 and set(by_hand.spans.service) == {"sensor", "controller", "vent"}
+    assert len(by_hand.trace_ids) == 2 and set(by_hand.spans.service) == {"sensor", "controller", "vent"}
 
 
 def doctored(run, **frames):
@@ -165,11 +208,50 @@ def test_finer_mistakes_are_named(by_hand):
              ("the failure", {"spans": no_exception_event}, "no exception event says what failed"),
              ("metrics", {"metrics": milliseconds}, "milliseconds, in a histogram whose unit is 's'"),
              ("metrics", {"metrics": unit_ms}, "durations are in seconds, unit='s'"),
-             ("logs", {"logs": logs_outside_spans}, "the vent's 1 log record carries no trace id")]
+             ("logs", {"logs": logs_outside_spans}, "record 'close: the vent is at 0 %' carries no trace: it was "
+                                                    "written outside any span")]
     for finding, frames, fragment in cases:
         result = check_checkpoint(doctored(by_hand, **frames))
         wrong = [f.name for f in result.findings if f.status == "✗"]
         assert wrong == [finding] and fragment in result.finding(finding).text, show(result)
+
+
+def test_the_checkpoint_never_raises_on_an_odd_run(by_hand):
+    """Whatever the programs sent (values of odd shapes, parents in a loop, payloads that are not JSON, a
+    record with no time), every finding is a ✓ or a ✗ that says what it could not judge."""
+    from kit.greenhouse import Message
+
+    def histogram_of_none(metrics):
+        metrics["value"] = [None if n == "greenhouse.decision.duration" else v
+                            for n, v in zip(metrics.name, metrics.value)]
+        return metrics
+
+    def parents_in_a_loop(spans):
+        ids = list(spans.span_id)
+        spans["parent_span_id"] = ids[1:] + ids[:1]
+        return spans
+
+    def odd_spans(spans):
+        spans["attributes"] = [None] * len(spans)
+        spans["events"] = [[("exception", None)]] * len(spans)
+        spans["links"] = [None] * len(spans)
+        return spans
+
+    def no_times(logs):
+        logs["time"] = None
+        return logs
+
+    odd = [({"metrics": histogram_of_none}, "metrics"), ({"spans": parents_in_a_loop}, "one trace"),
+           ({"spans": odd_spans}, "baggage"), ({"logs": no_times}, None)]   # a record's time is not judged
+    for frames, wrong in odd:
+        result = check_checkpoint(doctored(by_hand, **frames))
+        assert [f.name for f in result.findings] == list(FINDINGS), show(result)
+        assert (result.finding(wrong).status == "✗") if wrong else result.passed, show(result)
+    garbled = dataclasses.replace(by_hand, messages=[Message(m.topic, b"\xff{not json", [("traceparent", 7)], m.request)
+                                                     for m in by_hand.messages])
+    result = check_checkpoint(garbled)
+    assert [f.name for f in result.findings] == list(FINDINGS) and not result.passed, show(result)
+    assert "no traceparent" in result.finding("one trace").text, show(result)
 
 
 def test_zero_code_sent_elsewhere_is_named(by_hand):
@@ -197,7 +279,7 @@ def test_solution_zero_code_passes_what_zero_code_can_do(lab, by_hand):
     assert not full.passed and verdicts(full)["one trace"] == "✗" and "3.1.1" in full.finding("one trace").text
     table = compare(by_hand, run)
     print(table.to_string())
-    assert table.loc["traces the story is in"].tolist() == [1, 3]
+    assert table.loc["traces per read request"].tolist() == [1, 3]
     assert table.loc["the failure"].tolist() == ["✓", "·"]
 
 

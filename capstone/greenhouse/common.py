@@ -15,7 +15,7 @@ import sys
 import threading
 from urllib.parse import urlparse
 
-GREENHOUSE = "gh-1"
+GREENHOUSE = os.environ.get("GREENHOUSE_ID", "gh-1")  # this greenhouse (the lab names one for each run)
 
 logging.basicConfig(level=logging.INFO, format="%(name)s: %(levelname)s %(message)s")
 

@@ -51,10 +51,11 @@ def check_collector_config(text: str, *, otlp_to: str | None = None, debug: bool
         settings = to_host[name]
         endpoint = str(settings.get("endpoint"))
         given = _host_port(endpoint)[1]
-        if name.split("/")[0] == "otlp" and given != port:
+        grpc = name.split("/")[0] in ("otlp", "otlp_grpc")  # otlp_grpc: its name since v0.144
+        if grpc and given != port:
             return wrong(f"exporters.{name} sends to {endpoint}: {given} is "
                          f"{PORT_HINTS.get(given, 'not where the task sends: ' + otlp_to)}.")
-        if name.split("/")[0] != "otlp":
+        if not grpc:
             return wrong(f"exporters.{name} is a {name.split('/')[0]} exporter: use an otlp exporter (gRPC) with "
                          f"endpoint: {otlp_to}.")
         if name not in used:
@@ -82,11 +83,18 @@ def _host_port(endpoint: str) -> tuple[str, str]:
 
 
 def _reachable(config, report) -> list[str]:
-    protocols = (((config.get("receivers") or {}).get("otlp") or {}).get("protocols") or {})
+    pipelines = (config.get("service") or {}).get("pipelines") or {}
+    used = {r for p in pipelines.values() for r in (p or {}).get("receivers") or [] if str(r).split("/")[0] == "otlp"}
+    if not used:
+        return ["No pipeline takes OTLP: define an otlp receiver (protocols grpc and http) and list it in each "
+                "pipeline's receivers."]
+    protocols = set()
+    for name in used:
+        protocols |= set((((config.get("receivers") or {}).get(name) or {}).get("protocols") or {}))
     missing = [p for p in ("grpc", "http") if p not in protocols]
     if missing:
-        return [f"receivers.otlp.protocols has no {missing[0]}: apps send OTLP over gRPC (4317) and HTTP (4318); "
-                f"take both."]
+        return [f"receivers.{sorted(used)[0]}.protocols has no {missing[0]}: apps send OTLP over gRPC (4317) and "
+                f"HTTP (4318); take both."]
     local = [f for f in report if f.severity == "warning" and f.where.startswith("receivers.") and "listens on" in f.message]
     return [f"{local[0].where}: {local[0].message}"] if local else []
 
@@ -117,7 +125,13 @@ def _prometheus(config, endpoint) -> list[str]:
     if not used:
         return ["The metrics pipeline does not export to a prometheus exporter: Prometheus has nothing to scrape."]
     given = str((exporters.get(used[0]) or {}).get("endpoint", ""))
-    if given != endpoint:
+    if _listen_address(given) != _listen_address(endpoint):
         return [f"exporters.{used[0]} listens on {given or 'its default'}, expected endpoint: {endpoint} "
                 f"(Prometheus in another container scrapes it there)."]
     return []
+
+
+def _listen_address(endpoint: str) -> tuple[str, str]:
+    """("*", "8889") for 0.0.0.0:8889, :8889 and [::]:8889 alike: every interface."""
+    host, _, port = endpoint.rpartition(":")
+    return ("*" if host in ("", "0.0.0.0", "::", "[::]") else host), port

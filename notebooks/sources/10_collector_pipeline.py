@@ -11,7 +11,9 @@
 # > **Objectives**
 # > - Export straight to Zipkin and be scraped by Prometheus, and compare push with pull.
 # > - Read a collector config: receivers, processors, exporters, extensions, pipelines.
-# > - Draw it as a pipeline, and check it for the mistakes that stop a collector or leak a secret.
+# > - Draw it as a pipeline, and check it by the collector's own rules: the mistakes that stop a collector
+# >   (a setting misspelt or of the wrong type, a required one missing, two servers on one port), leave
+# >   apps unable to reach it, or leak a secret.
 # > - Run the real stack (compose or Kubernetes) and point everything at it with environment variables.
 
 # %% [markdown]
@@ -148,6 +150,50 @@ pipeline_diagram(kit_config)
 check_config(kit_config)
 
 # %% [markdown]
+# The collector is strict, and `check_config` judges by its rules (read from the
+# collector's own sources; `kit.collector_components` says which file each comes from):
+#
+# - **YAML 1.2.** `yes`, `no`, `on`, `off` are text, not bools (YAML 1.1, and PyYAML, read
+#   them as bools); only `true` and `false` are. A bool setting given text is refused.
+# - **No setting it does not know.** A misspelt or misplaced key (`endpont`, or `insecure`
+#   beside the endpoint instead of under `tls:`) stops it: "has invalid keys".
+# - **Each value of its type.** Durations are `1s`, `500ms`, `5m`; whole numbers have no
+#   `%`; text is not a number.
+# - **Each component's own rules, defaults included.** `memory_limiter` needs
+#   `check_interval` greater than zero and a limit; `batch`'s `send_batch_max_size` must be
+#   at least `send_batch_size`, which is 8192 unless you set it.
+# - **One port per server.** Receivers, extensions, the `prometheus` exporter and the
+#   collector's own metrics (8888 by default) each listen on their own port; by convention
+#   OTLP over gRPC is 4317 and over HTTP 4318, the ports every SDK sends to.
+#
+# A config that looks right, and the collector would refuse four times:
+
+# %%
+check_config("""
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:4318
+      http:
+        endpoint: 0.0.0.0:4318
+processors:
+  memory_limiter:
+    limit_percentage: 80
+exporters:
+  otlp/jaeger:
+    endpoint: jaeger:4317
+    tls:
+      insecure: yes
+service:
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [memory_limiter]
+      exporters: [otlp/jaeger]
+""")
+
+# %% [markdown]
 # The blog's config from January 2023 (`config/blog-2023/otel-collector-config.yaml`, as
 # published):
 
@@ -167,6 +213,7 @@ pipeline_diagram(blog_config)
 # |---|---|---|
 # | `otel/opentelemetry-collector-contrib:0.50.0` | `0.157.0` (pinned, never `latest`) | 100+ releases; components removed and renamed |
 # | `jaeger` exporter to `jaeger:14250` | `otlp/jaeger` exporter to `jaeger:4317` | removed in v0.85: Jaeger v2 takes OTLP |
+# | exporter types `otlp`, `otlphttp` | `otlp_grpc`, `otlp_http` (v0.144); the old names still work, as aliases | the kit's configs keep `otlp`, which every collector since 2020 reads |
 # | `jaegertracing/all-in-one:latest` | `jaegertracing/jaeger:2.14.1` | Jaeger v1 reached end of life on 2025-12-31 |
 # | `logging` exporter | `debug` (`verbosity`) | removed in v0.111 |
 # | `otlp: protocols: grpc:` (no endpoint) | `endpoint: 0.0.0.0:4317` | since v0.104 receivers listen on localhost: other containers cannot reach them |
@@ -318,4 +365,6 @@ check_collector_config(config, otlp_to="jaeger:4317", debug=True, prometheus="0.
 # > - On Kubernetes the OpenTelemetry Operator injects auto-instrumentation into annotated pods.
 # > - A config defines components, and `service.pipelines` switches them on, per signal.
 # > - Since 2023: no `jaeger` or `logging` exporters, receivers listen on localhost unless told `0.0.0.0`, secrets come from `${env:…}`.
+# > - The collector reads YAML 1.2 and refuses what it does not know: `yes` is text, a misspelt key stops it,
+# >   `memory_limiter` needs `check_interval`, and every server needs a port of its own (4317 gRPC, 4318 HTTP).
 # > - The same lesson code reaches a real stack through `OTEL_EXPORTER_OTLP_ENDPOINT` and `MQTT_BROKER_URL`.

@@ -11,7 +11,7 @@
 # > - Instrument a three-program app by hand: providers, PRODUCER/CONSUMER spans, the context across MQTT v5
 # >   and MQTT 3.1.1, baggage, a counter and a histogram, logs tied to their spans.
 # > - Instrument the same app with zero code (`opentelemetry-instrument`), and compare the two traces.
-# > - Judge the result the way a reviewer does: one known request, looked up end to end.
+# > - Judge the result the way a reviewer does: known requests, one for each outcome, looked up end to end.
 #
 # Tuesday, 14:02. Greenhouse gh-1 read 31.5 °C, the controller told the roof vent to open,
 # and the vent did not. The programs printed a few lines each; nobody could say which
@@ -31,19 +31,23 @@
 #
 # | program | MQTT | handles | sends |
 # |---|---|---|---|
-# | `sensor.py` (t-1) | v5 | `greenhouse/gh-1/sensor/t-1/read`: a read request | `…/sensor/t-1/reading`: `{"sensor": "t-1", "celsius": 31.5}` |
+# | `sensor.py` (t-1) | v5 | `greenhouse/gh-1/sensor/t-1/read`: a read request, `{"read": "celsius", "at": "14:02"}` | `…/sensor/t-1/reading`: `{"sensor": "t-1", "celsius": 31.5}` |
 # | `controller.py` | v5 | a reading: asks for the forecast, decides | `greenhouse/gh-1/vent/command`: `{"action": "open", "percent": 100}` |
 # | | | the vent's report | `greenhouse/gh-1/alerts` when the vent failed |
 # | `vent.py` | **3.1.1** (older motor board) | a command: moves the vent | `greenhouse/gh-1/vent/state`: `{"ok": false, "error": "…"}` |
-# | `common.py` | | connecting, "ready", stopping on SIGTERM | |
+# | `common.py` | | the greenhouse's id; connecting, "ready", stopping on SIGTERM | |
 #
-# The story of one reading, four messages:
+# The story of one reading, four messages, and a fifth when the vent fails:
 #
 # ```
 # lab ──read request──▶ sensor ──reading──▶ controller ──command──▶ vent (MQTT 3.1.1)
 #                                             ▲                       │
-#                                             └──────── report ───────┘      controller ──▶ alert
+#                                             └──────── report ───────┘      controller ──alert──▶ lab
 # ```
+#
+# At 08:00 the probe reads 16.5 °C: the controller closes the vent, which works. At 14:02 it
+# reads 31.5 °C: the controller opens the vent fully, the hinge jams, the vent reports the
+# failure and the controller raises the alert.
 
 # %%
 from pathlib import Path
@@ -59,9 +63,12 @@ for script in sorted(Path("../capstone/greenhouse").glob("*.py")):
 # deployment would send it to a collector. `Greenhouse` (`kit.capstone`) does what a
 # smoke test does, like intro-to-mltp's checkpoint: it starts the three programs (each with
 # `MQTT_BROKER_URL`, `OTEL_EXPORTER_OTLP_ENDPOINT` and `OTEL_*_EXPORTER=otlp` set, as a
-# deployment sets them), sends the sensor **one read request carrying a traceparent it made
-# up**, so it knows which trace to look for, waits for the controller's alert, stops the
-# programs (they flush on the way out) and keeps what arrived. `kit.capstone??` shows how.
+# deployment sets them), sends the sensor **two read requests, each carrying a traceparent it
+# made up**, so it knows which trace each story must stay in: the morning's (08:00, the command
+# works) and, once the vent has reported, the afternoon's (14:02, the vent jams); it waits for
+# the controller's alert, stops the programs (they flush on the way out) and keeps what
+# arrived. It also names the greenhouse anew for each run (`GREENHOUSE_ID`, which `common.py`
+# reads), so nothing typed in passes for what the messages carry. `kit.capstone??` shows how.
 
 # %%
 import shutil
@@ -110,25 +117,30 @@ print("your copy:", ", ".join(sorted(p.name for p in mine.glob("*.py"))), "in", 
 #    from `kit.telemetry`. The lab's `OTEL_*` variables make it export OTLP; it also
 #    bridges Python `logging` (lesson 03). `tele.tracer`, `tele.meter` are yours.
 # 2. **Spans and the context:** in each of the four handlers, read the context the message
-#    carries, make it current and start a **CONSUMER** span; around each of the five
-#    `client.publish` calls, a **PRODUCER** span, with the context written into the message.
+#    carries, make it current and start a **CONSUMER** span; around each of the four
+#    `client.publish` calls (the alert's too), a **PRODUCER** span of the program that sends
+#    it, inside its span for the message it handled, with the context written into the
+#    message: never pass on the context a message brought, send your own.
 #    `kit.propagation` has the four calls: `extract_user_properties(msg.properties)` and
 #    `inject_user_properties(properties)` between MQTT v5 programs (lesson 06);
 #    `extract_json_payload(msg.payload)` and `inject_json_payload(payload)` wherever the
 #    vent is on either end: MQTT 3.1.1 has no user properties (lesson 07).
-# 3. **Baggage:** the sensor puts `greenhouse.id` = `"gh-1"` in the baggage; the controller
-#    and the vent read it back and set it as the attribute `greenhouse.id` on their span for
-#    the message (lesson 04). It travels only if the context holding it is *current* when
+# 3. **Baggage:** the sensor puts `greenhouse.id` = `GREENHOUSE` (from `common.py`: the lab
+#    names the greenhouse anew each run) in the baggage; the controller and the vent read it
+#    back from the baggage and set it as the attribute `greenhouse.id` on their span for the
+#    message (lesson 04). It travels only if the context holding it is *current* when
 #    you inject: `token = context.attach(ctx)` … `context.detach(token)`.
 # 4. **The failure:** the vent catches its `VentJammed`. Put it on a span: status ERROR and
-#    an exception event (lesson 01).
+#    an exception event (lesson 01); the morning's command, which works, is no error.
 # 5. **The slow step:** one call in the controller is slow. Find it, and give it a span of
 #    its own, inside the span for the reading, so the waterfall says where the time goes.
-# 6. **Metrics (lesson 02):** in the vent, a counter `greenhouse.commands` with the
-#    attributes `command` (`"open"`) and `outcome` (`"ok"` or `"failed"`); in the controller,
+# 6. **Metrics (lesson 02):** in the vent, a counter `greenhouse.commands`, 1 per command it
+#    carries out, with the attributes `command` (`"close"`, `"open"`) and `outcome` (`"ok"` or
+#    `"failed"`, as it went); in the controller,
 #    a histogram `greenhouse.decision.duration`, unit `"s"`, one measurement per reading
 #    (from the reading in to the decision, forecast included), attribute `greenhouse.id`.
-# 7. **Logs:** keep the programs' own `log.info` / `log.error` calls, inside the spans.
+# 7. **Logs:** keep the programs' own `log.info` / `log.error` calls, each inside its own
+#    program's span for the message (not before it starts, not after it ends).
 #
 # If a program crashes, the checkpoint's first line says so; `print(by_hand.console)` shows
 # its traceback.
@@ -148,15 +160,16 @@ check_checkpoint(by_hand)
 # %% [markdown]
 # ## 4. Read your trace
 #
-# Once 12.1 is done, this is the story of the reading, from four processes: the sensor's
-# span is the child of the lab's request (its parent is in another process), the forecast
-# shows where the controller's 0.3 s go, and the vent's span is the red one.
+# Once 12.1 is done, these are the two stories, one trace each, from four processes: the
+# sensor's span is the child of the lab's request (its parent is in another process), the
+# forecast shows where the controller's 0.3 s go, and in the afternoon's the vent's span is
+# the red one, and the alert the last message.
 
 # %%
 waterfall(by_hand.spans, trace_id=by_hand.trace_ids) if len(by_hand.spans) else "no spans yet: do exercise 12.1"
 
 # %% [markdown]
-# And everything the programs logged about it, by trace id:
+# And everything the programs logged about the afternoon's, by trace id:
 
 # %%
 by_hand.logs[by_hand.logs.trace_id == by_hand.trace_id][["service", "severity", "body"]]
@@ -221,7 +234,7 @@ compare(by_hand, zero)
 # |---|---|---|
 # | which messages have spans | the ones you wrote spans for | every publish and every delivery, `publish <topic>` / `process <topic>` |
 # | attributes on a publish span | the ones you set (the solution: 2) | 11, from the messaging conventions: client id, QoS, server, protocol version… |
-# | the hop to and from the 3.1.1 vent | one trace: you put the context in the JSON | the trace breaks: a v5 client's context goes in user properties, which a 3.1.1 device never receives, and a v5 client reads none from JSON: 3 traces |
+# | the hop to and from the 3.1.1 vent | one trace: you put the context in the JSON | the trace breaks: a v5 client's context goes in user properties, which a 3.1.1 device never receives, and a v5 client reads none from JSON: 3 traces per read request |
 # | the vent's failure | ERROR, with the VentJammed exception | not seen: the app catches it |
 # | the slow step | `fetch forecast`, 0.3 s, named | a 0.3 s `process` span, reason unknown |
 # | `greenhouse.id` | baggage, on every span after the sensor | nobody knows it |
@@ -240,8 +253,8 @@ receiver.stop()
 
 # %% [markdown]
 # > **Key points**
-# > - A checkpoint sends one request it knows the traceparent of, then looks that trace up end to end: a review you can re-run.
-# > - Every message is a PRODUCER span where it is sent and a CONSUMER span where it is handled; the context travels in the message: user properties on MQTT v5, the JSON payload on 3.1.1, and it must fit the receiving end.
+# > - A checkpoint sends requests it knows the traceparents of, one for each outcome, then looks each trace up end to end: a review you can re-run.
+# > - Every message is a PRODUCER span of the program that sends it and a CONSUMER span where it is handled; the context travels in the message: user properties on MQTT v5, the JSON payload on 3.1.1, and it must fit the receiving end.
 # > - `start_as_current_span(context=ctx)` takes ctx's span as parent but not its baggage: attach the context (`context.attach(ctx)`) so baggage flows on.
 # > - A caught exception is invisible to every instrumentation: record it on a span (status ERROR, exception event).
 # > - A span of its own for a slow call turns "this took 0.3 s" into "the forecast took 0.3 s".

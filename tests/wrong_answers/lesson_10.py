@@ -47,6 +47,40 @@ WRONG["10.1"] += [
                'check_collector_config(config, otlp_to="jaeger:4317", debug=True)\n'),
     Wrong("another host whose name ends in jaeger", "No exporter sends to jaeger any more",
           edits=[("endpoint: jaeger:4317", "endpoint: old-jaeger:4317")]),
-    Wrong("insecure as the text 'false'", "has no `tls: insecure: true` (the boolean true)",
+    Wrong("insecure as the text 'false'", "'false' is quoted: the text 'false', not a bool",
           edits=[("      insecure: true", '      insecure: "false"')]),
+]
+
+# What the collector itself refuses (issue 17): judged by its own rules, not by this list.
+WRONG["10.1"] += [
+    Wrong("insecure: yes, YAML 1.1's bool: the collector's YAML 1.2 reads the text 'yes'", "its YAML is 1.2",
+          edits=[("      insecure: true", "      insecure: yes")]),
+    Wrong("insecure one level too high, beside the endpoint", "insecure goes under tls:",
+          edits=[("    tls:\n      insecure: true\n", "    insecure: true\n")]),
+    Wrong("the verbosity key misspelt", "Did you mean 'verbosity'?",
+          edits=[("    verbosity: detailed", "    verbocity: detailed")]),
+    Wrong("the Jaeger host with no port", "'jaeger' has no port", edits=[("endpoint: jaeger:4317", "endpoint: jaeger")]),
+    Wrong("an otlphttp exporter pointed at gRPC's 4317", "4317 is OTLP over gRPC's port, and the otlphttp exporter speaks HTTP",
+          edits=[("  otlp/jaeger:", "  otlphttp/jaeger:"), ("[otlp/jaeger,", "[otlphttp/jaeger,"),
+                 ("endpoint: jaeger:4317", "endpoint: http://jaeger:4317")]),
+]
+
+WRONG["10.2"] += [
+    Wrong("memory_limiter without check_interval", "check_interval: must be greater than zero",
+          edits=[("    check_interval: 1s\n", "")]),
+    Wrong("memory_limiter with no limit", "memory_limiter needs a limit",
+          edits=[("    limit_percentage: 80\n    spike_limit_percentage: 25\n", "")]),
+    Wrong("the limit written as 80%", "write 80, without the unit", edits=[("limit_percentage: 80", "limit_percentage: 80%")]),
+    Wrong("both receivers on 4317", "OTLP over HTTP on 4317",
+          edits=[("        endpoint: 0.0.0.0:4318", "        endpoint: 0.0.0.0:4317")]),
+    Wrong("gRPC and HTTP ports swapped", "OTLP over gRPC on 4318",
+          edits=[("        endpoint: 0.0.0.0:4317", "        endpoint: 0.0.0.0:4319"),
+                 ("        endpoint: 0.0.0.0:4318", "        endpoint: 0.0.0.0:4317"),
+                 ("        endpoint: 0.0.0.0:4319", "        endpoint: 0.0.0.0:4318")]),
+    Wrong("Prometheus's scrape endpoint on 8888, the collector's own metrics port", "port 8888 is taken already, by the collector's own metrics",
+          edits=[("    endpoint: 0.0.0.0:8889", "    endpoint: 0.0.0.0:8888")], ),
+    Wrong("a maximum batch size below the default batch size", "must be at least send_batch_size",
+          edits=[("  batch: {}", "  batch:\n    send_batch_max_size: 1000")]),
+    Wrong("the batch timeout in words", "is not a duration the collector reads",
+          edits=[("  batch: {}", "  batch:\n    timeout: 5 seconds")]),
 ]
