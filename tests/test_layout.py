@@ -23,12 +23,6 @@ KIT = Path(__file__).resolve().parent.parent / "kit"
 # Circles known and owned by work in progress, by the modules they pass through: each must
 # disappear (strict xfail: once it is fixed its test passes, pytest reports the XPASS as a
 # failure, and the entry goes). Any other circle fails test_no_import_circle_in_the_kit.
-KNOWN = {
-    frozenset({"kit.capstone", "kit.checks.checkpoint"}):
-        "h17b: the greenhouse story moves to a module the lab runner and the checkpoint both import",
-}
-
-
 def module_names() -> dict[str, Path]:
     """Every module of the kit by dotted name (a package by its ``__init__``)."""
     out = {}
@@ -141,7 +135,7 @@ def test_the_graph_sees_lazy_imports_and_packages_and_skips_type_checking_ones(t
 
 
 def test_no_import_circle_in_the_kit(graph):
-    found = [c for c in circles(graph) if not any(members <= set(c) for members in KNOWN)]
+    found = circles(graph)
     assert not found, f"{len(found)} import circle(s) in kit/:\n" + "".join(describe(c, graph) for c in found)
 
 
@@ -168,14 +162,6 @@ def test_the_arrows_point_one_way(graph):
             wrong += [f"  {a} imports {b} ({where}): {why}" for b, where in graph[a].items()
                       if _in(b, target) and not _in(b, source)]
     assert not wrong, "arrows the wrong way:\n" + "\n".join(wrong)
-
-
-@pytest.mark.parametrize("members", [pytest.param(m, id=" <-> ".join(sorted(m)),
-                                                  marks=pytest.mark.xfail(reason=why, strict=True))
-                                     for m, why in KNOWN.items()])
-def test_a_known_circle_is_gone(graph, members):
-    left = [c for c in circles(graph) if members <= set(c)]
-    assert not left, "still there:\n" + "".join(describe(c, graph) for c in left)
 
 
 def test_every_package_of_the_kit_is_shipped():
