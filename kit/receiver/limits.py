@@ -16,3 +16,4 @@ IDLE_TIMEOUT_S = 120.0                 # a kept-alive connection with no request
 MAX_CONNECTIONS = 64                   # HTTP connections served at once (then 503)
 BODY_BUDGET_BYTES = 80 * 1024 * 1024   # bytes all the HTTP requests being read may hold
 GRPC_MAX_RPCS = 16                     # gRPC calls at once (then RESOURCE_EXHAUSTED)
+CHANGES_MAX_WAIT_S = 30.0              # the longest the page's /api/changes holds a question

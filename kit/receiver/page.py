@@ -19,19 +19,23 @@ again. The open trace is kept in the address (``#trace=<id>``), so a reload or a
 
 The same server answers a notebook (:mod:`kit.remote`): ``/api/info`` (the endpoints),
 ``/api/totals``, ``/api/spans`` (and ``logs``, ``metrics``, ``requests``; ``?since=N`` for a
-watermark) and ``/api/changes?after=N&timeout_s=S``. It binds to 127.0.0.1 only and takes
-only GET.
+watermark) and ``/api/changes?after=N&timeout_s=S``, in strict JSON (:func:`kit.rows.encode`).
+Its numbers are decimal text held to a finite range (``timeout_s`` to 0 ..
+``limits.CHANGES_MAX_WAIT_S``, a watermark to 0 .. 2**63 - 1); anything else (``nan``,
+``inf``, ``1e3`` for a count) is a 400. It binds to 127.0.0.1 only and takes only GET.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from kit.receiver import limits
 from kit.rows import encode
 
 PAGE = """<!doctype html>
@@ -100,6 +104,36 @@ follow();
 """
 
 
+class BadQuery(ValueError):
+    """A query parameter that is not the number the API takes (the page answers 400)."""
+
+
+_WHOLE = re.compile(r"-?[0-9]{1,30}")
+_DECIMAL = re.compile(r"[+-]?([0-9]{1,30}(\.[0-9]{0,30})?|\.[0-9]{1,30})([eE][+-]?[0-9]{1,4})?")
+_LARGEST = 2**63 - 1
+
+
+def whole(query: dict, name: str, default):
+    """``name`` as a whole number in decimal digits, held to ±(2**63 - 1); BadQuery otherwise."""
+    text = query.get(name)
+    if text is None:
+        return default
+    if not _WHOLE.fullmatch(text):
+        raise BadQuery(f"{name} must be a whole number, not {text[:40]!r}")
+    return min(max(int(text), -_LARGEST), _LARGEST)
+
+
+def seconds(query: dict, name: str, default: float, longest: float) -> float:
+    """``name`` as a decimal number of seconds held to 0..``longest``: always finite (a
+    ``nan`` or ``inf`` is no number of seconds to wait, and ``min(nan, 30)`` is nan)."""
+    text = query.get(name)
+    if text is None:
+        return min(default, longest)
+    if not _DECIMAL.fullmatch(text):
+        raise BadQuery(f"{name} must be a number of seconds (0 to {longest:g}), not {text[:40]!r}")
+    return min(max(float(text), 0.0), longest)  # 1e309 is inf as a float: held to longest too
+
+
 class _Page:
     """What the page shows, from a receiver's DataFrames, each part drawn by kit.views."""
 
@@ -158,7 +192,7 @@ def _handler(page: _Page):
             self.wfile.write(data)
 
         def _json(self, value) -> None:
-            self._send(200, json.dumps(value), "application/json")
+            self._send(200, json.dumps(value, allow_nan=False), "application/json")
 
         def do_GET(self):
             url = urlsplit(self.path)
@@ -181,13 +215,13 @@ def _handler(page: _Page):
                 if path == "/api/totals":
                     return self._json(receiver.received.totals())
                 if path == "/api/changes":
-                    return self._json(self._changes(int(query.get("after", -1)),
-                                                     min(float(query.get("timeout_s", 10)), 30)))
+                    return self._json(self._changes(whole(query, "after", -1),
+                                                     seconds(query, "timeout_s", 10.0, limits.CHANGES_MAX_WAIT_S)))
                 if path.removeprefix("/api/") in ("spans", "logs", "metrics", "requests"):
                     signal = path.removeprefix("/api/")
-                    since = int(query["since"]) if "since" in query else None
+                    since = max(whole(query, "since", None), 0) if "since" in query else None
                     return self._json(encode(signal, receiver.received.since(signal, since)))
-            except ValueError as err:
+            except BadQuery as err:
                 return self._send(400, f"bad query: {err}", "text/plain; charset=utf-8")
             self._send(404, "not a page of the kit's receiver", "text/plain; charset=utf-8")
 
