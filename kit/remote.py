@@ -11,9 +11,10 @@ A :class:`RemoteReceiver` has the reading side of :class:`kit.receiver.Receiver`
 its endpoints, and a ``stop()`` that only forgets the connection (the terminal's receiver goes
 on). So lesson 09's views work on services started from a terminal, unchanged.
 
-The rows travel as JSON from the page server's ``/api/`` (:mod:`kit.receiver.page`);
+The rows travel as strict JSON from the page server's ``/api/`` (:mod:`kit.receiver.page`);
 :func:`kit.rows.encode` and :func:`kit.rows.decode` are the two ends: datetimes as ISO text,
-tuples and bytes marked so that they come back as tuples and bytes, span events as
+tuples, bytes, NaN and infinities marked so that they come back as they were (a sender's own
+map that looks like a mark, ``{"$bytes": "…"}``, comes back as that map), span events as
 ``SpanEvent``. The DataFrames are built as the embedded receiver's are (:mod:`kit.rows`), so
 this module needs neither gRPC nor the receiver's servers.
 """

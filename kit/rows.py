@@ -18,13 +18,14 @@ A receiver adds ``transport`` (``"grpc"`` or ``"http"``) to spans and logs
 (:data:`RECEIVED_COLUMNS`).
 
     >>> frame_of("spans", rows)                   # the DataFrame the views draw
-    >>> json.dumps(encode("spans", rows))         # the rows as JSON (the receiver's /api/)
-    >>> decode("spans", json.loads(text))         # and back: the same rows
+    >>> json.dumps(encode("spans", rows), allow_nan=False)   # the rows as strict JSON (the receiver's /api/)
+    >>> decode("spans", json.loads(text))         # and back: the same rows, whatever they hold
 """
 
 from __future__ import annotations
 
 import base64
+import math
 from datetime import datetime
 
 import pandas as pd
@@ -107,14 +108,31 @@ class ReceivedFrames:
 
 
 # ---------------------------------------------------------------- JSON
+#
+# Strict JSON (no NaN or Infinity tokens) that brings every value back as it was. What JSON
+# has no word for is a one-key object whose key starts with "$", the kit's marks:
+#
+#     {"$tuple": [...]}    a tuple (an OTLP array)     {"$bytes": "<base64>"}   bytes
+#     {"$float": "NaN"}    also "Infinity", "-Infinity" (as OTLP/JSON writes them)
+#     {"$map": {...}}      a map of the sender's that has one key starting with "$" itself,
+#                          so that {"$bytes": "not base64!"} stays the user's map
+#
+# Any other object is a map as it is. Datetimes are ISO text in the time columns.
+
+_MARK = "$"
+_NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
+
 
 def _plain(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"$float": "NaN" if value != value else "Infinity" if value > 0 else "-Infinity"}
     if isinstance(value, tuple):
         return {"$tuple": [_plain(v) for v in value]}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        plain = {str(k): _plain(v) for k, v in value.items()}
+        return {"$map": plain} if len(plain) == 1 and next(iter(plain)).startswith(_MARK) else plain
     if isinstance(value, bytes):
         return {"$bytes": base64.b64encode(value).decode()}
     if isinstance(value, datetime):
@@ -124,10 +142,16 @@ def _plain(value):
 
 def _back(value):
     if isinstance(value, dict):
-        if set(value) == {"$tuple"}:
-            return tuple(_back(v) for v in value["$tuple"])
-        if set(value) == {"$bytes"}:
-            return base64.b64decode(value["$bytes"])
+        if len(value) == 1:
+            [(mark, inner)] = value.items()
+            if mark == "$tuple":
+                return tuple(_back(v) for v in inner)
+            if mark == "$bytes":
+                return base64.b64decode(inner, validate=True)
+            if mark == "$float":
+                return _NON_FINITE[inner]
+            if mark == "$map":
+                return {k: _back(v) for k, v in inner.items()}
         return {k: _back(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_back(v) for v in value]
@@ -135,8 +159,9 @@ def _back(value):
 
 
 def encode(signal: str, rows: list) -> list:
-    """Rows of ``signal`` (spans, logs, metrics, requests) as JSON-ready values: datetimes as
-    ISO text, tuples and bytes marked so that they come back as tuples and bytes."""
+    """Rows of ``signal`` (spans, logs, metrics, requests) as values for strict JSON
+    (``json.dumps(..., allow_nan=False)``): datetimes as ISO text; tuples, bytes, NaN and
+    infinities marked so that they come back as they were (see the marks above)."""
     out = []
     for row in rows:
         row = dict(row)
