@@ -17,6 +17,20 @@ the views draw any of them.
 A receiver adds ``transport`` (``"grpc"`` or ``"http"``) to spans and logs
 (:data:`RECEIVED_COLUMNS`).
 
+What a sender may put in them, and what the rows hold whatever it sent (a receiver keeps
+any valid OTLP, :mod:`kit.receiver.decode`):
+
+    service              always text: a service.name sent as 7, 1.5, true, an array, a map or
+                         bytes is its text ("7", "1.5", "true", JSON, base64), as the Collector's
+                         AsString writes it; the receiver's requests_df() note says it came so
+    start, time          always a UTC datetime (a span's, a log record's, a metric point's):
+                         0, "unknown" in OTLP, is 1970-01-01; None only for a span event's
+                         time and for the row of a metric that has no points
+    duration_ms          a float, negative for a span that ends before it starts
+    attributes, body     any value as sent: str, int, float (NaN and infinities too), bool,
+                         bytes, None, a tuple for an array, a dict for a map, nested
+    name, kind, status   text
+
     >>> frame_of("spans", rows)                   # the DataFrame the views draw
     >>> json.dumps(encode("spans", rows), allow_nan=False)   # the rows as strict JSON (the receiver's /api/)
     >>> decode("spans", json.loads(text))         # and back: the same rows, whatever they hold

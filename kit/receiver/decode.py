@@ -16,6 +16,15 @@ trace id and an 8-byte span id, not all zero (and so does each link); a log reco
 when present, have those sizes. An item that fails is rejected, the rest kept, and the
 response says how many and why (``partial_success``), as the specification asks.
 
+Any other value is kept, never raised on, in the columns' types (:mod:`kit.rows`): OTLP lets
+an attribute hold any ``AnyValue`` (:func:`value_of`: a string, int, double, bool, bytes, a
+tuple for an array, a dict for a map, None for no value), and attributes keep it as sent. A
+row's ``service`` is always text: a ``service.name`` of another type is kept as its text
+(:func:`as_text`, as the Collector's ``AsString``: ``7`` → ``"7"``, an array → its JSON) and
+the request's note in ``requests_df()`` says so. A row's own time is always a datetime: 0
+("unknown") is 1970-01-01. A span that ends before it starts keeps its negative
+``duration_ms``.
+
 Metric points come in every kind OTLP has, each as one row (``value``):
 
     gauge, counter, up_down_counter   the number
@@ -30,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -76,6 +86,7 @@ class Decoded:
     sizes: list = field(default_factory=list)    # estimated bytes of each row
     rejected: int = 0
     reasons: list = field(default_factory=list)  # why items were rejected, each reason once
+    notes: list = field(default_factory=list)    # what was kept otherwise than sent (a service.name of 7)
 
     @property
     def why(self) -> str:
@@ -86,6 +97,10 @@ class Decoded:
         self.rejected += 1
         if why not in self.reasons and len(self.reasons) < 50:
             self.reasons.append(why)
+
+    def note(self, what: str) -> None:
+        if what not in self.notes and len(self.notes) < 10:
+            self.notes.append(what)
 
 
 def value_of(any_value):
@@ -104,6 +119,64 @@ def _attrs(key_values) -> dict:
     return {kv.key: value_of(kv.value) for kv in key_values}
 
 
+def _json_ready(value):
+    if isinstance(value, tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, float):
+        return _double_text(value) if not math.isfinite(value) else value
+    return value
+
+
+def _double_text(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    text = repr(value)
+    return text[:-2] if text.endswith(".0") else text
+
+
+def as_text(value) -> str:
+    """A value as text, as the Collector's ``pcommon.Value.AsString`` writes it: no value ``""``,
+    ``true``/``false``, ``7``, ``1.5``, ``NaN``, bytes in base64, an array or a map as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _double_text(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, (tuple, dict)):
+        return json.dumps(_json_ready(value), ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+_TYPE_NAMES = {bool: "a bool", int: "an int", float: "a double", bytes: "bytes", tuple: "an array",
+               dict: "a map", type(None): "no value"}
+
+
+def _service(resource, out: "Decoded") -> str:
+    """The resource's ``service.name`` as text (``""`` when there is none); a value of another
+    type than a string is kept as its text (:func:`as_text`) and said in the request's note."""
+    for kv in resource.attributes:
+        if kv.key == "service.name":
+            value = value_of(kv.value)
+            if isinstance(value, str):
+                return value
+            text = as_text(value)
+            out.note(f"service.name is {_TYPE_NAMES.get(type(value), type(value).__name__)}"
+                     f" ({text[:60]!r}), kept as that text")
+            return text
+    return ""
+
+
 def _remote(span, parent: bytes):
     """Whether the span's parent was remote (an extracted context), when the sender says (OTLP span flags)."""
     flags = span.flags
@@ -112,8 +185,18 @@ def _remote(span, parent: bytes):
     return bool(flags & 0x200)  # SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
 def _time(ns):
+    """A time in ns since the epoch; 0 ("unknown", says OTLP) is None."""
     return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc) if ns else None
+
+
+def _time_or_epoch(ns):
+    """A row's own time is always a datetime: 0 ("unknown") is the epoch, as the Collector
+    shows it and as a Zipkin span with no timestamp comes."""
+    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc) if ns else _EPOCH
 
 
 # -- parsing -----------------------------------------------------------------------
@@ -207,7 +290,7 @@ def _spans(request, share: int | None) -> Decoded:
     out = Decoded("spans")
     rows, sizes, event, base = out.rows, out.sizes, SpanEvent, ROW_BYTES["spans"]
     for rs in request.resource_spans:
-        service = _attrs(rs.resource.attributes).get("service.name", "")
+        service = _service(rs.resource, out)
         for ss in rs.scope_spans:
             scope = ss.scope.name or None
             for s in ss.spans:
@@ -229,7 +312,7 @@ def _spans(request, share: int | None) -> Decoded:
                     "trace_id": trace_id.hex(), "span_id": span_id.hex(),
                     "parent_span_id": parent.hex() if parent else None, "name": s.name,
                     "kind": _KINDS.get(s.kind, str(s.kind)), "service": service,
-                    "start": _time(start), "duration_ms": (s.end_time_unix_nano - start) / 1e6,
+                    "start": _time_or_epoch(start), "duration_ms": (s.end_time_unix_nano - start) / 1e6,
                     "status": _STATUS.get(s.status.code, "UNSET"),
                     "attributes": _attrs(attributes) if attributes else {},
                     "events": [event(e.name, _attrs(e.attributes), _time(e.time_unix_nano)) for e in events]
@@ -244,14 +327,14 @@ def _spans(request, share: int | None) -> Decoded:
 def _logs(request, share: int | None) -> Decoded:
     out = Decoded("logs")
     for rl in request.resource_logs:
-        service = _attrs(rl.resource.attributes).get("service.name", "")
+        service = _service(rl.resource, out)
         for sl in rl.scope_logs:
             for r in sl.log_records:
                 if r.trace_id and not _valid_id(r.trace_id, 16) or r.span_id and not _valid_id(r.span_id, 8):
                     out.reject("a log record's trace_id must be 16 bytes and span_id 8 bytes (or both empty)")
                     continue
                 out.rows.append({
-                    "time": _time(r.time_unix_nano or r.observed_time_unix_nano),
+                    "time": _time_or_epoch(r.time_unix_nano or r.observed_time_unix_nano),
                     "severity": r.severity_text or _SEVERITY.get(r.severity_number, ""),
                     "body": value_of(r.body), "logger": sl.scope.name, "service": service,
                     "trace_id": r.trace_id.hex() or None, "span_id": r.span_id.hex() or None,
@@ -271,11 +354,11 @@ def _exponential(p) -> dict:
     """An exponential histogram's point, with its buckets also as explicit bounds: bucket
     ``i`` of ``positive`` counts the values in (base**(offset+i), base**(offset+i+1)],
     ``base = 2**(2**-scale)``; the first explicit bucket holds zeros and negatives."""
-    base = 2.0 ** (2.0 ** -p.scale)
     positive = {"offset": p.positive.offset, "buckets": list(p.positive.bucket_counts)}
     negative = {"offset": p.negative.offset, "buckets": list(p.negative.bucket_counts)}
     n = len(positive["buckets"])
-    try:
+    try:  # a scale or offset out of any float's range: the buckets only, no bounds
+        base = 2.0 ** (2.0 ** -p.scale)
         bounds = [base ** (positive["offset"] + k) for k in range(n + 1)] if n else []
     except OverflowError:
         bounds = []
@@ -297,7 +380,7 @@ _VALUE = {"histogram": _histogram, "exponential_histogram": _exponential, "summa
 def _metrics(request, share: int | None) -> Decoded:
     out = Decoded("metrics")
     for rm in request.resource_metrics:
-        service = _attrs(rm.resource.attributes).get("service.name", "")
+        service = _service(rm.resource, out)
         for sm in rm.scope_metrics:
             for m in sm.metrics:
                 kind = m.WhichOneof("data")
@@ -308,7 +391,7 @@ def _metrics(request, share: int | None) -> Decoded:
                                                       if p.WhichOneof("value") else None)
                 points = data.data_points if data is not None else ()
                 for p in points:
-                    out.rows.append({"time": _time(p.time_unix_nano), "service": service, "name": m.name,
+                    out.rows.append({"time": _time_or_epoch(p.time_unix_nano), "service": service, "name": m.name,
                                      "kind": shown, "unit": m.unit, "attributes": _attrs(p.attributes),
                                      "value": value_of_point(p)})
                     out.sizes.append(ROW_BYTES["metrics"] + (p.ByteSize() if share is None else share)

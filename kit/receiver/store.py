@@ -107,7 +107,7 @@ class Received:
             decoded.reject(f"more than the receiver keeps ({max_bytes // 2**20} MB of {decoded.store})")
         rejected = f"{decoded.rejected} rejected: {decoded.why}" if decoded.rejected else ""
         self.keep(decoded.store, decoded.rows, transport, path, decoded.sizes,
-                  note="; ".join(n for n in (how, rejected) if n))
+                  note="; ".join(n for n in (how, rejected, *decoded.notes) if n))
         return decode.response(request, decoded)
 
     def add(self, request, transport: str = "grpc", path: str = "") -> None:
