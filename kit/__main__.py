@@ -40,7 +40,7 @@ def _receiver(args) -> int:
     from kit.receiver import start_receiver
     stop = stop_on_signals()
     try:
-        receiver = start_receiver(args.grpc_port, args.http_port, args.host)
+        receiver = start_receiver(args.grpc_port, args.http_port, args.host, args.allow_host)
     except OSError as exc:
         print(f"kit receiver: {exc}", file=sys.stderr)
         return 1
@@ -83,7 +83,11 @@ def main(argv=None) -> int:
     r.add_argument("--http-port", type=int, default=4318)
     r.add_argument("--page-port", type=int, default=16686,
                    help="the page showing the traces (Jaeger's UI port; 0: a free one, -1: no page)")
-    r.add_argument("--host", default="127.0.0.1")
+    r.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on (0.0.0.0: every address of this machine)")
+    r.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="also answer HTTP requests to this name (its Host header), e.g. a container's name; "
+                        "loopback names and --host are always answered (repeat for more names)")
     r.set_defaults(run=_receiver)
     d = sub.add_parser("doctor", help="check that this machine is ready for the lessons, and say what to fix")
     d.set_defaults(run=_doctor)

@@ -57,7 +57,7 @@ def test_malformed_and_oversized_requests_get_error_statuses(receiver):
         urllib.request.urlopen(bad, timeout=5)
     assert err.value.code == 400
     with socket.create_connection(("127.0.0.1", receiver.http_port), timeout=5) as s:
-        s.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n")
+        s.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 999999999\r\n\r\n")
         assert s.recv(64).startswith(b"HTTP/1.1 413")
     with pytest.raises(urllib.error.HTTPError) as err:
         urllib.request.urlopen(urllib.request.Request(receiver.http_endpoint + "/nope", data=b"", method="POST"))

@@ -132,7 +132,7 @@ def test_oversized_or_unsized_requests_are_refused_before_reading(receiver):
     for head, answer in [(f"Content-Length: {MAX_REQUEST_BYTES + 1}", b"HTTP/1.1 413"),
                          ("Content-Length: -5", b"HTTP/1.1 411"), ("Transfer-Encoding: chunked", b"HTTP/1.1 411")]:
         with socket.create_connection(("127.0.0.1", receiver.http_port), timeout=5) as s:
-            s.sendall(f"POST /api/v2/spans HTTP/1.1\r\nHost: x\r\n{head}\r\n\r\n".encode())
+            s.sendall(f"POST /api/v2/spans HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n\r\n".encode())
             assert s.recv(64).startswith(answer), head
     assert post(receiver, b"[]") == (202, "")
 

@@ -8,7 +8,9 @@
     >>> waterfall(receiver.spans_df())
     >>> receiver.stop()
 
-It binds to 127.0.0.1 and speaks OTLP as the specification and the OpenTelemetry
+It binds to 127.0.0.1 (and answers HTTP only to the names a request to it has, not to a
+web page that points a name of its own at it: :mod:`kit.receiver.hosts`) and speaks OTLP
+as the specification and the OpenTelemetry
 Collector's ``otlp`` receiver do: gRPC (gzip too), and HTTP ``POST /v1/traces``,
 ``/v1/metrics``, ``/v1/logs`` in protobuf (``application/x-protobuf``) or JSON
 (``application/json``), plain or ``Content-Encoding: gzip``, with a ``Content-Length`` or
@@ -46,6 +48,7 @@ The package, one job per module; the arrows point down this list, never up:
     grpc_server    OTLP/gRPC: the three Export methods
     http_server    OTLP/HTTP and Zipkin on one port: routes, answers, connection limits
     http_body      an HTTP body read within bounds of size, memory and time
+    hosts          the names it answers to (the Host header), against DNS rebinding
     store          what is kept: rows of each signal, bounded, and the log of requests
     zipkin         Zipkin v2 JSON → span rows
     decode         OTLP requests (protobuf or JSON) → rows, and the responses
@@ -64,6 +67,7 @@ import pandas as pd
 
 from kit.receiver import grpc_server, http_server, limits  # noqa: F401  (limits: kit.receiver.limits)
 from kit.receiver.decode import value_of  # noqa: F401  (kept: part of this module's interface)
+from kit.receiver.hosts import Hosts
 from kit.receiver.store import Received
 from kit.rows import SPAN_COLUMNS, ReceivedFrames, frame_of
 
@@ -74,12 +78,13 @@ class Receiver(ReceivedFrames):
     """A running OTLP endpoint (see the module's docstring): ``spans_df()``, ``logs_df()``,
     ``metric_points_df()``, ``requests_df()`` read what it received."""
 
-    def __init__(self, host, grpc_port, http_port):
+    def __init__(self, host, grpc_port, http_port, allowed_hosts=()):
         self.received = Received()
         self.host = host
+        self.allowed_hosts = tuple(allowed_hosts)
         self.page = None
         self._grpc, self.grpc_port = grpc_server.bind(self.received, host, grpc_port)
-        self._http = http_server.HTTPServer((host, http_port), self.received)
+        self._http = http_server.HTTPServer((host, http_port), self.received, Hosts(host, self.allowed_hosts))
         self.http_port = self._http.server_port
         self._grpc.start()
         threading.Thread(target=self._http.serve_forever, name="otlp-http", daemon=True).start()
@@ -119,6 +124,9 @@ class Receiver(ReceivedFrames):
         self._http.server_close()
 
 
-def start_receiver(grpc_port: int = 4317, http_port: int = 4318, host: str = "127.0.0.1") -> Receiver:
-    """Start OTLP/gRPC and OTLP/HTTP endpoints in background threads (port 0: a free one)."""
-    return Receiver(host, grpc_port, http_port)
+def start_receiver(grpc_port: int = 4317, http_port: int = 4318, host: str = "127.0.0.1",
+                   allowed_hosts=()) -> Receiver:
+    """Start OTLP/gRPC and OTLP/HTTP endpoints in background threads (port 0: a free one).
+    Its HTTP servers answer only loopback names and ``host`` (:mod:`kit.receiver.hosts`):
+    ``allowed_hosts`` adds names, e.g. ``["otel.lan"]`` with ``host="0.0.0.0"``."""
+    return Receiver(host, grpc_port, http_port, allowed_hosts)

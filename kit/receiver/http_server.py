@@ -31,13 +31,14 @@ from google.protobuf import json_format
 from google.rpc import status_pb2
 
 from kit.receiver import decode, http_body, limits, zipkin
+from kit.receiver.hosts import Hosts
 
-_RPC = {400: 3, 408: 4, 411: 3, 413: 8, 415: 3, 501: 12, 503: 14}  # HTTP status → google.rpc code
+_RPC = {400: 3, 403: 7, 408: 4, 411: 3, 413: 8, 415: 3, 501: 12, 503: 14}  # HTTP status → google.rpc code
 _HTTP_SIGNALS = {"/v1/traces": "traces", "/v1/metrics": "metrics", "/v1/logs": "logs"}
 _CONTENT_TYPES = ("application/x-protobuf", "application/json")
 
 
-def _handler(received, budget):
+def _handler(received, budget, hosts):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -85,8 +86,18 @@ def _handler(received, budget):
             return http_body.Limits(limits.MAX_REQUEST_BYTES, limits.READ_TIMEOUT_S,
                                     time.monotonic() + limits.REQUEST_DEADLINE_S, budget)
 
+        def _foreign(self, content_type=None) -> bool:
+            """Answer 403 to a request that names another host (see kit.receiver.hosts)."""
+            why = hosts.refuse_request(self.headers)
+            if why is not None:
+                self.close_connection = True
+                self._error(403, why, content_type)
+            return why is not None
+
         def do_POST(self):
             path = urlsplit(self.path).path
+            if self._foreign(self.headers.get_content_type() if path in _HTTP_SIGNALS else None):
+                return
             if path == zipkin.PATH:
                 return self._zipkin()
             try:  # the framing first, as an HTTP server does before any handler
@@ -136,6 +147,11 @@ def _handler(received, budget):
             if int(length) > limits.MAX_REQUEST_BYTES:
                 self.close_connection = True
                 return self._reply(413, b"request too large", "text/plain")
+            if self.headers.get_content_type() != "application/json" or "Content-Type" not in self.headers:
+                # text/plain, a form or no type at all: what a page of another site posts without asking
+                self.close_connection = True
+                return self._reply(415, f"Content-Type {self.headers.get('Content-Type', '(none)')[:60]!r} is not "
+                                        f"Zipkin v2 JSON: use application/json".encode(), "text/plain")
             bounds = self._limits()
             try:
                 rows = zipkin.span_rows(http_body.read_body(self.rfile, self.connection, self.headers, bounds))
@@ -150,6 +166,8 @@ def _handler(received, budget):
             return self._reply(202, content_type="text/plain")
 
         def do_GET(self):
+            if self._foreign():
+                return
             allowed = urlsplit(self.path).path in _HTTP_SIGNALS or urlsplit(self.path).path == zipkin.PATH
             self.close_connection = True
             if allowed:
@@ -203,13 +221,14 @@ class HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the listen backlog: connections waiting to be accepted
 
-    def __init__(self, address, received):
+    def __init__(self, address, received, hosts: Hosts | None = None):
         self.received = received
         self._watched: dict = {}
         self._lock = threading.Lock()
         self._active = 0
         self._closing = threading.Event()
-        super().__init__(address, _handler(received, http_body.Budget(limits.BODY_BUDGET_BYTES)))
+        super().__init__(address, _handler(received, http_body.Budget(limits.BODY_BUDGET_BYTES),
+                                           hosts or Hosts(address[0])))
         threading.Thread(target=self._reap, name="otlp-http-reaper", daemon=True).start()
 
     def process_request(self, request, client_address):

@@ -22,7 +22,9 @@ The same server answers a notebook (:mod:`kit.remote`): ``/api/info`` (the endpo
 watermark) and ``/api/changes?after=N&timeout_s=S``, in strict JSON (:func:`kit.rows.encode`).
 Its numbers are decimal text held to a finite range (``timeout_s`` to 0 ..
 ``limits.CHANGES_MAX_WAIT_S``, a watermark to 0 .. 2**63 - 1); anything else (``nan``,
-``inf``, ``1e3`` for a count) is a 400. It binds to 127.0.0.1 only and takes only GET.
+``inf``, ``1e3`` for a count) is a 400. It binds to 127.0.0.1 only, takes only GET, and
+answers only requests to its own names (:mod:`kit.receiver.hosts`): not a page of another
+site that points its name at 127.0.0.1 to read the traces.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from kit.receiver import limits
+from kit.receiver.hosts import Hosts
 from kit.rows import encode
 
 PAGE = """<!doctype html>
@@ -175,7 +178,7 @@ class _Page:
                 .replace("__MAP__", self.service_map()))
 
 
-def _handler(page: _Page):
+def _handler(page: _Page, hosts: Hosts):
     receiver = page.receiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -195,6 +198,10 @@ def _handler(page: _Page):
             self._send(200, json.dumps(value, allow_nan=False), "application/json")
 
         def do_GET(self):
+            why = hosts.refuse_request(self.headers)  # a page of another site, by DNS rebinding
+            if why is not None:
+                self.close_connection = True
+                return self._send(403, why, "text/plain; charset=utf-8")
             url = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             path = url.path
@@ -254,7 +261,8 @@ class PageServer:
     """The page, served in a background thread (see the module)."""
 
     def __init__(self, receiver, host: str = "127.0.0.1", port: int = 16686):
-        self._http = _PageHTTPServer((host, port), _handler(_Page(receiver)))
+        self._http = _PageHTTPServer((host, port), _handler(_Page(receiver),
+                                                            Hosts(host, getattr(receiver, "allowed_hosts", ()))))
         self.host, self.port = host, self._http.server_port
         threading.Thread(target=self._http.serve_forever, name="receiver-page", daemon=True).start()
 
