@@ -115,3 +115,101 @@ def send_logs(exporter, n: int = 3) -> None:
         logger.emit(LogRecord(body=f"line {i}", severity_number=SeverityNumber.WARN, severity_text="WARN",
                               attributes={"i": i}))
     provider.shutdown()
+
+
+class SlowClients:
+    """Hostile HTTP clients, in a process of their own (so that the memory measured here is the
+    receiver's), each reconnecting as soon as the server drops it: ``drippers`` send a
+    request's head one byte per ``interval_s``; ``slow_bodies`` declare a body of ``declared``
+    bytes and send ``block`` bytes per ``interval_s``; ``idlers`` connect and send nothing;
+    ``stallers`` send all of a ``declared`` body but its last 1000 bytes at once, then one
+    byte per ``interval_s``. After the block, ``.connections[kind]`` counts the connections
+    each kind made and ``.replies[kind]`` the status lines it got."""
+
+    def __init__(self, port: int, drippers=0, slow_bodies=0, idlers=0, stallers=0, interval_s=1.0,
+                 declared=16 * 2**20, block=1024):
+        self.args = dict(port=port, plan={"dripper": drippers, "slow body": slow_bodies, "idler": idlers,
+                                          "staller": stallers}, interval_s=interval_s, declared=declared, block=block)
+        self.connections, self.replies = {}, {}
+
+    def __enter__(self):
+        import json
+        import subprocess
+        import sys
+        from pathlib import Path
+        self.proc = subprocess.Popen([sys.executable, "-c", "import receiver_helpers as h; h.slow_clients_main()",
+                                      json.dumps(self.args)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, cwd=Path(__file__).parent)
+        return self
+
+    def all_connected(self, timeout_s=30.0) -> bool:
+        """Wait until every client has connected once (the process says so)."""
+        import select
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+        return bool(ready) and self.proc.stdout.readline().strip() == "connected"
+
+    def __exit__(self, *exc):
+        import json
+        out, _ = self.proc.communicate("", timeout=60)  # stdin closed: the clients stop
+        counts = json.loads(out.strip().splitlines()[-1])
+        self.connections, self.replies = counts["connections"], counts["replies"]
+
+
+def slow_clients_main():
+    """The process of :class:`SlowClients`: runs until its stdin closes, then prints the counts."""
+    import asyncio
+    import itertools
+    import json
+    import sys
+    args = json.loads(sys.argv[1])
+    port, interval, declared, block = args["port"], args["interval_s"], args["declared"], args["block"]
+    connections = {kind: 0 for kind in args["plan"]}
+    replies = {kind: {} for kind in args["plan"]}
+    said = []
+    head = (f"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+            f"Content-Length: {declared}\r\n\r\n").encode()
+
+    async def client(kind, stop):
+        while not stop.is_set():
+            try:
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            connections[kind] += 1
+            if not said and all(connections[k] >= n for k, n in args["plan"].items()):
+                said.append(True)
+                print("connected", flush=True)
+            pieces = {"dripper": lambda: (bytes([b]) for b in head),
+                      "slow body": lambda: [head] + [b"\x0a" * block] * (declared // block),
+                      "staller": lambda: [head + bytes(declared - 1000)] + [b"\x00"] * 1000,
+                      "idler": lambda: itertools.repeat(b"")}[kind]()
+            try:
+                for piece in pieces:
+                    if piece:
+                        writer.write(piece)
+                        await writer.drain()
+                    try:  # the client's pace, and whether the server has answered or closed
+                        data = await asyncio.wait_for(reader.read(64), timeout=interval)
+                    except asyncio.TimeoutError:
+                        continue
+                    status = data[:12].decode("latin-1") or "closed"
+                    replies[kind][status] = replies[kind].get(status, 0) + 1
+                    break
+            except (ConnectionError, OSError):
+                replies[kind]["reset"] = replies[kind].get("reset", 0) + 1
+            finally:
+                writer.close()
+
+    async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_reader(sys.stdin.fileno(), lambda: sys.stdin.read() or stop.set())
+        tasks = [asyncio.ensure_future(client(kind, stop)) for kind, n in args["plan"].items() for _ in range(n)]
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    print(json.dumps({"connections": connections, "replies": replies}), flush=True)

@@ -2,6 +2,7 @@
 API takes only numbers it can wait on (a ``timeout_s=nan`` does not spin a core)."""
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -246,3 +247,171 @@ def test_the_sdks_exporters_still_get_through(receiver, endpoint_host):
     send_spans(ZipkinExporter(endpoint=base + "/api/v2/spans"), 3, service="zipkin")
     assert receiver.spans_df().groupby("service").size().to_dict() == {"otlp-http": 3, "zipkin": 3}
     assert set(receiver.requests_df().status) == {200}
+
+
+# -- slow clients: exporters still get through -------------------------------------------
+
+def a_batch(n=20):
+    """``n`` finished spans of the SDK, to export again and again."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": "well-behaved"}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    for i in range(n):
+        with provider.get_tracer("t").start_as_current_span(f"span {i}", attributes={"i": i}):
+            pass
+    provider.shutdown()
+    return memory.get_finished_spans()
+
+
+def export_while(exporter, spans, seconds: float) -> list:
+    """Export ``spans`` again and again for ``seconds``: (took, result) of each export."""
+    results, end = [], time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        result = exporter.export(spans)
+        results.append((time.monotonic() - t0, result))
+        stop = threading.Event()
+        stop.wait(0.2)  # the pace of an exporter: a batch now and then
+    return results
+
+
+def summary(results) -> str:
+    took = sorted(t for t, _ in results)
+    return (f"{len(took)} exports, {sum(r.name == 'SUCCESS' for _, r in results)} succeeded; "
+            f"median {took[len(took) // 2] * 1000:.0f} ms, max {took[-1] * 1000:.0f} ms")
+
+
+@pytest.mark.parametrize("who", ["drippers, slow bodies and idlers", "stallers near the end of 16 MB"])
+def test_sdk_exports_over_http_succeed_within_2_s_while_slow_clients_hold_connections(receiver, who):
+    """Dozens of slow clients, reconnecting as soon as they are dropped: 64 connections dripping
+    their headers took the 64-connection cap; 5 bodies declaring 16 MB reserved the 80 MB
+    budget. The SDK's own OTLP/HTTP exporter (which gives up after 10 s) must get through
+    within 2 s, every time, and the receiver's memory stays bounded."""
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import SpanExportResult
+    from receiver_helpers import PeakRSS, SlowClients
+    spans = a_batch(200)  # about 30 kB: more than the room the stallers leave in the budget
+    plan = (dict(drippers=40, slow_bodies=40, idlers=40, interval_s=5.0) if who.startswith("drippers")
+            else dict(stallers=8, drippers=20, interval_s=1.0))
+    exporter = OTLPSpanExporter(endpoint=receiver.http_endpoint + "/v1/traces")
+    with PeakRSS() as peak, SlowClients(receiver.http_port, **plan) as slow:
+        assert slow.all_connected()
+        results = export_while(exporter, spans, 12.0)
+    exporter.shutdown()
+    print(f"\n{who}: {summary(results)}; connections made {slow.connections}, replies {slow.replies}; "
+          f"peak memory +{peak.growth_mb:.0f} MB")
+    assert all(result is SpanExportResult.SUCCESS for _, result in results), summary(results)
+    assert max(took for took, _ in results) < 2.0, summary(results)
+    assert (receiver.spans_df().service == "well-behaved").sum() == 200 * len(results)
+    assert peak.growth_mb < limits.BODY_BUDGET_BYTES / 2**20 + 60
+    kinds = [k for k, n in slow.args["plan"].items() if n]
+    assert all(slow.connections[k] > slow.args["plan"][k] for k in kinds), "each kind was cut and came back"
+
+
+def drip(sock, data: bytes, every_s: float, stop: threading.Event) -> None:
+    """Send ``data`` one byte every ``every_s`` until it is all sent, the server hangs up or ``stop``."""
+    for byte in data:
+        try:
+            sock.sendall(bytes([byte]))
+        except OSError:
+            return
+        if stop.wait(every_s):
+            return
+
+
+def seconds_until_closed(sock, timeout_s=20.0) -> float:
+    """Seconds until the server closes ``sock`` (whatever it sends first is read and dropped)."""
+    t0 = time.monotonic()
+    sock.settimeout(timeout_s)
+    try:
+        while sock.recv(4096):
+            pass
+    except (ConnectionResetError, TimeoutError):
+        pass
+    return time.monotonic() - t0
+
+
+def test_headers_dripped_or_never_sent_are_cut_at_the_header_timeout(monkeypatch):
+    """As Go's ReadHeaderTimeout: a request's line and headers are due HEADER_TIMEOUT_S after
+    the connection opens (a byte every quarter second kept one for 40 s; a connection that
+    sent nothing, 120 s)."""
+    import socket
+
+    from kit.receiver import start_receiver
+    monkeypatch.setattr(limits, "HEADER_TIMEOUT_S", 1.5, raising=False)
+    r = start_receiver(grpc_port=0, http_port=0)
+    stop = threading.Event()
+    try:
+        silent = socket.create_connection(("127.0.0.1", r.http_port))
+        dripper = socket.create_connection(("127.0.0.1", r.http_port))
+        threading.Thread(target=drip, args=(dripper, b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\n" * 10,
+                                            0.25, stop), daemon=True).start()
+        dripped, silence = seconds_until_closed(dripper), seconds_until_closed(silent)
+        print(f"\ndripper cut after {dripped:.1f} s, a silent connection {silence:.1f} s later")
+        assert 1.0 < dripped < 1.5 + 1.0 and silence < 1.0
+        assert r.requests_df().status.tolist() == [408, 408]
+        assert post_one(r.http_port) == 200  # and the port still serves
+    finally:
+        stop.set()
+        r.stop()
+
+
+def post_one(port) -> int:
+    from receiver_helpers import raw_request
+    body = one_span_body()
+    return raw_request(port, (f"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf"
+                              f"\r\nContent-Length: {len(body)}\r\n\r\n").encode(), body)[0]
+
+
+def test_a_body_slower_than_the_minimum_rate_is_cut_after_the_grace(monkeypatch):
+    """1 kB every 5 s kept a connection for the 30 s deadline; with a minimum rate (as
+    Kestrel's MinRequestBodyDataRate) it is cut once the grace is over."""
+    import socket
+
+    from kit.receiver import start_receiver
+    monkeypatch.setattr(limits, "MIN_BODY_RATE", 1000, raising=False)
+    monkeypatch.setattr(limits, "BODY_GRACE_S", 1.0, raising=False)
+    r = start_receiver(grpc_port=0, http_port=0)
+    stop = threading.Event()
+    try:
+        slow = socket.create_connection(("127.0.0.1", r.http_port))
+        slow.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+                     b"Content-Length: 100000\r\n\r\n" + b"\x0a" * 1000)
+        threading.Thread(target=drip, args=(slow, b"\x0a" * 1000, 0.01, stop), daemon=True).start()  # 100 B/s
+        slow.settimeout(10)
+        t0 = time.monotonic()
+        reply = slow.recv(200)
+        seconds = time.monotonic() - t0
+        print(f"\n100 B/s after 1000 B: cut after {seconds:.1f} s: {reply[:40]!r}")
+        assert reply.startswith(b"HTTP/1.1 408") and 1.5 < seconds < 3.5
+        assert "slower than 1,000 bytes a second" in r.requests_df().note.iloc[-1]
+    finally:
+        stop.set()
+        r.stop()
+
+
+def test_a_body_holds_the_memory_of_what_has_arrived_not_of_what_it_declares(receiver):
+    """A Content-Length of 16 MB used to take 16 MB of the 80 MB budget at once: 5 such
+    requests, a byte each, kept every other body out."""
+    import socket
+    socks = []
+    try:
+        for _ in range(10):
+            s = socket.create_connection(("127.0.0.1", receiver.http_port))
+            s.sendall(f"POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+                      f"Content-Length: {limits.MAX_REQUEST_BYTES}\r\n\r\n".encode() + b"\x0a" * 1024)
+            socks.append(s)
+        t0 = time.monotonic()
+        assert post_one(receiver.http_port) == 200 and time.monotonic() - t0 < 2.0  # it waited 30 s, then 503
+        budget = receiver._http.RequestHandlerClass.body_budget
+        deadline = time.monotonic() + 10
+        while budget.used < 10 * 1024 and time.monotonic() < deadline:
+            threading.Event().wait(0.02)
+        assert budget.used == 10 * 1024  # what arrived, not 10 x 16 MB
+    finally:
+        for s in socks:
+            s.close()

@@ -221,6 +221,7 @@ def parse(signal: str, body: bytes, content_type: str):
 
 
 def _parse_json(request_type, body: bytes):
+    body = bytes(body) if isinstance(body, memoryview) else body  # a large body comes as a view
     containers = body.count(b"{") + body.count(b"[")  # an upper bound on the objects json.loads makes
     if containers > wire_limits.MAX_MESSAGES:
         raise TooLarge(f"more than {wire_limits.MAX_MESSAGES:,} JSON objects in one request: send smaller batches")

@@ -7,15 +7,28 @@
 with a ``Content-Length`` or chunked (the body is read by :mod:`kit.receiver.http_body`) and
 answer as the Collector does: 200 with the Export…ServiceResponse, or an error carrying a
 ``google.rpc.Status`` in the request's encoding. ``POST /api/v2/spans`` takes Zipkin v2
-JSON (:mod:`kit.receiver.zipkin`) and answers 202. Any other path is 404; a GET on these
-paths 405.
+JSON (:mod:`kit.receiver.zipkin`), ``Content-Type: application/json`` only (415 otherwise:
+a browser posts text/plain or a form to another site without asking), and answers 202.
+Any other path is 404; a GET on these paths 405. A request whose ``Host`` is not a name of
+this receiver gets a 403 (:mod:`kit.receiver.hosts`).
 
-It stays small whatever it is sent: at most ``limits.MAX_CONNECTIONS`` connections are
-served at once (then 503), a request waits at most ``limits.READ_TIMEOUT_S`` for each read
-and ``limits.REQUEST_DEADLINE_S`` in all (then 408, or its connection is shut), an idle
-kept-alive connection is closed after ``limits.IDLE_TIMEOUT_S``, and the bodies being read
-share ``limits.BODY_BUDGET_BYTES``. Every request, refused ones too, is noted in the store's
-log (``requests_df()``).
+Slow clients cost it little and keep no one out, as Go's HTTP server under the Collector
+(``read_header_timeout``, bodies read as they come) and Kestrel (a minimum body rate):
+
+* a request's line and headers are due ``limits.HEADER_TIMEOUT_S`` after the connection
+  opens (or, on a kept-alive one, after its first byte; an idle one is closed after
+  ``limits.IDLE_TIMEOUT_S``): a client dripping them, or sending nothing, is cut then;
+* a body waits at most ``limits.READ_TIMEOUT_S`` for each read, must average
+  ``limits.MIN_BODY_RATE`` bytes a second once ``limits.BODY_GRACE_S`` have passed, and must
+  be in within ``limits.REQUEST_DEADLINE_S`` (then 408);
+* a body holds the memory of what has arrived, not of what it declares; all the bodies
+  being read share ``limits.BODY_BUDGET_BYTES``, and when that runs short the bodies still
+  arriving after ``limits.SLOW_BODY_S`` are cut (503, retry later) for those arriving at
+  full speed;
+* at most ``limits.MAX_CONNECTIONS`` connections are served at once (a thread each; then
+  503): far above what dozens of slow clients hold, since each is cut within seconds.
+
+Every request, refused ones too, is noted in the store's log (``requests_df()``).
 """
 
 from __future__ import annotations
@@ -41,6 +54,7 @@ _CONTENT_TYPES = ("application/x-protobuf", "application/json")
 def _handler(received, budget, hosts):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        body_budget = budget  # what the bodies being read hold (read by the tests)
 
         def _reply(self, status, body=b"", content_type="application/x-protobuf", note=None):
             if status >= 400:
@@ -83,8 +97,11 @@ def _handler(received, budget, hosts):
             return self._reply(status, body, content_type, note=message)
 
         def _limits(self):
+            budget.total, budget.slow_s = limits.BODY_BUDGET_BYTES, limits.SLOW_BODY_S
             return http_body.Limits(limits.MAX_REQUEST_BYTES, limits.READ_TIMEOUT_S,
-                                    time.monotonic() + limits.REQUEST_DEADLINE_S, budget)
+                                    time.monotonic() + limits.REQUEST_DEADLINE_S, budget,
+                                    min_rate=limits.MIN_BODY_RATE, grace_s=limits.BODY_GRACE_S,
+                                    sock=self.connection)
 
         def _foreign(self, content_type=None) -> bool:
             """Answer 403 to a request that names another host (see kit.receiver.hosts)."""
@@ -179,24 +196,43 @@ def _handler(received, budget, hosts):
             return self._reply(404, b"not an OTLP path: use POST /v1/traces, /v1/metrics or /v1/logs",
                                "text/plain")
 
+        def setup(self):
+            super().setup()
+            self.started = time.monotonic()  # the first request's headers are due from here
+            self.requests = 0
+
         def handle_one_request(self):
-            """Wait for a request at most IDLE_TIMEOUT_S, then read it within READ_TIMEOUT_S per read."""
-            try:
-                self.connection.settimeout(limits.IDLE_TIMEOUT_S)
-                if not self.rfile.peek(1):
+            """Its line and headers within HEADER_TIMEOUT_S (of the connection's start, for its
+            first request; of a kept-alive connection's next byte, waited for IDLE_TIMEOUT_S)."""
+            if self.requests:
+                try:
+                    self.connection.settimeout(limits.IDLE_TIMEOUT_S)
+                    if not self.rfile.peek(1):
+                        self.close_connection = True
+                        return
+                except OSError:
                     self.close_connection = True
                     return
-            except OSError:
-                self.close_connection = True
-                return
-            self.connection.settimeout(limits.READ_TIMEOUT_S)
-            self.server.watch(self.connection)
+                self.started = time.monotonic()
+            self.requests += 1
+            deadline = self.started + limits.HEADER_TIMEOUT_S
+            self.connection.settimeout(max(deadline - time.monotonic(), 0.001))
+            self.server.watch(self.connection, deadline)  # a client dripping its headers is cut at the deadline
             try:
                 super().handle_one_request()
             finally:
-                self.server.unwatch(self.connection)
+                self.server.unwatch(self.connection, done=True)
+
+        def parse_request(self):
+            ok = super().parse_request()
+            self.server.unwatch(self.connection)  # the headers are in: the body has bounds of its own
+            self.connection.settimeout(limits.READ_TIMEOUT_S)
+            return ok
 
         def send_error(self, code, message=None, explain=None):  # a request that did not parse
+            if self.server.was_late(self.connection):  # cut at the header deadline: noted as 408 already
+                self.close_connection = True
+                return
             version = (getattr(self, "raw_requestline", b"") or b"").strip()
             note = ("an HTTP/2 client (gRPC?) on the HTTP port" if b"HTTP/2" in version
                     else message or "malformed request")
@@ -215,19 +251,20 @@ def _handler(received, budget, hosts):
 
 
 class HTTPServer(ThreadingHTTPServer):
-    """At most MAX_CONNECTIONS connections served at once; a request still arriving after
-    REQUEST_DEADLINE_S has its connection shut (a client dripping its headers)."""
+    """At most MAX_CONNECTIONS connections served at once; a request whose headers are still
+    arriving after HEADER_TIMEOUT_S has its connection shut (a client dripping its headers)."""
 
     daemon_threads = True
     request_queue_size = 256  # the listen backlog: connections waiting to be accepted
 
     def __init__(self, address, received, hosts: Hosts | None = None):
         self.received = received
-        self._watched: dict = {}
+        self._watched: dict = {}   # connection → when its request's headers are due
+        self._late: set = set()    # connections cut at that deadline
         self._lock = threading.Lock()
         self._active = 0
         self._closing = threading.Event()
-        super().__init__(address, _handler(received, http_body.Budget(limits.BODY_BUDGET_BYTES),
+        super().__init__(address, _handler(received, http_body.Budget(limits.BODY_BUDGET_BYTES, limits.SLOW_BODY_S),
                                            hosts or Hosts(address[0])))
         threading.Thread(target=self._reap, name="otlp-http-reaper", daemon=True).start()
 
@@ -255,13 +292,19 @@ class HTTPServer(ThreadingHTTPServer):
             with self._lock:
                 self._active -= 1
 
-    def watch(self, sock) -> None:
+    def watch(self, sock, deadline: float) -> None:
         with self._lock:
-            self._watched[sock] = time.monotonic() + limits.REQUEST_DEADLINE_S + limits.READ_TIMEOUT_S
+            self._watched[sock] = deadline
 
-    def unwatch(self, sock) -> None:
+    def unwatch(self, sock, done: bool = False) -> None:
         with self._lock:
             self._watched.pop(sock, None)
+            if done:
+                self._late.discard(sock)
+
+    def was_late(self, sock) -> bool:
+        with self._lock:
+            return sock in self._late
 
     def _reap(self) -> None:
         while not self._closing.wait(0.25):
@@ -269,8 +312,11 @@ class HTTPServer(ThreadingHTTPServer):
             with self._lock:
                 late = [s for s, deadline in self._watched.items() if deadline < now]
             for sock in late:
-                self.received.note("http", "", 408, f"the request took more than {limits.REQUEST_DEADLINE_S:g} s")
-                self.unwatch(sock)
+                self.received.note("http", "", 408, f"the request line and headers took more than "
+                                                    f"{limits.HEADER_TIMEOUT_S:g} s")
+                with self._lock:
+                    self._watched.pop(sock, None)
+                    self._late.add(sock)
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:

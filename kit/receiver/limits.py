@@ -10,10 +10,14 @@ from kit.rows import MAX_ITEMS  # noqa: F401  (the newest MAX_ITEMS rows of each
 
 MAX_REQUEST_BYTES = 16 * 1024 * 1024   # a body, as sent and once decompressed
 MAX_BYTES = 64 * 1024 * 1024           # what the store keeps of each signal (estimated)
-READ_TIMEOUT_S = 10.0                  # the longest wait for the next bytes of a request
-REQUEST_DEADLINE_S = 30.0              # the longest a request may take to arrive
-IDLE_TIMEOUT_S = 120.0                 # a kept-alive connection with no request is closed
-MAX_CONNECTIONS = 64                   # HTTP connections served at once (then 503)
-BODY_BUDGET_BYTES = 80 * 1024 * 1024   # bytes all the HTTP requests being read may hold
+HEADER_TIMEOUT_S = 5.0                 # a request's line and headers arrive within this (Go: ReadHeaderTimeout)
+READ_TIMEOUT_S = 10.0                  # the longest wait for the next bytes of a body
+MIN_BODY_RATE = 1024                   # bytes a second a body must average, once BODY_GRACE_S have passed
+BODY_GRACE_S = 2.0
+REQUEST_DEADLINE_S = 30.0              # the longest a body may take to arrive
+IDLE_TIMEOUT_S = 60.0                  # a kept-alive connection with no request is closed (the Collector's 1 min)
+MAX_CONNECTIONS = 512                  # HTTP connections served at once (then 503): a thread each
+BODY_BUDGET_BYTES = 80 * 1024 * 1024   # bytes all the HTTP bodies being read may hold, as they arrive
+SLOW_BODY_S = 1.0                      # when that budget runs short, bodies still arriving after this are cut
 GRPC_MAX_RPCS = 16                     # gRPC calls at once (then RESOURCE_EXHAUSTED)
 CHANGES_MAX_WAIT_S = 30.0              # the longest the page's /api/changes holds a question

@@ -48,7 +48,7 @@ _SCOPE_TAGS = {"otel.scope.name", "otel.scope.version", "otel.library.name", "ot
 def span_rows(body: bytes) -> list[dict]:
     """The rows for one ``POST /api/v2/spans`` body; ``ValueError`` if it is not Zipkin v2 JSON."""
     try:
-        spans = json.loads(body)
+        spans = json.loads(bytes(body) if isinstance(body, memoryview) else body)
     except (ValueError, RecursionError) as err:  # bad UTF-8 or JSON, a 5000-digit number, deep nesting
         raise ValueError(f"not JSON: {err}"[:300]) from None
     if not isinstance(spans, list):
