@@ -213,3 +213,77 @@ def slow_clients_main():
 
     asyncio.run(main())
     print(json.dumps({"connections": connections, "replies": replies}), flush=True)
+
+
+class GrpcStallers:
+    """``n`` gRPC calls to ``method`` that send their headers and then nothing (a unary call's
+    message never comes), each started again as soon as the server ends it, in a process of
+    their own. After the block, ``.calls`` counts the calls made and ``.codes`` how they ended."""
+
+    def __init__(self, port: int, n: int, method="/opentelemetry.proto.collector.trace.v1.TraceService/Export"):
+        self.args = {"port": port, "n": n, "method": method}
+        self.calls, self.codes = 0, {}
+
+    def __enter__(self):
+        import json
+        import subprocess
+        import sys
+        from pathlib import Path
+        self.proc = subprocess.Popen([sys.executable, "-c", "import receiver_helpers as h; h.grpc_stallers_main()",
+                                      json.dumps(self.args)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True, cwd=Path(__file__).parent)
+        return self
+
+    def all_started(self, timeout_s=30.0) -> bool:
+        import select
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout_s)
+        return bool(ready) and self.proc.stdout.readline().strip() == "started"
+
+    def __exit__(self, *exc):
+        import json
+        out, _ = self.proc.communicate("", timeout=60)
+        counts = json.loads(out.strip().splitlines()[-1])
+        self.calls, self.codes = counts["calls"], counts["codes"]
+
+
+def grpc_stallers_main():
+    import asyncio
+    import json
+    import sys
+
+    import grpc
+    args = json.loads(sys.argv[1])
+    counts = {"calls": 0, "codes": {}}
+
+    async def stall(channel, stop):
+        call = channel.stream_unary(args["method"], request_serializer=lambda b: b, response_deserializer=lambda b: b)
+
+        async def nothing():
+            await stop.wait()
+            return
+            yield b""
+        while not stop.is_set():
+            counts["calls"] += 1
+            if counts["calls"] == args["n"]:
+                print("started", flush=True)
+            try:
+                await call(nothing())
+                code = "OK"
+            except grpc.RpcError as err:
+                code = err.code().name
+            counts["codes"][code] = counts["codes"].get(code, 0) + 1
+
+    async def main():
+        stop = asyncio.Event()
+        asyncio.get_running_loop().add_reader(sys.stdin.fileno(), lambda: sys.stdin.read() or stop.set())
+        channels = [grpc.aio.insecure_channel(f"127.0.0.1:{args['port']}") for _ in range(args["n"])]
+        tasks = [asyncio.ensure_future(stall(c, stop)) for c in channels]
+        await stop.wait()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for channel in channels:
+            await channel.close()
+
+    asyncio.run(main())
+    print(json.dumps(counts), flush=True)

@@ -415,3 +415,25 @@ def test_a_body_holds_the_memory_of_what_has_arrived_not_of_what_it_declares(rec
     finally:
         for s in socks:
             s.close()
+
+
+def test_sdk_exports_over_grpc_succeed_within_2_s_while_calls_stall(receiver):
+    """gRPC's thread-pool server gave each call a thread until its message came, without a
+    limit: 4 calls that sent their headers and nothing more stopped every export. Now 60
+    such calls, started again as soon as they are cut, and the SDK's gRPC exporter still
+    gets through within 2 s each time."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.trace.export import SpanExportResult
+    from receiver_helpers import GrpcStallers, PeakRSS
+    spans = a_batch(200)
+    exporter = OTLPSpanExporter(endpoint=receiver.grpc_endpoint, insecure=True, timeout=5)
+    with PeakRSS() as peak, GrpcStallers(receiver.grpc_port, 60) as stallers:
+        assert stallers.all_started()
+        results = export_while(exporter, spans, 10.0)
+    exporter.shutdown()
+    print(f"\n60 stalled gRPC calls: {summary(results)}; calls made {stallers.calls}, ended {stallers.codes}; "
+          f"peak memory +{peak.growth_mb:.0f} MB")
+    assert all(result is SpanExportResult.SUCCESS for _, result in results), summary(results)
+    assert max(took for took, _ in results) < 2.0, summary(results)
+    assert (receiver.spans_df().service == "well-behaved").sum() == 200 * len(results)
+    assert stallers.calls > 60 and "UNAVAILABLE" in stallers.codes  # cut, and back at once

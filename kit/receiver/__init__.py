@@ -28,15 +28,18 @@ Answers, as the Collector gives them:
     too large                     RESOURCE_EXHAUSTED, HTTP 413 (over MAX_REQUEST_BYTES, compressed or
                                   not, or more than wire_limits.MAX_MESSAGES messages)
     unknown Content-Type/-Encoding HTTP 415; a client that stalls: 408; too busy: 503 (retry)
+    a Host not its own            HTTP 403 (a web page of another site: kit.receiver.hosts)
 
 HTTP errors on the OTLP paths carry a ``google.rpc.Status`` in the request's encoding.
 
-It stays small whatever it is sent (every bound is in :mod:`kit.receiver.limits`): a body
-is read within ``READ_TIMEOUT_S`` per read and ``REQUEST_DEADLINE_S`` in all
-(:mod:`kit.receiver.http_body`), at most ``MAX_CONNECTIONS`` HTTP connections are served at
-once, decoding is bounded before it starts (:mod:`kit.receiver.wire_limits`), and what it
-keeps is bounded twice: the newest ``MAX_ITEMS`` of each signal, and the newest
-``MAX_BYTES`` (estimated) of each. ``requests_df()`` lists every request, refused ones too,
+It stays small whatever it is sent, and slow clients keep no one out (every bound is in
+:mod:`kit.receiver.limits`): headers are due within ``HEADER_TIMEOUT_S``, a body must keep
+``MIN_BODY_RATE`` and arrive within ``REQUEST_DEADLINE_S``, bodies hold the memory of what
+has arrived within ``BODY_BUDGET_BYTES`` (:mod:`kit.receiver.http_server`,
+:mod:`kit.receiver.http_body`), a gRPC message is due within ``GRPC_MESSAGE_TIMEOUT_S``
+(:mod:`kit.receiver.grpc_server`), decoding is bounded before it starts
+(:mod:`kit.receiver.wire_limits`), and what it keeps is bounded twice: the newest
+``MAX_ITEMS`` of each signal, and the newest ``MAX_BYTES`` (estimated) of each. ``requests_df()`` lists every request, refused ones too,
 and ``spans_df()`` says how each span came (``transport``: ``"grpc"`` or ``"http"``).
 ``serve_page()`` shows it all in a browser (:mod:`kit.receiver.page`); a notebook in
 another process reads it with :func:`kit.remote.connect`.

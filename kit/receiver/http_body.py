@@ -84,13 +84,17 @@ class Budget:
                     self._make_room(self.used + n - self.total, holder)
                     if now >= end:
                         raise BodyError(503, "the receiver is busy reading other requests: retry later")
-                    self._cond.wait(min(end - now, self.slow_s))
+                    self._cond.wait(min(end - now, self._until_one_is_slow(now)))
             finally:
                 if waiting:
                     self._young_waiting -= 1
             self.used += n
             if holder is not None:
                 self.holders.add(holder)
+
+    def _until_one_is_slow(self, now: float) -> float:
+        started = [h.started for h in self.holders if h.cut is None and h.sock is not None]
+        return max(min(started, default=now) + self.slow_s - now, 0.01)
 
     def _make_room(self, need: int, taker) -> None:
         """Cut the bodies arriving for longer than slow_s, oldest first, until ``need`` bytes
