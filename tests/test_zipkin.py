@@ -130,7 +130,7 @@ def test_a_malformed_body_gets_400_with_the_reason_and_nothing_is_kept(receiver,
 def test_oversized_or_unsized_requests_are_refused_before_reading(receiver):
     from kit.receiver.limits import MAX_REQUEST_BYTES
     for head, answer in [(f"Content-Length: {MAX_REQUEST_BYTES + 1}", b"HTTP/1.1 413"),
-                         ("Content-Length: -5", b"HTTP/1.1 411"), ("Transfer-Encoding: chunked", b"HTTP/1.1 411")]:
+                         ("Content-Length: -5", b"HTTP/1.1 400"), ("Content-Type: application/json", b"HTTP/1.1 411")]:
         with socket.create_connection(("127.0.0.1", receiver.http_port), timeout=5) as s:
             s.sendall(f"POST /api/v2/spans HTTP/1.1\r\nHost: 127.0.0.1\r\n{head}\r\n\r\n".encode())
             assert s.recv(64).startswith(answer), head
@@ -198,3 +198,18 @@ def test_any_body_gives_rows_that_draw_or_a_value_error(body):
 def test_any_body_over_http_gets_202_or_400_and_the_receiver_stays_up(receiver, body):
     status, _ = post(receiver, body)
     assert status in (202, 400)
+
+
+def test_a_chunked_or_gzip_body_is_taken_as_zipkin_and_the_collector_take_it(receiver):
+    """The OpenTelemetry JS SDK's Zipkin exporter posts its JSON chunked: it got a 411."""
+    import gzip
+
+    from receiver_helpers import post_head, raw_request
+    body = json.dumps([{**GOOD_SPAN, "name": "chunked"}]).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in (body[:10], body[10:])) + b"0\r\n\r\n"
+    assert raw_request(receiver.http_port, post_head(zipkin.PATH, {
+        "Content-Type": "application/json", "Transfer-Encoding": "chunked"}), chunks)[0] == 202
+    packed = gzip.compress(json.dumps([{**GOOD_SPAN, "name": "gzip"}]).encode())
+    assert raw_request(receiver.http_port, post_head(zipkin.PATH, {
+        "Content-Type": "application/json", "Content-Encoding": "gzip", "Content-Length": len(packed)}), packed)[0] == 202
+    assert receiver.spans_df().name.tolist() == ["chunked", "gzip"]

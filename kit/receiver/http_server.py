@@ -7,8 +7,10 @@
 with a ``Content-Length`` or chunked (the body is read by :mod:`kit.receiver.http_body`) and
 answer as the Collector does: 200 with the Export…ServiceResponse, or an error carrying a
 ``google.rpc.Status`` in the request's encoding. ``POST /api/v2/spans`` takes Zipkin v2
-JSON (:mod:`kit.receiver.zipkin`), ``Content-Type: application/json`` only (415 otherwise:
-a browser posts text/plain or a form to another site without asking), and answers 202.
+JSON (:mod:`kit.receiver.zipkin`), with a ``Content-Length`` or chunked (as the JS SDK's
+Zipkin exporter sends it), plain or gzip, ``Content-Type: application/json`` only (415
+otherwise: a browser posts text/plain or a form to another site without asking), and
+answers 202.
 Any other path is 404; a GET on these paths 405. A request whose ``Host`` is not a name of
 this receiver gets a 403 (:mod:`kit.receiver.hosts`).
 
@@ -157,11 +159,16 @@ def _handler(received, budget, hosts):
             self._reply(200, body, content_type)
 
         def _zipkin(self):  # Zipkin v2 JSON, as Zipkin and a collector's zipkin receiver take it
-            length = self.headers.get("Content-Length", "")
-            if not (length.isascii() and length.isdigit()):
+            try:
+                length = http_body.content_length(self.headers)
+            except http_body.BodyError as err:
                 self.close_connection = True
-                return self._reply(411, b"a Content-Length is required", "text/plain")
-            if int(length) > limits.MAX_REQUEST_BYTES:
+                return self._reply(err.status, err.message.encode(), "text/plain")
+            chunked = bool(self.headers.get("Transfer-Encoding"))  # as the JS SDK's Zipkin exporter sends it
+            if length is None and not chunked:
+                self.close_connection = True
+                return self._reply(411, b"a Content-Length (or a chunked body) is required", "text/plain")
+            if length is not None and length > limits.MAX_REQUEST_BYTES and not chunked:
                 self.close_connection = True
                 return self._reply(413, b"request too large", "text/plain")
             if self.headers.get_content_type() != "application/json" or "Content-Type" not in self.headers:
@@ -172,6 +179,8 @@ def _handler(received, budget, hosts):
             bounds = self._limits()
             try:
                 rows = zipkin.span_rows(http_body.read_body(self.rfile, self.connection, self.headers, bounds))
+                if chunked:
+                    self.close_connection = length is not None  # both sent: RFC 9112 §6.3
             except http_body.BodyError as err:
                 self.close_connection = True
                 return self._reply(err.status, err.message.encode(), "text/plain")
