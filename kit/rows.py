@@ -23,9 +23,10 @@ any valid OTLP, :mod:`kit.receiver.decode`):
     service              always text: a service.name sent as 7, 1.5, true, an array, a map or
                          bytes is its text ("7", "1.5", "true", JSON, base64), as the Collector's
                          AsString writes it; the receiver's requests_df() note says it came so
-    start, time          always a UTC datetime (a span's, a log record's, a metric point's):
-                         0, "unknown" in OTLP, is 1970-01-01; None only for a span event's
-                         time and for the row of a metric that has no points
+    start                always a UTC datetime: 0, "unknown" in OTLP, is 1970-01-01
+    time                 a UTC datetime, or None for a log record or metric point sent with
+                         none (0) and for the row of a metric that has no points; a span
+                         event's time may be None too
     duration_ms          a float, negative for a span that ends before it starts
     attributes, body     any value as sent: str, int, float (NaN and infinities too), bool,
                          bytes, None, a tuple for an array, a dict for a map, nested

@@ -21,9 +21,10 @@ an attribute hold any ``AnyValue`` (:func:`value_of`: a string, int, double, boo
 tuple for an array, a dict for a map, None for no value), and attributes keep it as sent. A
 row's ``service`` is always text: a ``service.name`` of another type is kept as its text
 (:func:`as_text`, as the Collector's ``AsString``: ``7`` → ``"7"``, an array → its JSON) and
-the request's note in ``requests_df()`` says so. A row's own time is always a datetime: 0
-("unknown") is 1970-01-01. A span that ends before it starts keeps its negative
-``duration_ms``.
+the request's note in ``requests_df()`` says so. A span's ``start`` is always a datetime:
+0 ("unknown") is 1970-01-01, as the Collector shows it; a log record or a metric point with
+no time has ``time`` None (the checks judge such records). A span that ends before it
+starts keeps its negative ``duration_ms``.
 
 Metric points come in every kind OTLP has, each as one row (``value``):
 
@@ -194,7 +195,7 @@ def _time(ns):
 
 
 def _time_or_epoch(ns):
-    """A row's own time is always a datetime: 0 ("unknown") is the epoch, as the Collector
+    """A span's start is always a datetime: 0 ("unknown") is the epoch, as the Collector
     shows it and as a Zipkin span with no timestamp comes."""
     return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc) if ns else _EPOCH
 
@@ -335,7 +336,7 @@ def _logs(request, share: int | None) -> Decoded:
                     out.reject("a log record's trace_id must be 16 bytes and span_id 8 bytes (or both empty)")
                     continue
                 out.rows.append({
-                    "time": _time_or_epoch(r.time_unix_nano or r.observed_time_unix_nano),
+                    "time": _time(r.time_unix_nano or r.observed_time_unix_nano),
                     "severity": r.severity_text or _SEVERITY.get(r.severity_number, ""),
                     "body": value_of(r.body), "logger": sl.scope.name, "service": service,
                     "trace_id": r.trace_id.hex() or None, "span_id": r.span_id.hex() or None,
@@ -392,7 +393,7 @@ def _metrics(request, share: int | None) -> Decoded:
                                                       if p.WhichOneof("value") else None)
                 points = data.data_points if data is not None else ()
                 for p in points:
-                    out.rows.append({"time": _time_or_epoch(p.time_unix_nano), "service": service, "name": m.name,
+                    out.rows.append({"time": _time(p.time_unix_nano), "service": service, "name": m.name,
                                      "kind": shown, "unit": m.unit, "attributes": _attrs(p.attributes),
                                      "value": value_of_point(p)})
                     out.sizes.append(ROW_BYTES["metrics"] + (p.ByteSize() if share is None else share)
