@@ -36,8 +36,8 @@ even against a collector that accepts connections and never answers: the
 three signals are flushed side by side, each export's timeout cut to what is
 left (the SDK's exporters would each wait their own 10 s, one after another).
 
-This file is what ``setup`` does, step by step; the machinery behind the steps is in
-private modules, one job each:
+This file is ``setup`` (read it step by step: ``setup??``) and the ``Telemetry`` it
+returns. The machinery behind the steps is in private modules, one job each:
 
     _switch          the one span and one log processor added to a provider, whose
                      contents re-running setup swaps (the SDK cannot remove a processor)
@@ -116,7 +116,7 @@ class Telemetry:
         names = [n for n in self.exporters.get(signal, []) if n != "memory"]
         return "+".join(names) or "memory"
 
-    def _configure(self, names: dict, otlp: dict):
+    def _use_exporters(self, names: dict, otlp: dict):
         """The exporters named in ``names`` (per signal), in place of the previous ones."""
         old = self._span_switch.inner + self._log_switch.inner
         old_readers = self._extra_readers
@@ -240,7 +240,7 @@ def setup(service_name: str | None = None, *, exporters=None, endpoint: str | No
             _services[service_name] = tele
             running.add_service(service_name, tele)  # where kit.attempts finds it, to read its metrics
         # 4. the exporters asked for, in place of the previous setup's
-        tele._configure(names, otlp)
+        tele._use_exporters(names, otlp)
         # 5. the process-wide globals, set once and then routed to the service set up last
         if make_global:
             _notices.listen()                     # OpenTelemetry's own warnings, held for flush()
