@@ -81,7 +81,8 @@ class SpanDetails:
         parent = f"<code>{_e(s.parent_span_id)}</code>" if s.parent_span_id is not None else "none (a root)"
         timing = ("start time unknown" if r.start_ms is None
                   else f"starts at +{fmt_ms(r.start_ms)}") + f", lasts {fmt_ms(r.duration_ms)}"
-        rows = [("span", f"{value_html(s.name)} · {_e(clip(s.kind, 40))} · service {value_html(s.service)}"),
+        name, service = s.raw.get("name", s.name), s.raw.get("service", s.service)   # whole, as sent
+        rows = [("span", f"{value_html(name)} · {_e(clip(s.kind, 40))} · service {value_html(service)}"),
                 ("ids", f"span <code>{_e(clip(s.span_id, 64))}</code> of trace <code>{_e(clip(s.trace_id, 64))}</code>"),
                 ("parent", parent),
                 ("timing", timing),

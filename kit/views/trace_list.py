@@ -86,7 +86,7 @@ class TraceList:
         e = html.escape
         if not self.rows:
             return '<p class="kit-empty">No traces yet: run something that sends spans here.</p>'
-        head = "".join(f'<th style="color:{DIM};font-weight:normal">{h}</th>' for h in
+        head = "".join(f'<th style="color:{DIM};font-weight:normal;white-space:nowrap">{h}</th>' for h in
                        ("started (UTC)", "root span", "services", "spans", "duration", "errors"))
         body = []
         for r in self.rows:
@@ -101,13 +101,14 @@ class TraceList:
             cls = ' class="selected"' if r.trace_id == selected else ""
             started = utc(r.started)[11:23] if r.started is not None else "time unknown"
             body.append(f'<tr data-trace-id="{e(r.trace_id[:64])}" data-spans="{r.spans}"{cls}>'
-                        f"<td>{e(started)}</td><td>{name}</td><td>{dots}</td>"
-                        f'<td style="text-align:right">{r.spans}</td><td style="text-align:right">'
-                        f"{fmt_ms(r.duration_ms)}</td><td>{errors}</td></tr>")
+                        f'<td style="white-space:nowrap">{e(started)}</td><td style="overflow-wrap:anywhere;'
+                        f'min-width:8em">{name}</td><td style="min-width:8em">{dots}</td>'
+                        f'<td style="text-align:right">{r.spans}</td><td style="text-align:right;white-space:nowrap">'
+                        f'{fmt_ms(r.duration_ms)}</td><td style="white-space:nowrap">{errors}</td></tr>')
         more = (f'<p class="kit-more">… and {len(self.all) - len(self.rows)} older traces</p>'
                 if len(self.all) > len(self.rows) else "")
         return (f'<table class="kit-traces tex2jax_ignore mathjax_ignore" style="border-collapse:collapse;'
-                f'font-size:12px;color:#222222;overflow-wrap:anywhere">'
+                f'font-size:12px;color:#222222">'
                 f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>{more}")
 
     def _repr_html_(self) -> str:

@@ -152,7 +152,8 @@ def span_record(row: dict) -> Span:
     return Span(
         trace_id=text(row.get("trace_id")), span_id=text(row.get("span_id")),
         parent_span_id=maybe_id(row.get("parent_span_id")),
-        name=text(row.get("name")), kind=text(row.get("kind")), service=text(row.get("service")),
+        name=text(row.get("name")), kind=text(row.get("kind")),
+        service=text(row.get("service")) or "(no service.name)",
         start=when(row.get("start")), duration_ms=duration if duration is not None and duration >= 0 else None,
         status=text(row.get("status")), attributes=mapping(row.get("attributes")),
         events=[_event(e) for e in items(row.get("events"))],

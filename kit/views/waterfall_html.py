@@ -43,20 +43,20 @@ def _grid(w) -> tuple[str, float]:
     """The columns (marker, service, span, timeline, notes: fractions of the width; the service
     and span columns from their longest text, so the same from run to run), and the timeline's
     share of the width."""
-    service = min(max(max(measure(s[:60], 12) for s in w.services) + 16, 70), 150)
+    service = min(max(max(measure(s[:60], 12) for s in w.services) + 20, 70), 150)
     name = min(max(max(_indent(r.depth) + measure(_name(r)[:80] + " " + r.span.kind[:12], 12) for r in w.rows),
                    110), 230)
     notes = 150 if any(r.events or r.error or r.links for r in w.rows) else 80
     timeline = max(CANVAS - 14 - service - name - notes, 0.42 * CANVAS)
-    style = (f"display:grid;grid-template-columns:14px minmax(0,{service:.0f}fr) minmax(0,{name:.0f}fr) "
-             f"minmax(0,{timeline:.0f}fr) minmax(0,{notes:.0f}fr);column-gap:6px;align-items:center")
+    style = (f"display:grid;grid-template-columns:14px minmax({service:.0f}px,{service:.0f}fr) minmax(80px,{name:.0f}fr) "
+             f"minmax(120px,{timeline:.0f}fr) minmax(70px,{notes:.0f}fr);column-gap:6px;align-items:center")
     return style, timeline / (service + name + timeline + notes)
 
 
 def _ticks_html(w, share: float) -> tuple[str, str]:
     """The tick labels (header) and the grid lines (each row), at round values: as many as
     fit without touching in the narrowest column the notebook shows (:data:`NARROWEST` px)."""
-    room = share * (NARROWEST - 14 - 4 * 6) - GUTTER
+    room = share * (NARROWEST - 14 - 4 * 6) - GUTTER   # about right: the service column may take a little more
     placed = _ticks(w.total_ms, 0, room, room)
     labels, lines = [], []
     for x_px, text, anchor in placed:
@@ -105,7 +105,7 @@ def _bar(w, r) -> str:
     s = r.span
     width = f"{min((r.duration_ms or 0) / w.total_ms * 100, 100):.2f}%"
     outline = f"box-shadow:0 0 0 2px {ERROR_RED};" if r.error else ""
-    out = [f'<i style="position:absolute;left:{_pct(r.start_ms, w.total_ms)};width:{width};min-width:2px;top:4px;'
+    out = [f'<i class="kit-bar" style="position:absolute;left:{_pct(r.start_ms, w.total_ms)};width:{width};min-width:2px;top:4px;'
            f'bottom:4px;border-radius:2px;{outline}background:{w.color[s.service]}"></i>']
     for ev in r.events:
         at = r.start_ms if ev.at_ms is None else ev.at_ms
