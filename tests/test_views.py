@@ -172,7 +172,7 @@ def hex_ids(span):
     return format(ctx.trace_id, "032x"), format(ctx.span_id, "016x")
 
 
-def make_linked_trace(pause=0.004):
+def make_linked_trace(pause=0.004, port=41883):
     """sensor: read (an event in its middle) → publish; processor: process, linked to an earlier
     publish in another trace, and store, linked to the publish of its own trace."""
     a, b = setup("view-sensor"), setup("view-processor")
@@ -183,7 +183,8 @@ def make_linked_trace(pause=0.004):
         read.add_event("reading taken", {"sensor.unit": "C"})
         time.sleep(pause)
         with a.tracer.start_as_current_span("publish t", kind=SpanKind.PRODUCER,
-                                            attributes={"messaging.destination.name": "t"}) as publish:
+                                            attributes={"messaging.destination.name": "t",
+                                                        "server.port": port}) as publish:
             headers = {}
             propagate.inject(headers)
     with b.tracer.start_as_current_span("process t", context=propagate.extract(headers), kind=SpanKind.CONSUMER,
@@ -312,7 +313,7 @@ def test_the_notebook_outputs_only_change_in_what_nbval_blanks(clean_capture):
     make_linked_trace()
     first = outputs()
     capture.clear()
-    make_linked_trace(pause=0.04)
+    make_linked_trace(pause=0.04, port=41884)
     assert outputs() == first
 
 

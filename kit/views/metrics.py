@@ -36,9 +36,7 @@ as durations, which nbval's sanitizer blanks).
 
 from __future__ import annotations
 
-import io
 import numbers
-import warnings
 from dataclasses import dataclass
 
 import pandas as pd
@@ -272,14 +270,13 @@ class MetricsChart:
     def _repr_png_(self) -> bytes | None:
         """The chart as a PNG, twice its size on screen (:data:`WIDTH_PX` px wide)."""
         import matplotlib
+
+        from kit.views import png
         fig = self.figure()
         if fig is None:
             return None
-        buf = io.BytesIO()
-        with warnings.catch_warnings(), matplotlib.rc_context(STYLE):  # a layout hint must not print into the notebook
-            warnings.simplefilter("ignore")
-            fig.savefig(buf, format="png", dpi=144, metadata={"Software": None})
-        return buf.getvalue()
+        with matplotlib.rc_context(STYLE):   # (a layout hint is not printed into the notebook)
+            return png.save(fig, dpi=144)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         png = self._repr_png_()

@@ -129,16 +129,16 @@ def to_png(svg: str, scale: int = SCALE) -> bytes:
     ax.set_axis_off()
     for child in root:
         _draw(ax, child, {"fill": "black", "font-size": root.get("font-size", "12")})
-    return _save(fig)
+    return save(fig)
 
 
-def _save(fig) -> bytes:
-    """The figure as a PNG, reduced to a palette of 256 colours (a third of the bytes)."""
+def save(fig, dpi: float | None = None) -> bytes:
+    """A matplotlib figure as a PNG, reduced to a palette of 256 colours (a third of the bytes)."""
     from PIL import Image
     buf = io.BytesIO()
     with warnings.catch_warnings():   # a glyph missing from DejaVu Sans is drawn as a box: no warning
         warnings.simplefilter("ignore")
-        fig.savefig(buf, format="png", metadata={"Software": None})
+        fig.savefig(buf, format="png", dpi=dpi or "figure", metadata={"Software": None})
     image = Image.open(buf).convert("RGB").quantize(256, dither=Image.Dither.NONE)
     out = io.BytesIO()
     image.save(out, format="PNG", optimize=True)

@@ -26,16 +26,20 @@ def _e(value) -> str:
     return html.escape(text(value), quote=True)
 
 
-def value_html(value) -> str:
-    """A value as Python writes it, cut at :data:`SHOWN` characters with the rest a click away."""
+def value_html(value, expandable: bool = True, key: str | None = None) -> str:
+    """``key = value`` (the value as Python writes it) in one ``<code>``, cut at :data:`SHOWN`
+    characters with the rest a click away (``expandable``) or counted."""
     whole = value if isinstance(value, str) else repr_of(value)
     full = repr(value) if isinstance(value, str) and len(value) <= WHOLE else whole
+    prefix = "" if key is None else f"{_e(clip(key, SHOWN))} = "
     if len(full) <= SHOWN:
-        return f"<code>{_e(full)}</code>"
+        return f"<code>{prefix}{_e(full)}</code>"
+    if not expandable:
+        return f"<code>{prefix}{_e(clip(full, SHOWN))}</code> <span style=\"color:{DIM}\">({len(whole):,} characters)</span>"
     rest = (f"the first {WHOLE:,} of {len(value):,} characters; the whole value is in the DataFrame"
             if isinstance(value, str) and len(value) > WHOLE else f"all {len(full):,} characters")
     body = html.escape(full[:WHOLE].encode("utf-8", "replace").decode("utf-8"), quote=True)
-    return (f"<code>{_e(clip(full, SHOWN))}</code> <details style=\"display:inline\"><summary "
+    return (f"<code>{prefix}{_e(clip(full, SHOWN))}</code> <details style=\"display:inline\"><summary "
             f"style=\"cursor:pointer;color:{DIM}\">{rest}</summary><div style=\"white-space:pre-wrap;"
             f"overflow-wrap:anywhere;max-height:240px;overflow:auto;font-family:monospace\">{body}</div></details>")
 
@@ -75,24 +79,28 @@ class SpanDetails:
 
     # -- HTML ----------------------------------------------------------------------
 
-    def table(self, r: Row) -> str:
-        """One span's details as an HTML table."""
+    def table(self, r: Row, expandable: bool = True) -> str:
+        """One span's details as an HTML table (long values one more click away when ``expandable``)."""
         s = r.span
         parent = f"<code>{_e(s.parent_span_id)}</code>" if s.parent_span_id is not None else "none (a root)"
         timing = ("start time unknown" if r.start_ms is None
                   else f"starts at +{fmt_ms(r.start_ms)}") + f", lasts {fmt_ms(r.duration_ms)}"
         name, service = s.raw.get("name", s.name), s.raw.get("service", s.service)   # whole, as sent
-        rows = [("span", f"{value_html(name)} · {_e(clip(s.kind, 40))} · service {value_html(service)}"),
+
+        def value(v, key=None):
+            return value_html(v, expandable, key)
+
+        rows = [("span", f"{value(name)} · {_e(clip(s.kind, 40))} · service {value(service)}"),
                 ("ids", f"span <code>{_e(clip(s.span_id, 64))}</code> of trace <code>{_e(clip(s.trace_id, 64))}</code>"),
                 ("parent", parent),
                 ("timing", timing),
                 ("status", f'<b style="color:{ERROR_RED}">✗ ERROR</b>' if r.error else _e(clip(s.status, 40)))]
-        rows.append(("attributes", "<br/>".join(f"<code>{_e(clip(k, SHOWN))} =</code> {value_html(v)}"
+        rows.append(("attributes", "<br/>".join(value(v, k)
                                                 for k, v in s.attributes.items()) or "none"))
         if r.events:
             rows.append(("events", "<br/>".join(
                 f"◆ <b>{_e(clip(ev.name, SHOWN))}</b>" + ("" if ev.in_span_ms is None else f" at +{fmt_ms(ev.in_span_ms)}")
-                + "".join(f"<br/>&#160;&#160;&#160;<code>{_e(clip(k, SHOWN))} =</code> {value_html(v)}"
+                + "".join(f"<br/>&#160;&#160;&#160;{value(v, k)}"
                           for k, v in ev.attributes.items())
                 for ev in r.events)))
         if r.links:
@@ -115,7 +123,7 @@ class SpanDetails:
                    f'background:{color}"></span> <b>{_e(clip(s.service, 80))}</b> · {_e(clip(s.name, 120))} '
                    f'<span style="color:{DIM}">{_e(clip(s.kind, 20))} · {fmt_ms(r.duration_ms)}</span>{flags}')
         return (f'<details style="margin-left:{16 * min(r.depth, 12)}px"><summary style="cursor:pointer">{summary}'
-                f'</summary>{self.table(r)}</details>')
+                f'</summary>{self.table(r, expandable=False)}</details>')   # one <details> per span: the page counts them
 
     def _repr_html_(self) -> str:
         blocks = "".join(self._block(r) for r in self.waterfall.rows)
