@@ -179,6 +179,9 @@ def jupyter_lab(tmp_path_factory):
     (settings / "@jupyterlab" / "apputils-extension").mkdir(parents=True)
     (settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings").write_text(
         json.dumps({"fetchNews": "false"}))
+    (settings / "@jupyterlab" / "notebook-extension").mkdir(parents=True)   # every cell in the page, to count them
+    (settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"}))
     port, token = free_port(), "kit-browser-test"
     proc = subprocess.Popen([sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}",
                              "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
@@ -201,10 +204,12 @@ def jupyter_lab(tmp_path_factory):
 
 
 def _open(chromium, jupyter_lab, notebook, width=1400, height=1000):
+    """The notebook alone in a fresh workspace (JupyterLab would reopen the last page's tabs)."""
     url, token, _ = jupyter_lab
     page = chromium.new_page(viewport={"width": width, "height": height})
-    page.goto(f"{url}/lab/tree/{notebook}?token={token}", timeout=60_000)
-    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    workspace = f"w{time.monotonic_ns()}"
+    page.goto(f"{url}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={token}", timeout=60_000)
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook", timeout=60_000)
     page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)  # the kernel is up
     return page
 
@@ -253,10 +258,18 @@ def test_lesson_00_runs_and_shows_the_waterfall(chromium, jupyter_lab):
 
 
 def _stored_picture_outputs(path: Path) -> list[bool]:
-    """For each output of the notebook, in order: whether it is a picture (it carries a PNG)."""
+    """For each output JupyterLab shows, in order: whether it is a picture (it carries a PNG).
+    (JupyterLab shows consecutive stream outputs of one name as one.)"""
     nb = nbformat.read(path, as_version=4)
-    return [("image/png" in out.get("data", {})) for cell in nb.cells if cell.cell_type == "code"
-            for out in cell.outputs]
+    shown = []
+    for cell in nb.cells:
+        last = None
+        for out in cell.get("outputs", []):
+            stream = out.get("name") if out.output_type == "stream" else None
+            if stream is None or stream != last:
+                shown.append("image/png" in out.get("data", {}))
+            last = stream
+    return shown
 
 
 @pytest.mark.parametrize("screen", [(1366, 768), (1024, 768)])
@@ -267,9 +280,9 @@ def test_a_lesson_just_opened_shows_its_pictures_and_stays_unmodified(chromium, 
     page = _open(chromium, jupyter_lab, f"{notebook}.ipynb", *screen)
     try:
         pictures = _stored_picture_outputs(jupyter_lab[2] / f"{notebook}.ipynb")
-        outputs = page.locator(".jp-Cell .jp-OutputArea-output")
-        page.wait_for_function(f"() => document.querySelectorAll('.jp-Cell .jp-OutputArea-output').length >= "
-                               f"{len(pictures)}", timeout=30_000)
+        outputs = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell .jp-OutputArea-output")
+        page.wait_for_function("n => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell "
+                               ".jp-OutputArea-output').length >= n", arg=len(pictures), timeout=30_000)
         mimes = outputs.evaluate_all("els => els.map(e => e.dataset.mimeType || '')")
         shown = [m for m, picture in zip(mimes, pictures) if picture]
         assert len(mimes) == len(pictures) and shown and set(shown) <= {"image/png", "text/html"}, (mimes, pictures)
@@ -282,6 +295,9 @@ def test_a_lesson_just_opened_shows_its_pictures_and_stays_unmodified(chromium, 
         overflow = page.evaluate("() => Math.max(...[...document.querySelectorAll('.jp-OutputArea-output')]"
                                  ".map(o => o.scrollWidth - o.clientWidth))")
         assert overflow <= 1, "a picture sticks out of its output area"
+        for k, i in enumerate(i for i, (m, p) in enumerate(zip(mimes, pictures)) if p):   # each picture, to look at
+            outputs.nth(i).scroll_into_view_if_needed()
+            outputs.nth(i).screenshot(path=str(ARTIFACTS / f"lab-{notebook}-{screen[0]}x{screen[1]}-picture{k + 1}.png"))
         tab = page.locator(".lm-TabBar-tab.jp-mod-current")
         assert "jp-mod-dirty" not in (tab.get_attribute("class") or ""), "opening the lesson marked it modified"
     finally:

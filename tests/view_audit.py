@@ -32,6 +32,8 @@ def _hex(color: str) -> str:
         return "#ffffff"
     if color == "black":
         return "#000000"
+    if re.fullmatch(r"#[0-9a-fA-F]{3}", color):
+        return "#" + "".join(c * 2 for c in color[1:])
     return color
 
 

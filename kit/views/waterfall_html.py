@@ -46,10 +46,11 @@ def _grid(w) -> tuple[str, float]:
     service = min(max(max(measure(s[:60], 12) for s in w.services) + 20, 70), 150)
     name = min(max(max(_indent(r.depth) + measure(_name(r)[:80] + " " + r.span.kind[:12], 12) for r in w.rows),
                    110), 230)
-    notes = 150 if any(r.events or r.error or r.links for r in w.rows) else 80
+    least = _notes_room(w)
+    notes = max(least, 150 if any(r.events for r in w.rows) else 0)
     timeline = max(CANVAS - 14 - service - name - notes, 0.42 * CANVAS)
     style = (f"display:grid;grid-template-columns:14px minmax({service:.0f}px,{service:.0f}fr) minmax(80px,{name:.0f}fr) "
-             f"minmax(120px,{timeline:.0f}fr) minmax(70px,{notes:.0f}fr);column-gap:6px;align-items:center")
+             f"minmax(120px,{timeline:.0f}fr) minmax({least:.0f}px,{notes:.0f}fr);column-gap:6px;align-items:center")
     return style, timeline / (service + name + timeline + notes)
 
 
@@ -120,16 +121,25 @@ def _bar(w, r) -> str:
 
 
 def _notes(r) -> str:
+    """Duration, ✗ ERROR, ↗ links: always whole; then the events' names, cut when the column is narrow."""
     out = [f'<span style="color:{INK}">{fmt_ms(r.duration_ms)}</span>']
     if r.start_ms is None:
         out.append(f' <span style="color:{DIM}">start unknown</span>')
     if r.error:
         out.append(f' <b style="color:{ERROR_RED}">✗ ERROR</b>')
-    if r.events:
-        out.append(f' <span style="color:{DIM}">◆ {_e(r.event_names())}</span>')
     if r.links:
         out.append(f' <span style="color:{LINK_GREY}">↗ {len(r.links)}</span>')
+    if r.events:
+        out.append(f' <span style="color:{DIM}">◆ {_e(r.event_names())}</span>')
     return "".join(out)
+
+
+def _notes_room(w) -> float:
+    """The notes column's least width: the duration, ✗ ERROR and ↗ of the widest row, whole."""
+    def need(r):
+        return measure("888.88 ms" + (" start unknown" if r.start_ms is None else "") + (" ✗ ERROR" if r.error else "")
+                       + (f" ↗ {len(r.links)}" if r.links else "") + (" ◆ x" if r.events else ""), 12)
+    return min(max(need(r) for r in w.rows) + 8, 200)
 
 
 def draw(w) -> str:
