@@ -79,10 +79,6 @@ class Stream:
         return self.short_label or self.service or "(all)"
 
     @property
-    def with_service(self) -> str:
-        return self.short
-
-    @property
     def last(self):
         return self.points.value.iloc[-1]
 
@@ -312,10 +308,6 @@ def _text_of(s: Stream, unit: str) -> list[str]:
 def _integer_ticks(axis) -> None:
     from matplotlib.ticker import MaxNLocator
     axis.set_major_locator(MaxNLocator(integer=True))
-
-
-def _legend_title(streams: list[Stream], varying: list[str]) -> str | None:
-    return None
 
 
 def _distribution(ax, kind, unit, streams, varying, t0) -> None:

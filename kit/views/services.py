@@ -21,7 +21,7 @@ import pandas as pd
 
 from kit import capture
 from kit.views.common import DIM, INK, fmt_ms, service_color, text_on
-from kit.views.svg import CANVAS, ASCENT, DESCENT, document, esc, fit, label, title, width as measure
+from kit.views.svg import CANVAS, document, esc, fit, label, title, width as measure
 from kit.views.values import clip, span_records, text
 
 BOX_H, ROW_GAP, SIZE = 34, 30, 12

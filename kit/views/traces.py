@@ -37,6 +37,7 @@ from kit.views.values import Span, clip, span_records, text, utc, when
 TEXT_WIDTH = 32        # characters of the text timeline
 TEXT_NAME = 60         # characters of a name in the text form
 MAX_ROWS = 400         # spans drawn; the rest are counted
+PNG_ROWS = 60          # rows in the PNG (a picture, not a listing: the HTML has them all)
 
 
 def latest_trace_id() -> str | None:
@@ -240,10 +241,10 @@ class Waterfall:
         return draw(self) if self.rows else None
 
     def _repr_png_(self) -> bytes | None:
-        """The picture as a PNG (its first :func:`png_rows` rows), twice its size on screen."""
+        """The picture as a PNG (its first :data:`PNG_ROWS` rows), twice its size on screen."""
         from kit.views import png
         from kit.views.waterfall_svg import draw
-        return png.to_png(draw(self, rows=png_rows())) if self.rows else None
+        return png.to_png(draw(self, rows=PNG_ROWS)) if self.rows else None
 
     def details(self):
         """Every span's ids, attributes, events and links: a :class:`SpanDetails`."""
@@ -259,11 +260,6 @@ class Waterfall:
         from kit.views.svg import CANVAS
         display({"text/plain": repr(self), "text/html": self._repr_html_(), "image/png": self._repr_png_()},
                 metadata={"image/png": {"width": CANVAS}}, raw=True)
-
-def png_rows() -> int:
-    """At most this many rows in the PNG (a picture, not a listing: the HTML has them all)."""
-    return 60
-
 
 def waterfall(spans: pd.DataFrame | None = None, trace_id: str | list[str] | None = None) -> Waterfall:
     """Draw one trace. With no arguments: the latest trace captured in this kernel.

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -174,7 +174,3 @@ def utc(t: pd.Timestamp | None) -> str:
     if t is None:
         return "time unknown"
     return t.strftime("%Y-%m-%d %H:%M:%S.") + f"{t.microsecond // 1000:03d} UTC"
-
-
-def now_utc() -> pd.Timestamp:
-    return pd.Timestamp(datetime.now(timezone.utc))

@@ -15,7 +15,7 @@ their vertical part in a gutter left of the timeline, where no text is.
 from __future__ import annotations
 
 from kit.views.common import DIM, ERROR_RED, GRID, INK, STRIPE, fmt_ms, tick_label, ticks
-from kit.views.svg import CANVAS, ASCENT, DESCENT, document, esc, fit, label, title, width as measure
+from kit.views.svg import CANVAS, document, esc, fit, label, title, width as measure
 
 ROW_H, SIZE = 24, 12
 HEAD = 66                 # the rows' top: two header lines, then the column captions and ticks
