@@ -29,7 +29,7 @@ import pytest
 
 from browser_audit import AUDIT, problems
 from kit.ports import free_port
-from view_samples import greenhouse, span_row
+from view_samples import T0, greenhouse, span_row
 
 ROOT = Path(__file__).parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
@@ -57,7 +57,7 @@ def _views() -> dict:
     receiver's page inlines them and JupyterLab shows them, 100 % wide), on lesson-like data,
     long names, and the odd values of issue 19."""
     from kit.checks._result import Result
-    from kit.views import service_map, trace_list, waterfall
+    from kit.views import logs_table, service_map, trace_list, waterfall
     df = greenhouse(topics=("greenhouse/1/temperature", "greenhouse/2/humidity"), n=3)
     long = greenhouse(n=1, long_names=True)
     odd = pd.DataFrame([span_row("1" * 16, "x" * 100_000, 42, None, 0, 1, attributes={"k": "y" * 100_000}),
@@ -79,6 +79,13 @@ def _views() -> dict:
         "service-map-five-topics": service_map(greenhouse(tuple(f"greenhouse/{i}/t" for i in range(5)), n=5))._repr_svg_(),
         "service-map-odd-values": service_map(odd)._repr_svg_(),
         "trace-list": trace_list(pd.concat([df, odd]))._repr_html_(),
+        "logs-table": logs_table(logs=pd.DataFrame([
+            {"time": T0 + pd.Timedelta(milliseconds=i), "severity": sev, "body": body, "logger": svc, "service": svc,
+             "trace_id": "a" * 32, "span_id": span, "attributes": {}} for i, (sev, body, svc, span) in enumerate([
+                ("INFO", "reading 21.5 °C", "sensor", "s" + "0" * 15), ("WARN", "ALERT: s-1 reads 36.9 °C", "alerter",
+                                                                       "r" + "0" * 15),
+                ("ERROR", "$\\href{https://x/}{\\text{Restart}}$ " + "x" * 300, 42, "p" + "0" * 15)])]),
+            spans=df)[["severity", "logger", "body", "span"]]._repr_html_(),
         "self-check": Result(False, "This cell made no span named 'say goodbye' (it made 'hello', 'say hello to "
                                     "MQTT'): start it inside the span 'hello', with the same tracer. " * 2)._repr_html_(),
     }
