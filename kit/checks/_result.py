@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import difflib
+import html
 from dataclasses import dataclass
+
+PASS_GREEN, FAIL_RED = "#1B7F3B", "#C62828"   # 5.1:1 and 5.6:1 on white (WCAG AA)
 
 
 @dataclass
@@ -16,6 +19,15 @@ class Result:
 
     def __repr__(self):
         return ("✓ " if self.passed else "✗ ") + self.message
+
+    def _repr_html_(self):
+        """In a notebook: ✓ in green or ✗ in red, the message wrapped between words (MathJax
+        kept off it: a ``$`` in a name stays text). The text form is ``repr``."""
+        mark, color = ("✓", PASS_GREEN) if self.passed else ("✗", FAIL_RED)
+        return (f'<div class="kit-check tex2jax_ignore mathjax_ignore" style="display:flex;gap:0.5em;'
+                f'align-items:baseline;white-space:pre-wrap;overflow-wrap:break-word;line-height:1.45">'
+                f'<b style="color:{color}">{mark}</b> <span style="min-width:0">{html.escape(str(self.message))}'
+                f"</span></div>")
 
     def __bool__(self):
         return self.passed

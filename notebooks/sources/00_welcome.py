@@ -41,8 +41,9 @@ waterfall()
 
 # %% [markdown]
 # Read the waterfall from top to bottom: `hello` is the **root span**; `say hello to MQTT`
-# is its child (indented, `└─`) and starts after it and ends before it. The bar lengths are
-# the durations. In Jaeger or Zipkin the same trace looks the same, only bigger.
+# is its child (indented, `└`) and starts after it and ends before it. The bar lengths are
+# the durations. **Click a row** (its name or its bar) to open that span: its ids, timing,
+# status and attributes. In Jaeger or Zipkin the same trace looks the same, only bigger.
 #
 # The picture also has a text form, which is what you see in a terminal, or wherever
 # pictures are not shown:
