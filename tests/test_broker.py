@@ -1,6 +1,7 @@
 """kit.broker: embedded brokers in one call, re-run safe, external by URL, and the CLI."""
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -20,7 +21,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kit import amqtt_broker, mqtt_broker
-from kit.broker import BrokerError, start_broker
+from kit.broker import Broker, BrokerError, start_broker
 from kit.ports import free_port, is_listening
 
 TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -395,6 +396,32 @@ def test_cli_runs_in_the_foreground_and_stops_on_sigterm(protocol):
         assert proc.returncode == 0, err
         assert "broker stopped" in out
         assert "Traceback" not in err
+    finally:
+        proc.kill()
+
+
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_cli_with_port_0_prints_the_port_it_listens_on(protocol):
+    """``--port 0``: a free port, chosen when the broker binds; the ready line names it (it
+    said mqtt://127.0.0.1:0), and a client that connects there is served."""
+    proc = subprocess.Popen([sys.executable, "-m", "kit", "broker", "--protocol", protocol, "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stdout.readline()
+        found = re.match(rf"MQTT {protocol} broker ready on mqtt://127\.0\.0\.1:(\d+) ", line)
+        assert found, line
+        port = int(found[1])
+        assert port != 0 and is_listening("127.0.0.1", port)
+        there = Broker("127.0.0.1", port, protocol, "cli", embedded=False)
+        version = V311 if protocol == "3.1.1" else V5
+        sub, pub = Subscriber(there, "cli-port/#", protocol=version), publisher(there, version)
+        pub.publish("cli-port/t", b"here", qos=1).wait_for_publish(5)
+        assert [m.payload for m in sub.wait_for(1)] == [b"here"]
+        sub.close(), pub.disconnect(), pub.loop_stop()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0 and "Traceback" not in err, err
     finally:
         proc.kill()
 
