@@ -302,3 +302,14 @@ def test_overlapping_subscriptions_give_one_message_at_the_highest_qos_with_ever
     assert len(client.wait_for(3, timeout_s=0.3)) == 2
     other.publish("ov/t", b"", qos=1, retain=True).wait_for_publish(5)
     client.disconnect(), other.disconnect()
+
+
+def test_the_broker_benchmark_reports_the_publish_cost_with_subscriptions_held(tmp_path, capsys):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    import bench_broker
+    ratios = bench_broker.compare_subscriptions(tmp_path, n=50, rounds=1, kinds=["kit", "amqtt"], held=1100)
+    assert set(ratios) == {"kit", "amqtt"} and all(r > 0 for r in ratios.values())
+    out = capsys.readouterr().out
+    assert "kit          1100 held: 50 messages" in out and "amqtt         110 held" in out
