@@ -17,6 +17,7 @@ from amqtt.broker import Broker
 from amqtt.contexts import Action
 from amqtt.errors import AMQTTError, MQTTError, NoDataError
 from amqtt.mqtt.constants import QOS_1, QOS_2
+from amqtt.session import OUTGOING
 from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
 from amqtt.utils import gen_client_id
 
@@ -42,6 +43,28 @@ class KeepAliveHandler(BrokerProtocolHandler):
     """amqtt's per-connection protocol handler, enforcing the keep-alive."""
 
     taken_over = False  # another connection has taken its persistent session over
+
+    async def _handle_message_flow(self, app_message):
+        """Keep an outgoing QoS 1 or 2 message in flight when its connection ends mid-exchange.
+
+        MQTT 3.1.1 §4.4: "When a Client reconnects with CleanSession set to 0, both the
+        Client and Server MUST re-send any unacknowledged PUBLISH Packets (where QoS > 0)
+        and PUBREL Packets using their original Packet Identifiers". amqtt 0.12.1 takes a
+        message out of the session's ``inflight_out`` when its wait for PUBACK, PUBREC or
+        PUBCOMP ends, so when the connection ends (the waits are cancelled) nothing is
+        sent again on reconnect, and the message is lost. Here it goes back in (up to
+        MAX_QUEUED_MESSAGES of them), and amqtt's own retry on reconnect sends it again,
+        DUP set (or its PUBREL, once PUBREC had come). Left as amqtt has it: on a live
+        connection, a message not acknowledged within 5 s is given up."""
+        try:
+            await super()._handle_message_flow(app_message)
+        except asyncio.CancelledError:
+            session = self.session
+            if (app_message.direction == OUTGOING and app_message.qos in (QOS_1, QOS_2) and session is not None
+                    and not (app_message.puback_packet or app_message.pubcomp_packet)
+                    and len(session.inflight_out) < MAX_QUEUED_MESSAGES):
+                session.inflight_out[app_message.packet_id] = app_message
+            raise
 
     def handle_read_timeout(self):
         """End the connection of a client silent for 1.5 times its keep-alive.

@@ -14,8 +14,8 @@ import paho.mqtt.client as mqtt
 
 import pytest
 from mqtt_helpers import (
-    MOSQUITTO, NO_MOSQUITTO, V5, V311, SessionClient, Subscriber, broker_process, forget_session, publisher, rss_mb,
-    running_mosquitto,
+    MOSQUITTO, NO_MOSQUITTO, V5, V311, RawClient, SessionClient, Subscriber, broker_process, forget_session, publisher,
+    rss_mb, running_mosquitto,
 )
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -579,3 +579,58 @@ def test_a_311_persistent_session_away_holds_a_bounded_part_of_a_flood(kind, tmp
         kept = len(back.wait_for(257, timeout_s=0.5))
         assert 250 <= kept <= 256, kept  # 16 MB of 64 KB messages (the kit's counts their topics too)
         back.disconnect(), pub.disconnect()
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_a_311_qos1_message_unacknowledged_when_the_connection_dropped_comes_again_with_dup(broker311):
+    """MQTT 3.1.1 §4.4: when a client reconnects with CleanSession 0, the server MUST resend
+    the PUBLISH packets it has not had acknowledged, DUP set, with their packet ids."""
+    base = f"dup1-311-{broker311.implementation}"
+    client_id = f"{base}-forgetful"
+    forget_session(broker311, client_id, V311)
+    forgetful = SessionClient(broker311, client_id, V311, manual_ack=True)  # takes the message, never PUBACKs it
+    assert forgetful.connect() is False
+    forgetful.subscribe(f"{base}/#", qos=1)
+    pub = publisher(broker311, V311)
+    pub.publish(f"{base}/t", b"important", qos=1).wait_for_publish(5)
+    [first] = forgetful.wait_for(1)
+    assert not first.dup
+    forgetful.vanish()
+    back = SessionClient(broker311, client_id, V311)
+    assert back.connect() is True
+    [again] = back.wait_for(1)
+    assert (again.payload, again.qos, again.dup, again.mid) == (b"important", 1, True, first.mid)
+    assert len(back.wait_for(2, timeout_s=0.5)) == 1
+    back.disconnect(), pub.disconnect()
+    forget_session(broker311, client_id, V311)
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_a_311_qos2_exchange_cut_short_resumes_where_it_stopped(broker311):
+    """MQTT 3.1.1 §4.4 for QoS 2: a PUBLISH without PUBREC goes again (DUP set, same packet
+    id); after PUBREC, the PUBREL goes again, not the message. On a bare socket, to stop at
+    each step."""
+    client_id, topic = f"dup2-311-{broker311.implementation}", f"dup2-311/{broker311.implementation}/t"
+    forget_session(broker311, client_id, V311)
+    raw = RawClient(broker311, version=4)
+    raw.connect(client_id, clean=False)
+    assert raw.subscribe(topic, qos=2)[-1] == 2
+    pub = publisher(broker311, V311)
+    pub.publish(topic, b"exactly once", qos=2).wait_for_publish(5)
+    publish = raw.read()
+    packet_id = publish[4 + len(topic):6 + len(topic)]
+    assert publish[0] == 0x34 and publish.endswith(b"exactly once")  # QoS 2, DUP clear
+    raw.close()  # no PUBREC
+    raw = RawClient(broker311, version=4)
+    assert raw.connect(client_id, clean=False)[2] == 1  # Session Present
+    again = raw.read()
+    assert again[0] == 0x3C and again[4 + len(topic):6 + len(topic)] == packet_id  # DUP set, same id
+    raw.send(0x50, packet_id)  # PUBREC
+    assert raw.read()[:4] == b"\x62\x02" + packet_id  # PUBREL
+    raw.close()  # no PUBCOMP
+    raw = RawClient(broker311, version=4)
+    assert raw.connect(client_id, clean=False)[2] == 1
+    assert raw.read()[:4] == b"\x62\x02" + packet_id  # PUBREL again, not the message
+    raw.send(0x70, packet_id)  # PUBCOMP: done
+    raw.close(), pub.disconnect()
+    forget_session(broker311, client_id, V311)
