@@ -1,6 +1,7 @@
-"""The broker: it listens, keeps the sessions, their subscriptions (indexed in a
-:class:`~kit.mqtt_broker.subscriptions.SubscriptionTree`) and the retained messages, and
-routes each published message to the sessions whose subscriptions match it."""
+"""The broker: it listens, keeps the sessions, their subscriptions and the retained
+messages (each indexed by topic level: :mod:`kit.mqtt_broker.subscriptions`,
+:mod:`kit.mqtt_broker.retained`), and routes each published message to the sessions whose
+subscriptions match it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import asyncio
 import time
 
 from kit.mqtt_broker.connection import Connection
+from kit.mqtt_broker.retained import RetainedMessages
 from kit.mqtt_broker.sessions import NEVER, Delivery, Message, Session, Subscription
 from kit.mqtt_broker.subscriptions import Group, SubscriptionTree
-from kit.mqtt_broker.topics import matches_levels
 
 
 class MQTTBroker:
@@ -33,7 +34,7 @@ class MQTTBroker:
         self.host, self.port = host, port
         self.sessions: dict[str, Session] = {}
         self.subscriptions = SubscriptionTree()  # every session's, by topic level
-        self.retained: dict[str, Message] = {}
+        self.retained = RetainedMessages()  # by topic level
         self.connections: set[Connection] = set()
         self.delivered = 0
         self._server: asyncio.base_events.Server | None = None
@@ -134,9 +135,9 @@ class MQTTBroker:
         """Store it if retained; deliver it to every matching session. Returns how many got it."""
         if msg.retain:
             if msg.payload:
-                self.retained[msg.topic] = msg
+                self.retained.set(msg)
             else:
-                self.retained.pop(msg.topic, None)
+                self.retained.delete(msg.topic)
         targets: dict[Session, list] = {}  # session -> [QoS, retain, identifiers]
         groups: list[Group] = []
         for node in self.subscriptions.match(msg.topic.split("/")):
@@ -176,10 +177,10 @@ class MQTTBroker:
 
     def retained_for(self, sub: Subscription) -> list[Message]:
         """The retained messages a new subscription gets (expired ones are deleted instead)."""
-        found, levels = [], sub.topic_filter.split("/")
-        for topic, msg in list(self.retained.items()):
+        found = []
+        for msg in list(self.retained.match(sub.topic_filter)):
             if msg.seconds_left() == 0:
-                del self.retained[topic]
-            elif matches_levels(levels, topic.split("/")):
+                self.retained.delete(msg.topic)
+            else:
                 found.append(msg)
         return found
