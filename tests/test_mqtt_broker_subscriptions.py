@@ -5,7 +5,6 @@ matches, and unsubscribing, ending a session or clearing a retained message leav
 behind."""
 
 import asyncio
-import statistics
 import struct
 import threading
 import time
@@ -15,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mqtt_helpers import (
-    MOSQUITTO, MOSQUITTO_LIKE_THE_KIT, NO_MOSQUITTO, V5, V311, RawClient, SessionClient, Subscriber, broker_process,
+    MOSQUITTO, MOSQUITTO_LIKE_THE_KIT, NO_MOSQUITTO, V5, RawClient, SessionClient, Subscriber, broker_process,
     connect_properties, publisher, rss_mb, utf8, wait_until,
 )
 from paho.mqtt.packettypes import PacketTypes
@@ -82,7 +81,7 @@ def test_a_publish_costs_about_the_same_with_55000_subscriptions_as_with_none(ki
     another pair take 5.45 s instead of 22 ms (x243); Mosquitto: 20 ms both. Now the
     broker walks an index of the filters by topic level. Two brokers, each in its own
     process: one empty, one loaded; rounds of messages through each in turn (drift on a
-    shared machine hits both alike), the median ratio within 3x (Mosquitto: about 1)."""
+    shared machine hits both alike); the quickest rounds within 3x (Mosquitto: about 1)."""
     with ExitStack() as stack:
         empty, _ = stack.enter_context(broker_process(kind, tmp_path, MOSQUITTO_LIKE_THE_KIT))
         loaded, _ = stack.enter_context(broker_process(kind, tmp_path, MOSQUITTO_LIKE_THE_KIT))
@@ -91,12 +90,12 @@ def test_a_publish_costs_about_the_same_with_55000_subscriptions_as_with_none(ki
         subscribe_all(holder, LOAD)
         pairs = {"empty": Pair(empty), "loaded": Pair(loaded)}
         times = {"empty": [], "loaded": []}
-        for _ in range(5):
+        for _ in range(7):
             for name, pair in pairs.items():
                 times[name].append(pair.round(200))
-        ratio = statistics.median(times["loaded"]) / statistics.median(times["empty"])
-        print(f"{kind}: 200 messages {statistics.median(times['empty']) * 1000:.0f} ms with no other "
-              f"subscription, {statistics.median(times['loaded']) * 1000:.0f} ms with {len(LOAD)}: x{ratio:.2f}")
+        ratio = min(times["loaded"]) / min(times["empty"])  # the quickest round: the least disturbed
+        print(f"{kind}: 200 messages {min(times['empty']) * 1000:.0f} ms with no other "
+              f"subscription, {min(times['loaded']) * 1000:.0f} ms with {len(LOAD)}: x{ratio:.2f}")
         assert ratio < 3, f"a publish costs x{ratio:.1f} with {len(LOAD)} subscriptions held"
         for pair in pairs.values():
             pair.close()
@@ -226,7 +225,7 @@ def test_a_subscribe_costs_about_the_same_with_5000_retained_messages_as_with_no
     retained messages took 126 s (Mosquitto: 0.09 s), the broker deaf to every client
     meanwhile. Two brokers in processes of their own, one holding 5,000 retained messages
     (one per device, as a status topic is): 5,000 other filters subscribed on each, the
-    time within 3x (medians of three rounds)."""
+    time within 3x (the quickest of three rounds each)."""
     with ExitStack() as stack:
         clients = {}
         for held in (0, 5000):
@@ -244,9 +243,9 @@ def test_a_subscribe_costs_about_the_same_with_5000_retained_messages_as_with_no
                 start = time.perf_counter()
                 subscribe_all(raw, [f"cmd/{round}/device-{i}/set" for i in range(5000)], per_packet=100)
                 took[held].append(time.perf_counter() - start)
-        ratio = statistics.median(took[5000]) / statistics.median(took[0])
-        print(f"{kind}: 5,000 SUBSCRIBEs {statistics.median(took[0]) * 1000:.0f} ms, with 5,000 retained messages "
-              f"{statistics.median(took[5000]) * 1000:.0f} ms: x{ratio:.2f}")
+        ratio = min(took[5000]) / min(took[0])  # the quickest round: the least disturbed
+        print(f"{kind}: 5,000 SUBSCRIBEs {min(took[0]) * 1000:.0f} ms, with 5,000 retained messages "
+              f"{min(took[5000]) * 1000:.0f} ms: x{ratio:.2f}")
         assert ratio < 3, f"a SUBSCRIBE costs x{ratio:.1f} with 5,000 retained messages"
 
 
@@ -307,29 +306,30 @@ def test_unsubscribing_and_ending_sessions_leave_nothing_in_the_index(kit_server
 
 def test_subscribe_unsubscribe_churn_does_not_grow_the_broker(tmp_path):
     """55,000 subscriptions made and removed three times over, then held by a clean session
-    that ends, three times over: the broker's memory (its own process, RSS) after each
-    round is what it was after the first (a tree that kept its empty nodes would grow)."""
-    churn = LOAD
+    that ends, three times over, other filters each time: the broker's memory (its own
+    process, RSS) after each round stays near what it was after the first (a tree that
+    kept its emptied nodes grew by about 25 MB a round). The peak is printed."""
     with broker_process("kit", tmp_path) as (broker, proc):
         at_rest = rss_mb(proc.pid)
-        after = []
+        after, peak = [], 0.0
         holder = RawClient(broker, timeout_s=60)
         holder.connect("churn-holder")
-        for round in range(3):  # other filters each round: nothing of an earlier round may stay
-            filters = [f"r{round}/{f}" for f in churn]
+        for round in range(3):
+            filters = [f"r{round}/{f}" for f in LOAD]
             subscribe_all(holder, filters)
-            held = rss_mb(proc.pid)
+            peak = max(peak, rss_mb(proc.pid))
             unsubscribe_all(holder, filters)
             after.append(rss_mb(proc.pid))
         holder.close()
         for round in range(3):
             session = RawClient(broker, timeout_s=60)
             session.connect(f"churn-session-{round}")
-            subscribe_all(session, [f"s{round}/{f}" for f in churn])
-            session.send(0xE0, b"\x00")
+            subscribe_all(session, [f"s{round}/{f}" for f in LOAD])
+            peak = max(peak, rss_mb(proc.pid))
+            session.send(0xE0, b"\x00")  # DISCONNECT: the session ends
             assert session.read() is None
             after.append(rss_mb(proc.pid))
-        print(f"kit broker RSS: {at_rest:.1f} MB at rest, {held:.1f} MB holding {len(churn)} subscriptions, "
+        print(f"kit broker RSS: {at_rest:.1f} MB at rest, peak {peak:.1f} MB holding {len(LOAD)} subscriptions, "
               f"after each round of churn: {', '.join(f'{mb:.1f}' for mb in after)} MB")
         assert max(after[1:]) - after[0] < 15, after
 
