@@ -9,10 +9,12 @@ from dataclasses import dataclass
 @dataclass
 class Result:
     """``passed`` and a ``message``; shown as ``✓ message`` or ``✗ message``.
-    ``bool(result)`` is ``result.passed``."""
+    ``bool(result)`` is ``result.passed``. ``reason``: which ✗ it is, a short stable
+    code (``"span-missing"``, ``"context-leaked"``, …) for programs; the message is for people."""
 
     passed: bool
     message: str
+    reason: str = ""
 
     def __repr__(self):
         return ("✓ " if self.passed else "✗ ") + self.message
@@ -25,8 +27,8 @@ def ok(message: str) -> Result:
     return Result(True, message)
 
 
-def wrong(message: str) -> Result:
-    return Result(False, message)
+def wrong(message: str, reason: str = "") -> Result:
+    return Result(False, message, reason)
 
 
 def names(values, limit: int = 8) -> str:
