@@ -5,7 +5,11 @@ in this order: the blank (✗), the solution (✓), the blank again (✗), every
 wrong answer listed in tests/wrong_answers/ (✗, with a message naming the mistake),
 then the solution twice (✓ ✓). Then the whole notebook runs again from the top in
 the same kernel, and each exercise's blank must still say ✗. A self-check that judged an earlier attempt, accepted a wrong answer,
-or could not fail, fails here.
+or could not fail, fails here. Every ✗ must also say which ✗ it is (``result.reason``), and
+never tell the learner to write code their attempt already holds (tests/message_advice.py).
+
+The kernel draws the checks' data from a seed of its own (tests/lesson_kernel.py), not the
+one the stored outputs were built with.
 
 The committed notebooks show the blank's ✗ under every exercise (strict nbval re-runs
 them); solutions are loaded on demand (``%load solutions/ex_N.M.py``), so "Run All"
@@ -20,12 +24,14 @@ import nbformat
 import pytest
 
 from lesson_kernel import NOTEBOOKS, LessonKernel
+from message_advice import already_written
 from wrong_answers import all_wrong
 
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 LOAD = re.compile(r"^%load (solutions/ex_(\d+\.\d+)\.py)\s*$")
 WRONG = all_wrong()
 MIN_WRONG = 3
+REASONS_FROM = ("00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "11")  # lessons whose checks give reasons
 
 
 def exercises(nb):
@@ -88,6 +94,15 @@ def judge_every_exercise(path):
             failures.append(f"{number} {what}: expected {verdict}, got: {out}")
         elif fragment and fragment not in out.result:
             failures.append(f"{number} {what}: the message does not say {fragment!r}:\n{out.result}")
+        if out.verdict == "✗":
+            written = already_written(out.result, code)
+            if written:
+                failures.append(f"{number} {what}: the message asks for {written}, which the attempt already has:\n"
+                                f"{out.result}")
+            if path.stem[:2] in REASONS_FROM:
+                reason = kernel.run("getattr(_, 'reason', None)").result
+                if reason in ("", "None", "''"):
+                    failures.append(f"{number} {what}: the ✗ has no reason code:\n{out.result}")
         return out
 
     with LessonKernel() as kernel:

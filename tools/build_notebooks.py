@@ -10,6 +10,7 @@ the committed outputs are exactly what a learner's run produces; strict nbval
 (``pytest``) then proves they still are.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "notebooks" / "sources"
+# the self-checks' drawn data (kit/checks/drawn.py): the same as strict nbval's re-run (conftest.py)
+os.environ.setdefault("KIT_CHECK_SEED", "lessons")
 
 
 def build(source: Path) -> Path:

@@ -202,10 +202,9 @@ def _missing_or_counted(span: Span, contract: Trace, here, everything, what) -> 
                          f"it is in: put your code in this cell and run it.", "span-missing")
         earlier = "" if everything[everything.name == span.name].empty or len(everything) == len(here) else \
             " (an earlier cell made one, but the check judges only this cell)"
-        hint = span.hints.get("missing") or (
-            f"Check the name you gave start_as_current_span(...)." if span.scope is None else "")
-        return wrong(f"{what} made no span named {span.name!r}{earlier}. It made: {names(here.name)}. {hint}".rstrip(),
-                     "span-missing")
+        hint = span.hints.get("missing", "")
+        return wrong(f"{what} made no span named {span.name!r}{earlier}: the trace to aim for has it {_where(span)}. "
+                     f"It made: {names(here.name)}. {hint}".rstrip(), "span-missing")
     if len(rows) == span.count:
         return None
     if len(rows) < span.count:
@@ -213,6 +212,13 @@ def _missing_or_counted(span: Span, contract: Trace, here, everything, what) -> 
         return wrong(f"{what} made {len(rows)} span{'s' * (len(rows) != 1)} called {span.name!r}, expected "
                      f"{span.count}. {hint}".rstrip(), "span-count")
     return _duplicate(span, rows, here)
+
+
+def _where(span: Span) -> str:
+    if span.parent is None:
+        return "as the start (root) of a trace"
+    where = f"inside {span.parent!r}" if span.via != MESSAGE else f"as the child of {span.parent!r}, through the message"
+    return where + (f", after {span.after!r}" if span.after else "")
 
 
 def _duplicate(span: Span, rows, here) -> Result:
@@ -229,9 +235,9 @@ def _duplicate(span: Span, rows, here) -> Result:
                      "span-duplicate")
     traces = rows.trace_id.nunique()
     where = (f", in {traces} different traces: was its `with` block written (or run) more than once?"
-             if traces > 1 and span.parent is None else
-             f": the trace to aim for has it {times}; leave out the others.")
-    return wrong(f"{span.name!r} appears {seen} in this cell, expected {times}{where}", "span-duplicate")
+             if traces > 1 and span.parent is None else ": leave out the others.")
+    return wrong(f"{span.name!r} appears {seen} in this cell; the trace to aim for has it {times}{where}",
+                 "span-duplicate")
 
 
 def _extra(contract: Trace, here, by_id, what: str) -> Result | None:
@@ -361,7 +367,8 @@ def _looks(span: Span, row: dict, number: int, of: int) -> Result | None:
         if row["kind"] not in SpanKind.__members__:
             return wrong(f"The span {which} was given kind={row['kind']}, which is not a SpanKind: pass the enum, "
                          f"kind=SpanKind.{span.kind} (from opentelemetry.trace import SpanKind).", "span-kind")
-        hint = KIND_HINTS.get((span.kind, row["kind"]), f"Pass kind=SpanKind.{span.kind} when you start it.")
+        hint = KIND_HINTS.get((span.kind, row["kind"]), f"Pass kind=SpanKind.{span.kind} when you start it."
+                              if span.kind != "INTERNAL" else "INTERNAL is the default: leave kind= out.")
         return wrong(f"The span {which} has kind {row['kind']}, expected {span.kind}. {hint}", "span-kind")
     attributes = row["attributes"] or {}
     wanted = dict(span.attributes)

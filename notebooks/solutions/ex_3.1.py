@@ -7,4 +7,4 @@ with tele.tracer.start_as_current_span("check temperature"):
     if reading > 30:
         alerts.warning("temperature too high")
 
-check_log_in_span("temperature too high", "check temperature", severity="WARN")
+check_log_in_span("temperature too high", "check temperature", severity="WARN", exercise="3.1")
