@@ -339,6 +339,11 @@ def _place(span: Span, contract: Trace, row: dict, here, by_id, mine) -> Result 
     return None
 
 
+def _cell_has(code: str) -> bool:
+    from kit import attempts
+    return attempts.cell_has(code)
+
+
 def _ancestors(row, by_id) -> list[str]:
     out, seen = [], set()
     while row is not None and row["parent_span_id"] and row["span_id"] not in seen:
@@ -380,6 +385,8 @@ def _looks(span: Span, row: dict, number: int, of: int) -> Result | None:
             has = (" It has no attributes." if not count else f" It has {names(attributes)}." if count <= 4
                    else f" It has {count} others.")
             how = span.hints.get("attribute") or (
+                f"span.set_attribute({key!r}, ...) must run inside the `with` block, while the span is open: one set "
+                f"after the span ended is dropped." if _cell_has(f"set_attribute({key!r}") else
                 f"Try span.set_attribute({key!r}, {'...' if value == ANY else repr(value)}) inside the `with` block "
                 f"(one set after the span ended is dropped).")
             return wrong(f"The span {which} has no attribute {key!r}.{has}" + (close or " " + how), "span-attribute")
@@ -392,7 +399,10 @@ def _looks(span: Span, row: dict, number: int, of: int) -> Result | None:
         if event not in event_names:
             also = (f" {event!r} is an attribute of the span, not an event: an event is a moment, added with "
                     f"span.add_event({event!r})." if event in attributes else
-                    did_you_mean(event, event_names) or f" Try span.add_event({event!r}) inside the block.")
+                    did_you_mean(event, event_names) or (
+                        " span.add_event(...) must run inside the `with` block, while the span is open: one added "
+                        "after it ended is dropped." if _cell_has(f"add_event({event!r}") else
+                        f" Try span.add_event({event!r}) inside the block."))
             return wrong(f"The span {which} has no event {event!r} (it has {names(event_names)}).{also}", "span-event")
     if span.exception:
         types = [e[1].get("exception.type") for e in row["events"] if e[0] == "exception"]
