@@ -100,7 +100,7 @@ def judge_every_exercise(path):
                 failures.append(f"{number} {what}: the message asks for {written}, which the attempt already has:\n"
                                 f"{out.result}")
             if path.stem[:2] in REASONS_FROM:
-                reason = kernel.run("getattr(_, 'reason', None)").result
+                reason = kernel.run("getattr(get_ipython().last_execution_result.result, 'reason', None)").result
                 if reason in ("", "None", "''"):
                     failures.append(f"{number} {what}: the ✗ has no reason code:\n{out.result}")
         return out

@@ -111,23 +111,31 @@ def _by_attribute(name: str, changes, expected: dict, key: str) -> Result:
                          if key not in attrs else f"{name!r} was recorded with {attrs}: give it only the attribute "
                          f"{key!r}, nothing else (each extra attribute multiplies the streams).", "metric-attributes")
         got[attrs[key]] = got.get(attrs[key], 0) + row["change"]
+    if got == expected:
+        return ok(f"{name!r} went up by {_streams(got, key)} in this cell.")
+    drawn = "topics" in (current_data() or {})
+    compare = f" By {key}, this cell counted {_plain(got)}; this run's messages need {_plain(expected)}."
     for value, count in expected.items():
-        if value not in got:
-            return wrong(f"Nothing was counted for {key}={value!r} in this cell: count every message, each with its "
-                         f"own topic ({_streams(got, key)}).", "metric-missing-stream")
-        if got[value] != count:
-            drawn = "topics" in (current_data() or {})
-            hint = (f" Is each message added {_num(got[value] // count)} times?" if count and got[value] % count == 0
-                    and got[value] > count else " Add 1 for each message " +
-                    ("of `topics` (this run's list, drawn in the cell above: a list typed in has other messages), "
-                     if drawn else "") + "with its own topic as the attribute.")
+        if got.get(value, 0) != count and count and got.get(value, 0) % count == 0 and got.get(value, 0) > count:
             return wrong(f"{name!r} {{{key!r}: {value!r}}} went up by {_num(got[value])} in this cell, expected "
-                         f"{_num(count)}.{hint}", "metric-count")
+                         f"{_num(count)}: is each message added {_num(got[value] // count)} times?{compare}",
+                         "metric-count")
+    missing = [v for v in expected if v not in got]
+    if missing:
+        return wrong(f"Nothing was counted for {key}={missing[0]!r} in this cell: count every message, each with its "
+                     f"own topic.{compare}" + (" Count the messages of `topics` (this run's list, drawn in the cell "
+                                               "above), not a list typed in." if drawn else ""), "metric-missing-stream")
     extra = sorted(set(got) - set(expected))
     if extra:
-        return wrong(f"{name!r} also counted {key}={extra[0]!r}, which none of this run's messages had.",
+        return wrong(f"{name!r} also counted {key}={extra[0]!r}, which none of this run's messages had.{compare}",
                      "metric-extra-stream")
-    return ok(f"{name!r} went up by {_streams(got, key)} in this cell.")
+    return wrong(f"{name!r} did not count each message once, with its own topic as the attribute.{compare}"
+                 + (" Count the messages of `topics` (this run's list, drawn in the cell above), not a list typed in."
+                    if drawn else ""), "metric-count")
+
+
+def _plain(counts: dict) -> str:
+    return "{" + ", ".join(f"{k!r}: {_num(v)}" for k, v in counts.items()) + "}"
 
 
 def _streams(got: dict, key: str) -> str:
@@ -217,11 +225,13 @@ def check_console_reader(provider, name: str, expected=None, attributes: dict | 
     result = _judge_printed(printed.getvalue(), name, expected, attributes, every)
     _silence(provider, exporter)
     if result.passed and unread:
+        fix = ("force_flush() ran before the counting: call it after the last .add(...), so that it prints them."
+               if attempts.cell_has(".force_flush()") else
+               "After counting, call console_provider.force_flush(): it prints them now.")
         return wrong(f"What the reader would print is right, but this cell did not make it print: the counts were "
                      f"still waiting in the provider when the check ran, to be printed in "
-                     f"{(every or 60_000) / 1000:g} s, into whatever cell runs then. After counting, call "
-                     f"console_provider.force_flush(): it prints them now. (The check shut this provider down.)",
-                     "not-flushed")
+                     f"{(every or 60_000) / 1000:g} s, into whatever cell runs then. {fix} (The check shut this "
+                     f"provider down.)", "not-flushed")
     return result
 
 
