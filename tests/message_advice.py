@@ -9,7 +9,8 @@ A message names a fix as code: a call (``span.record_exception(exc)``), a keywor
 it ("call", "use", "pass", "add", "start it with", …). When the attempt already holds that
 code (spaces and quote marks aside), the message sends the learner to fix what is not
 broken. Code a message only quotes to describe the mistake ("`props.UserProperty = [...]`
-APPENDS in paho") follows no such verb and is not advice.
+APPENDS in paho") follows no such verb and is not advice, nor is a block it points at
+("inside the `with ... 'hello'` block").
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ def suggestions(message: str) -> list[str]:
     for pattern in (TICKS, CALL, KEYWORD):
         for match in pattern.finditer(message):
             fragment = match.group(1) if pattern is TICKS else match.group(0)
+            if fragment.startswith(("with ...", "with …")):
+                continue  # names a block of the attempt ("the `with ... 'x'` block"), asks for no new code
             before = message[max(0, match.start() - 40):match.start()].lower()
             sentence = re.split(r"[.!?]\s", before)[-1]
             if any(sentence.endswith(v) or f" {v}" in sentence[-len(v) - 12:] for v in VERBS):

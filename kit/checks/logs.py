@@ -79,8 +79,10 @@ def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger:
         where = next(lg for lg in _loggers_up(logging.getLogger(logger))
                      if any(getattr(h, "_logger_provider", None) is provider for h in lg.handlers))
         label = "the root logger" if where is logging.getLogger() else f"the logger {where.name!r}"
-        return wrong(f"The LoggingHandler for your provider is on {label}, not on {logger!r}: every record that "
-                     f"reaches {label} (every library's, if it is the root) now goes to {service!r} too. Put it on the "
+        reaches = ("every record of every library" if where is logging.getLogger() else
+                   f"every record of {where.name!r}'s other loggers")
+        return wrong(f"The LoggingHandler for your provider is on {label}, not on {logger!r}: {reaches} now goes to "
+                     f"{service!r} too. Put it on the "
                      f"logger the task names: logging.getLogger({logger!r}).handlers[:] = "
                      f"[LoggingHandler(logger_provider=provider)], and take it off {label}.", "handler-on-root")
     if not handled_by:

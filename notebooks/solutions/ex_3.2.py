@@ -11,7 +11,7 @@ disk_provider.add_log_record_processor(
 set_logger_provider(disk_provider)  # refused here: the kit set one first (the handler below does not need it)
 
 disk = logging.getLogger("myapp.disk")
-disk.handlers[:] = [LoggingHandler(logger_provider=disk_provider, exercise="3.2")]  # replace: a re-run adds no second handler
+disk.handlers[:] = [LoggingHandler(logger_provider=disk_provider)]  # replace: a re-run adds no second handler
 
 disk.warning("disk almost full")
 disk_provider.force_flush()
