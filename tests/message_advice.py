@@ -20,7 +20,7 @@ import re
 VERBS = ("call ", "calls ", "use ", "pass ", "add ", "try ", "start it with ", "start the span with ", "give it ",
          "give instrument() ", "give the ", "write ", "publish with ", "put ", "log it with ", "log with ",
          "replace them instead: ", "replace: ", "instead: ", "e.g. ", "read it from the extracted context, ",
-         "inject with ", "then ", "set ", "wrap it: ", "with ", "subscribe(", "publish(")
+         "inject with ", "then ", "set ", "wrap it: ", "subscribe(", "publish(")
 CALL = re.compile(r"[A-Za-z_][\w.]*\((?:[^()]|\([^()]*\))*\)(?:\.[\w.]+\((?:[^()]|\([^()]*\))*\))*")
 KEYWORD = re.compile(r"\b[a-z_]+=(?:[A-Za-z_][\w.]*(?:\([^()]*\))?|\d+(?:_\d+)*|'[^']*'|\"[^\"]*\")")
 TICKS = re.compile(r"`([^`]+)`")

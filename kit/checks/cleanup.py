@@ -27,7 +27,8 @@ def _describe(ctx) -> str:
     span = trace.get_current_span(ctx)
     parts = []
     if span.get_span_context().is_valid:
-        parts.append(f"the span {getattr(span, 'name', 'from a message')!r}")
+        name = getattr(span, "name", None)
+        parts.append(f"the span {name!r}" if name else "a context extracted from a message")
     bags = dict(baggage.get_all(ctx))
     if bags:
         parts.append(f"baggage {bags}")
@@ -45,10 +46,13 @@ def left_attached_earlier() -> Result | None:
     if mark is None or not mark.context:
         return None
     what = _describe(mark.context)
+    joined = ("Every span started since then joined that trace, this cell's too." if
+              trace.get_current_span(mark.context).get_span_context().is_valid else
+              "Every span and message since then carried that baggage, this cell's too.")
     _reset()
     return wrong(f"When this cell started, {what} was still the current context: an earlier cell called "
-                 f"context.attach(...) without context.detach(token) (or ran a check inside a `with` block). Every "
-                 f"span started since then joined that trace, this cell's too. The check has detached it now: run "
+                 f"context.attach(...) without context.detach(token) (or ran a check inside a `with` block). "
+                 f"{joined} The check has detached it now: run "
                  f"this cell again, and detach what you attach (token = context.attach(ctx) … "
                  f"context.detach(token)).", "context-leaked-earlier")
 
@@ -62,12 +66,18 @@ def left_attached_here() -> Result | None:
         return None
     what = _describe(now)
     _reset(start)
+    other = ("" if attempts.cell_has("context=") else
+             ", or start the span with context=ctx (or inject with context=ctx) and attach nothing")
     return wrong(f"After this cell's code ran, {what} was still the current context: a context.attach(...) "
-                 f"without its context.detach(token), or the check called inside a `with` block. Every span "
-                 f"started afterwards, in later cells too, would join that trace. Keep the token and detach it "
-                 f"(token = context.attach(ctx) … context.detach(token)), or start the span with context=ctx and "
-                 f"attach nothing; call the check outside any `with` block. (The check detached it for you.)",
-                 "context-leaked")
+                 f"without its context.detach(token), or the check called inside a `with` block. {_effect(now)} "
+                 f"Keep the token and detach it (token = context.attach(ctx) … context.detach(token)){other}; call "
+                 f"the check outside any `with` block. (The check detached it for you.)", "context-leaked")
+
+
+def _effect(ctx) -> str:
+    if trace.get_current_span(ctx).get_span_context().is_valid:
+        return "Every span started afterwards, in later cells too, would join that trace."
+    return "Every span started and every message sent afterwards, in later cells too, would carry that baggage."
 
 
 def leaked_by_call(before, what: str) -> Result | None:
@@ -77,10 +87,13 @@ def leaked_by_call(before, what: str) -> Result | None:
         return None
     left = _describe(now)
     _reset(before)
+    fix = ("Its span already gets context=ctx: the attach is not needed, remove it (or keep its token and "
+           "detach it in a finally)." if attempts.cell_has("context=ctx") else
+           "Detach what you attach (token = context.attach(ctx), then context.detach(token) in a finally), or pass "
+           "context=ctx to start_as_current_span and attach nothing.")
     return wrong(f"After {what} returned, {left} was still the current context: it called context.attach(...) "
                  f"without context.detach(token). In on_message, that context stays on paho's network thread and "
-                 f"every later message's spans join it. Detach what you attach (try/finally), or pass "
-                 f"context=ctx to start_as_current_span and attach nothing.", "context-leaked")
+                 f"every later message's spans join it. {fix}", "context-leaked")
 
 
 # ---------------------------------------------------------------- paho

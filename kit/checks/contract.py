@@ -253,7 +253,8 @@ def _extra(contract: Trace, here, by_id, what: str) -> Result | None:
     if row.kind == "CLIENT" and (inner.kind == "PRODUCER").any():
         hint = (" The 2023 blog wrapped its PRODUCER span in a CLIENT span; today one PRODUCER span stands for "
                 "the publish: leave the CLIENT span out.")
-    more = f" (and {names(unexpected.name[1:])})" if len(unexpected) > 1 else ""
+    others = [n for n in dict.fromkeys(unexpected.name) if n != row["name"]]
+    more = f" (and {names(others)})" if others else (" (more than once)" if len(unexpected) > 1 else "")
     return wrong(f"{what} also made {row['name']!r} ({row.kind}{around}){more}, which the trace to aim for "
                  f"does not have: leave it out.{hint}", "span-extra")
 
@@ -281,7 +282,11 @@ def _place(span: Span, contract: Trace, row: dict, here, by_id, mine) -> Result 
         if want in linked:
             return wrong(f"{name!r} is linked to {want!r} but is not its child: the trace to aim for has it as a "
                          f"child. Start it with context=ctx instead of links=[...].", "span-linked")
-        if span.via == MESSAGE:
+        if span.via == MESSAGE and _cell_has("context=ctx"):
+            fix = span.hints.get("parent") or (
+                f"It is started with context=ctx, but that ctx holds no trace context: extract it from the very carrier "
+                f"{want!r} injected into (after the inject), and pass that.")
+        elif span.via == MESSAGE:
             fix = span.hints.get("parent") or (
                 f"Start it with context=ctx, where ctx is what propagate.extract(...) read from the carrier that "
                 f"{want!r} injected.")
