@@ -32,9 +32,11 @@ def _squeeze(code: str) -> str:
 
 def suggestions(message: str) -> list[str]:
     """The code a ✗ message asks the learner to write."""
-    out = []
+    out, calls = [], [m.span() for m in CALL.finditer(message)]
     for pattern in (TICKS, CALL, KEYWORD):
         for match in pattern.finditer(message):
+            if pattern is KEYWORD and any(a <= match.start() < b for a, b in calls):
+                continue  # part of a call: the call is the advice
             fragment = match.group(1) if pattern is TICKS else match.group(0)
             if fragment.startswith(("with ...", "with …")):
                 continue  # names a block of the attempt ("the `with ... 'x'` block"), asks for no new code

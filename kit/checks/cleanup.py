@@ -171,13 +171,23 @@ def callbacks_crashed() -> Result | None:
         if not str(thread_name).startswith("paho-mqtt-client-"):
             continue
         cid = str(thread_name)[len("paho-mqtt-client-"):]
-        clients = [c for c in attempts.paho_clients() if _client_id(c) == cid]
-        bad = next((_bad_signature(c) for c in clients if _bad_signature(c)), None)
+        clients = ([c for c in attempts.new_clients() if _client_id(c) == cid]
+                   or [c for c in attempts.paho_clients() if _client_id(c) == cid])
+        found = next(((c, _bad_signature(c)) for c in clients if _bad_signature(c)), None)
         error = f"{type(exc).__name__}: {exc}"
-        if bad is not None:
-            name, callback = bad
+        for client in clients:
+            if client in attempts.new_clients():
+                _close(client)  # its thread is gone, its connection would linger and hold its client id
+        old_api = [c for c in clients if not _is_v2(c)]
+        if old_api and isinstance(exc, TypeError):
+            return wrong(f"paho's network thread of the client {cid!r} stopped with {error}: the client was made "
+                         f"without CallbackAPIVersion.VERSION2, so paho calls its callbacks the paho 1.x way, with "
+                         f"other arguments than yours. Make it with mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, "
+                         f"client_id=...), and run the cell again.", "callback-api-version")
+        if found is not None:
+            client, (name, callback) = found
             return wrong(f"paho's network thread of the client {cid!r} stopped with {error}: "
-                         f"{_signature_message(clients[0], name, callback)} Fix the signature and run the cell again "
+                         f"{_signature_message(client, name, callback)} Fix the signature and run the cell again "
                          f"(a stopped client receives nothing more).", "callback-signature")
         return wrong(f"paho's network thread of the client {cid!r} stopped: one of its callbacks raised {error}. "
                      f"A callback that raises stops the client: it receives nothing more (the traceback went to "
@@ -208,9 +218,23 @@ def clients_left(wait_s: float = 1.0) -> Result | None:
     client = left[0]
     name = _variable(client) or "client"
     more = f" (and {names(_client_id(c) for c in left[1:])})" if len(left) > 1 else ""
-    return wrong(f"{_called_as(client)}{more} is still connected when the exercise ends: call {name}.disconnect() "
+    said = wrong(f"{_called_as(client)}{more} is still connected when the exercise ends: call {name}.disconnect() "
                  f"and {name}.loop_stop() once you are done with it. Left running, each run of the cell adds "
-                 f"another connection and another thread.", "client-connected")
+                 f"another connection and another thread, and a client with the same id takes the next run's "
+                 f"connection away. (The check disconnected it for you.)", "client-connected")
+    for each in left:
+        _close(each)
+    return said
+
+
+def _close(client) -> None:
+    """Disconnect a client the learner left behind, so it cannot disturb the next attempt."""
+    try:
+        client.reconnect_delay_set(min_delay=3600, max_delay=3600)  # no automatic reconnect meanwhile
+        client.disconnect()
+        client.loop_stop()
+    except Exception:  # a client in an odd state: leave it
+        pass
 
 
 def _running(client) -> bool:

@@ -197,18 +197,24 @@ def judged(check):
     return run
 
 
+SAYS_MORE_THAN_A_CRASH = {"filter-invalid", "filter-misses", "filter-too-wide", "getter-setter-shape", "not-callable"}
+
+
 def _run(check, state: _Judging, args, kwargs) -> Result:
     ex = EXERCISES.get(state.number) if state.number else None
     contract = trace_of(state.number) if ex is not None else None
     needs_paho = contract is not None and any(s.scope for s in contract.spans)
     for verdict in (cleanup.left_attached_earlier,
                     cleanup.instrumented_before if needs_paho else None,
-                    cleanup.left_attached_here, cleanup.callbacks_crashed):
+                    cleanup.left_attached_here):
         result = verdict() if verdict else None
         if result is not None:
             return result
     result = check(*args, **kwargs)
     if not isinstance(result, Result) or not result.passed:
+        crashed = cleanup.callbacks_crashed()  # a stopped network thread explains "nothing arrived" best
+        if crashed is not None and getattr(result, "reason", "") not in SAYS_MORE_THAN_A_CRASH:
+            return crashed
         return result
     if ex is not None and not state.trace_judged:
         verdict = trace_verdict()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from kit.checks._result import Result, ok, wrong
 from kit.checks.exercises import call_learner, judged, trace_verdict
 
@@ -216,17 +218,22 @@ def check_retained(messages, topic: str, payload: bytes, qos: int, clients: tupl
         return wrong(f"Give the check the list of messages the dashboard received (dashboard.messages), not a "
                      f"{type(messages).__name__}.", "not-messages")
     got = [m for m in messages if getattr(m, "topic", None) == topic]
+    kept = _retained_now(messages, topic) if not got or got[-1].qos != qos else None
     if not got:
         seen = sorted({str(getattr(m, "topic", "?")) for m in messages})
-        causes = [fix for fragment, fix in (
-            ("retain=True", "publish with retain=True (and wait_for_publish) before the dashboard connects"),
-            ("subscribe(", f"subscribe to {topic!r} in the dashboard's on_connect"),
-            ("wait(", "wait for the message (dashboard.wait(1, timeout_s=2)) before disconnecting")) if
-            not attempts.cell_has(fragment)]
-        return wrong(f"The late subscriber got nothing on {topic!r}" + (f" (it got {seen})" if seen else "") + ". "
-                     + ("; ".join(causes).capitalize() + "." if causes else
-                        f"Did the publish finish (wait_for_publish) before the dashboard connected, is its on_message "
-                        f"the Inbox you check, and does it subscribe to exactly {topic!r}?"), "retained-nothing")
+        head = f"The late subscriber got nothing on {topic!r}" + (f" (it got {seen})" if seen else "") + ". "
+        if kept is None:
+            return wrong(head + f"Publish {payload!r} with retain=True before the dashboard connects, subscribe to "
+                         f"{topic!r} in its on_connect, and wait for the message before disconnecting.",
+                         "retained-nothing")
+        if not kept:
+            return wrong(head + f"Nothing is retained on {topic!r} at the broker (a subscriber connecting now gets "
+                         f"nothing either): publish {payload!r} with retain=True, and wait_for_publish, before the "
+                         f"dashboard connects.", "retained-nothing")
+        waits = "" if attempts.cell_has("dashboard.wait(") else " and wait for it (dashboard.wait(1, timeout_s=2))"
+        return wrong(head + f"The broker does keep {kept[0].payload!r} on it (a subscriber connecting now gets it), so "
+                     f"the dashboard is the side to fix: subscribe to {topic!r} in its on_connect, make the Inbox "
+                     f"you check its on_message{waits}, before disconnecting.", "retained-nothing")
     msg = got[-1]
     if msg.payload != payload:
         return wrong(f"It got {msg.payload!r} on {topic!r}, expected {payload!r}.", "retained-payload")
@@ -235,9 +242,13 @@ def check_retained(messages, topic: str, payload: bytes, qos: int, clients: tupl
                      f"while the subscriber was already connected. A late subscriber gets only what the broker "
                      f"kept: publish it (with retain=True) before the dashboard connects.", "retained-not-retained")
     if msg.qos != qos:
+        stored = kept[0].qos if kept else None
+        side = (f"the publish was at QoS {stored}, the dashboard subscribed at QoS {msg.qos}: subscribe(..., qos={qos})"
+                if stored is not None and stored >= qos else
+                f"the publish was at QoS {stored}: publish(..., qos={qos})" if stored is not None else
+                f"publish(..., qos={qos}) and subscribe(..., qos={qos})")
         return wrong(f"It arrived at QoS {msg.qos}, expected {qos}: a message is delivered at the lower of its "
-                     f"publish's QoS and the subscription's, so both must be {qos}: publish(..., qos={qos}) and "
-                     f"subscribe(..., qos={qos}).", "retained-qos")
+                     f"publish's QoS and the subscription's; {side}.", "retained-qos")
     made = attempts.new_clients()
     if clients and attempts.current() is not None and attempts.current().clients is not None:
         sender, late = clients
@@ -253,3 +264,40 @@ def check_retained(messages, topic: str, payload: bytes, qos: int, clients: tupl
                          f"that publishes and then subscribes proves nothing about clients that come later.",
                          "retained-one-client")
     return ok(f"A subscriber that came later got the retained {payload!r} on {topic!r} at QoS {qos}.")
+
+
+def _retained_now(messages, topic: str):
+    """What the broker keeps retained on ``topic`` now, asked by a subscriber of the check's own (on the
+    broker of the client that got ``messages``, or of any client the cell made): a list of messages,
+    [] when nothing is retained, None when the check cannot ask."""
+    import threading
+    import uuid
+
+    import paho.mqtt.client as mqtt
+
+    from kit import attempts
+    clients = attempts.new_clients()
+    where = [(getattr(c, "_host", None), getattr(c, "_port", None)) for c in clients]
+    where = [(h, p) for h, p in where if h and p]
+    if not where:
+        return None
+    host, port = where[-1]
+    got, done = [], threading.Event()
+    probe = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"kit-check-{uuid.uuid4().hex[:8]}")
+    probe.on_connect = lambda c, userdata, flags, rc, props: c.subscribe(topic, qos=2)
+    probe.on_subscribe = lambda *args: done.set()
+    probe.on_message = lambda c, userdata, msg: got.append(msg)
+    try:
+        probe.connect(host, port)
+        probe.loop_start()
+        if not done.wait(2):
+            return None
+        deadline = time.monotonic() + 0.5  # a retained message comes right after the SUBACK
+        while not got and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return [m for m in got if m.retain]
+    except Exception:  # no broker to ask: say less
+        return None
+    finally:
+        probe.disconnect()
+        probe.loop_stop()
