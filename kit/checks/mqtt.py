@@ -75,10 +75,22 @@ def check_hop(inbox, consumer: str, producer: str, placement: str = "user proper
     the subscriber's handler (``inbox.then``) messages of its own: one carrying a context
     only the check knows (the span made must continue it), and one with no context at all
     (the handler must not raise)."""
+    from kit import attempts
     from kit.checks.spans import check_parent, made
+
+    from kit.checks.cleanup import _describe
 
     messages = list(getattr(inbox, "messages", []))
     errors = list(getattr(inbox, "errors", []))
+    leaks = list(getattr(inbox, "leaks", []))
+    if leaks:
+        _, left = leaks[-1]
+        fix = ("Its span already gets context=ctx: the attach is not needed, remove it (or detach it in a finally)."
+               if attempts.cell_has("context=ctx") else
+               "Start the span with context=ctx and attach nothing (or detach the token in a finally).")
+        return wrong(f"Your on_message handler left {_describe(left)} attached: it called context.attach(...) without "
+                     f"context.detach(token), on paho's network thread, where it would sit under every later "
+                     f"message's spans. (The kit's Inbox put the context back.) {fix}", "context-leaked")
     if errors:
         _, exc = errors[-1]
         return wrong(f"Your on_message raised {type(exc).__name__}: {exc}. (The kit's Inbox caught it, so the "
@@ -106,21 +118,31 @@ def check_hop(inbox, consumer: str, producer: str, placement: str = "user proper
     if len(parts) < 3 or parts[2] != span.span_id:
         return wrong(f"The message's traceparent ({carried[-1]}) does not name this cell's {producer!r}: inject "
                      f"inside its `with` block, while it is the current span.", "hop-stale-context")
-    verdict = check_parent(consumer, producer, remote=True)
-    if not verdict.passed and "has no parent" in verdict.message:
+    whole = trace_verdict()  # every span of the cell, before the check hands the handler messages of its own
+    if whole is None and _judging_nothing():
+        whole = check_parent(consumer, producer, remote=True)
+        whole = None if whole.passed else whole
+    if whole is not None and whole.reason == "span-no-parent" and f"{consumer!r}" in whole.message:
         return wrong(f"The message carried the context of {producer!r}, but {consumer!r} did not continue it: "
                      f"{_how_to_continue(placement)}", "hop-not-continued")
-    if not verdict.passed:
-        return verdict
-    child, _ = made(consumer)
-    if child.service == span.service:
-        return wrong(f"{consumer!r} comes from the same service as the publisher ({span.service!r}): make it with "
-                     f"the subscriber's tracer.", "span-service")
-    whole = trace_verdict()  # every span of the cell, before the check hands the handler messages of its own
     if whole is not None:
         return whole
+    child, _ = made(consumer)
+    if child is None:
+        return wrong(f"This cell made no span {consumer!r}.", "span-missing")
     replayed = _replay(inbox, messages[-1], consumer, placement)
-    return verdict if replayed is None else replayed
+    if replayed is not None:
+        return replayed
+    where = "its JSON payload" if placement == "json" else "its user properties"
+    return ok(f"{consumer!r} ({child.service}) continues {producer!r} ({span.service}) through {where}, in trace "
+              f"{child.trace_id}; handed other messages, the handler continued their context too, and took one "
+              f"without a context in its stride.")
+
+
+def _judging_nothing() -> bool:
+    """True when the check runs without an exercise (no trace contract to judge the hop by)."""
+    from kit.checks.exercises import _judging
+    return not _judging or _judging[-1].number is None
 
 
 def _how_to_continue(placement: str) -> str:
