@@ -57,7 +57,7 @@ class Span:
     span, in the order they started; ``exception``: the type of a recorded exception;
     ``scope``: the instrumentation (tracer name) that must make it; ``after``: a span
     under the same parent that must have ended before this one starts; ``hints``:
-    the fix to suggest, by reason (``"attribute"``, ``"count"``, …)."""
+    the fix to suggest, by reason (``"attribute"``, ``"count"``, …), a text or a function giving one."""
 
     name: str
     kind: str = "INTERNAL"
@@ -202,16 +202,26 @@ def _missing_or_counted(span: Span, contract: Trace, here, everything, what) -> 
                          f"it is in: put your code in this cell and run it.", "span-missing")
         earlier = "" if everything[everything.name == span.name].empty or len(everything) == len(here) else \
             " (an earlier cell made one, but the check judges only this cell)"
-        hint = span.hints.get("missing", "")
+        hint = _hint(span, "missing")
         return wrong(f"{what} made no span named {span.name!r}{earlier}: the trace to aim for has it {_where(span)}. "
                      f"It made: {names(here.name)}. {hint}".rstrip(), "span-missing")
     if len(rows) == span.count:
         return None
     if len(rows) < span.count:
-        hint = span.hints.get("count", "")
+        hint = _hint(span, "count")
         return wrong(f"{what} made {len(rows)} span{'s' * (len(rows) != 1)} called {span.name!r}, expected "
                      f"{span.count}. {hint}".rstrip(), "span-count")
     return _duplicate(span, rows, here)
+
+
+def _hint(span: Span, key: str, default: str = "") -> str:
+    hint = span.hints.get(key)
+    if callable(hint):
+        try:
+            hint = hint()
+        except Exception:
+            hint = None
+    return hint or default
 
 
 def _where(span: Span) -> str:
@@ -230,8 +240,14 @@ def _duplicate(span: Span, rows, here) -> Result:
         return wrong(f"{span.name!r} appears {seen}, one inside the other: the cell started a second "
                      f"{span.name!r} within the first. Add to the span you were given (the `as span` of its `with`) "
                      f"instead of starting another; the trace to aim for has it {times}.", "span-duplicate")
-    if span.hints.get("duplicate"):
-        return wrong(f"{span.name!r} appears {seen} in this cell, expected {times}. {span.hints['duplicate']}",
+    scope = span.scope() if callable(span.scope) else span.scope
+    strangers = rows[~rows.scope.fillna("").astype(str).str.startswith(scope)] if scope else rows.iloc[0:0]
+    if not strangers.empty:
+        return wrong(f"{span.name!r} appears {seen} in this cell, and one was made by the tracer "
+                     f"{strangers.scope.iloc[0]!r}, not by {span.scope_label or scope}: let the instrumentation make "
+                     f"it, and add to it with a hook or an option, instead of writing it by hand.", "span-scope")
+    if _hint(span, "duplicate"):
+        return wrong(f"{span.name!r} appears {seen} in this cell, expected {times}. {_hint(span, 'duplicate')}",
                      "span-duplicate")
     traces = rows.trace_id.nunique()
     where = (f", in {traces} different traces: was its `with` block written (or run) more than once?"
@@ -283,11 +299,11 @@ def _place(span: Span, contract: Trace, row: dict, here, by_id, mine) -> Result 
             return wrong(f"{name!r} is linked to {want!r} but is not its child: the trace to aim for has it as a "
                          f"child. Start it with context=ctx instead of links=[...].", "span-linked")
         if span.via == MESSAGE and _cell_has("context=ctx"):
-            fix = span.hints.get("parent") or (
+            fix = _hint(span, "parent") or (
                 f"It is started with context=ctx, but that ctx holds no trace context: extract it from the very carrier "
                 f"{want!r} injected into (after the inject), and pass that.")
         elif span.via == MESSAGE:
-            fix = span.hints.get("parent") or (
+            fix = _hint(span, "parent") or (
                 f"Start it with context=ctx, where ctx is what propagate.extract(...) read from the carrier that "
                 f"{want!r} injected.")
         else:
@@ -389,14 +405,14 @@ def _looks(span: Span, row: dict, number: int, of: int) -> Result | None:
             count = len(attributes)
             has = (" It has no attributes." if not count else f" It has {names(attributes)}." if count <= 4
                    else f" It has {count} others.")
-            how = span.hints.get("attribute") or (
+            how = _hint(span, "attribute") or (
                 f"span.set_attribute({key!r}, ...) must run inside the `with` block, while the span is open: one set "
                 f"after the span ended is dropped." if _cell_has(f"set_attribute({key!r}") else
                 f"Try span.set_attribute({key!r}, {'...' if value == ANY else repr(value)}) inside the `with` block "
                 f"(one set after the span ended is dropped).")
             return wrong(f"The span {which} has no attribute {key!r}.{has}" + (close or " " + how), "span-attribute")
         if value != ANY and attributes[key] != value:
-            more = span.hints.get("value", "")
+            more = _hint(span, "value")
             return wrong(f"The span {which} has {key}={attributes[key]!r}, expected {value!r}. {more}".rstrip(),
                          "span-attribute-value")
     event_names = [e[0] for e in row["events"]]

@@ -259,6 +259,27 @@ def _paho_span(name, kind, **more) -> Span:
     return Span(name, kind=kind, scope=_paho.scope, scope_label=_paho.LABEL, **more)
 
 
+def _hook_hint() -> str:
+    if attempts.cell_has("process_hook=") and not attempts.cell_has("publish_hook="):
+        return ("A process_hook is called with the spans of delivered messages (the receiving side); the publish "
+                "span's hook is the publish_hook: instrument(publish_hook=...).")
+    if attempts.cell_has("publish_hook="):
+        return ("The publish_hook given to instrument(...) did not set it. Does it take (span, client, topic, payload) "
+                "(a hook that raises is logged, never raised)? And was paho not instrumented already when that "
+                "instrument(...) ran? A second instrument() does nothing: uninstrument() first.")
+    return ("Give instrument() a publish_hook(span, client, topic, payload) that calls "
+            "span.set_attribute('app.sensor.id', 's-1').")
+
+
+def _body_size_hint() -> str:
+    if attempts.cell_has("message_body_size=True") or attempts.cell_has("process_hook="):
+        return ("The option (or hook) given to instrument(...) did not set it: was paho not instrumented already when "
+                "that instrument(...) ran? A second instrument() does nothing: uninstrument() first. A process_hook "
+                "takes (span, client, message).")
+    return ("PahoMqttInstrumentor().instrument(message_body_size=True), or a process_hook(span, client, message) "
+            "that sets it to len(message.payload).")
+
+
 def _topics(rng: random.Random) -> dict:
     topics = ["sensors/temp", "sensors/humidity", "sensors/pressure"]
     while True:
@@ -334,17 +355,16 @@ EXERCISES: dict[str, Exercise] = {
                           Span("process orders/new", kind="CONSUMER", service="processor", parent="publish orders/new",
                                via=MESSAGE))),
     "8.1": Exercise(Trace(_paho_span("publish lab/temp", "PRODUCER", service="sensor-app",
-                                     attributes={"app.sensor.id": "s-1"},
-                                     hints={"attribute": "Give instrument() a publish_hook(span, client, topic, payload) "
-                                                         "that calls span.set_attribute('app.sensor.id', 's-1')."})),
+                                     attributes={"app.sensor.id": "s-1"}, hints={"attribute": _hook_hint})),
                     uninstrument=True),
     "8.2": Exercise(lambda d: Trace(
-        _paho_span("publish greenhouse/temp", "PRODUCER", service="greenhouse", count=len(d["readings"])),
+        _paho_span("publish greenhouse/temp", "PRODUCER", service="greenhouse", count=len(d["readings"]),
+                   hints={"count": "One per reading of `readings`, this run's (drawn in the cell above): a list typed "
+                                   "in has other readings."}),
         _paho_span("process greenhouse/temp", "CONSUMER", service="greenhouse", parent="publish greenhouse/temp",
                    via=MESSAGE, count=len(d["readings"]),
                    each={"messaging.message.body.size": [len(r) for r in d["readings"]]},
-                   hints={"attribute": "PahoMqttInstrumentor().instrument(message_body_size=True), or a "
-                                       "process_hook(span, client, message) that sets it to len(message.payload).",
+                   hints={"attribute": _body_size_hint,
                           "count": "One per message: did every message arrive before the cell ended "
                                    f"(wait for them: inbox.wait({len(d['readings'])}))?",
                           "missing": "The messages were sent, and none was processed before the cell ended: wait "
