@@ -488,7 +488,7 @@ def check_edge_extract(extract, *, allowed: tuple) -> Result:
     tenant = drawn.tenant(rng)
     traceparent = f"00-{rng.getrandbits(128) | 1:032x}-{rng.getrandbits(64) | 1:016x}-01"
     smuggled = {"user.role": "admin", "user.email": f"{drawn.token(rng)}%40example.com",
-                f"x.{drawn.token(rng)}": drawn.token(rng)}
+                f"x.{drawn.token(rng)}": drawn.token(rng), f"{allowed[0]}.{drawn.token(rng)}" if allowed else "z": "1"}
     entries = [f"{k}={v}" for k, v in smuggled.items()] + [f"{k}={tenant if k == 'tenant.id' else drawn.token(rng)}"
                                                             for k in allowed]
     rng.shuffle(entries)
@@ -502,14 +502,14 @@ def check_edge_extract(extract, *, allowed: tuple) -> Result:
     parent = trace.get_current_span(ctx).get_span_context()
     if not parent.is_valid or f"{parent.trace_id:032x}" != traceparent.split("-")[1]:
         kept = dict(baggage.get_all(ctx))
-        if kept and _source_mentions(extract, "extract("):
+        if kept and _source_mentions(extract, "set_baggage(") and not _source_mentions(extract, "context="):
             return wrong("The context it returns keeps baggage but lost the trace: baggage.set_baggage(key, value) "
                          "without context= starts from the current context, which has no trace. Build on the "
                          "context you extracted: ctx = baggage.set_baggage(key, value, context=ctx).",
                          "edge-lost-trace")
-        return wrong("The context lost the trace: the consumer would start a new trace. Keep the trace context "
-                     "(TraceContextTextMapPropagator().extract(carrier)) and add the allowed baggage to that "
-                     "context (context=ctx).", "edge-lost-trace")
+        return wrong("The context lost the trace: the consumer would start a new trace. Start from the message's "
+                     "trace context (TraceContextTextMapPropagator().extract(carrier): trace context only), and add "
+                     "the allowed baggage to that context.", "edge-lost-trace")
     kept = dict(baggage.get_all(ctx))
     refused = sorted(k for k in kept if k not in allowed)
     if refused:
