@@ -11,7 +11,7 @@ made (see :mod:`kit.attempts`) and names the *first* difference in the learner's
     >>> hello
     hello
     ├── say hello to MQTT
-    └── say goodbye                  after 'say hello to MQTT'
+    └── say goodbye          after 'say hello to MQTT'
     >>> judge(hello, attempts.spans())    # None when the cell made exactly that, else a ✗
 
 Every exercise's contract is written once, in :mod:`kit.checks.exercises`.

@@ -48,7 +48,9 @@ def check_sampler(provider, ratio: float) -> Result:
     try:
         roots = [_decide(sampler, t, None) for t in ids]
         followed = {case: sum(_decide(sampler, t, case) for t in ids) / TRIALS for case in PARENTS}
-    except Exception as exc:  # noqa: BLE001  a sampler of the learner's own
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001  a sampler of the learner's own
         return wrong(f"The sampler raised {type(exc).__name__}: {exc}. It is called as "
                      f"should_sample(parent_context, trace_id, name, kind, attributes, links).", "sampler-raised")
     wrapped = type(sampler).__name__ == "ParentBased"
