@@ -152,3 +152,55 @@ def _lesson_class(path):
 
 for _path in LESSONS:
     globals()["TestLesson" + _path.stem] = _lesson_class(_path)
+
+
+# ---------------------------------------------------------------- issue 17: every exercise in one place
+
+OURS = [p for p in LESSONS if p.stem[:2] in REASONS_FROM]
+
+
+def _sources():
+    import jupytext
+    for path in OURS:
+        yield path, jupytext.read(NOTEBOOKS / "sources" / (path.stem + ".py"))
+
+
+def test_every_exercise_is_declared_once_and_names_itself_to_its_check():
+    """The invariants (the whole trace, what is left behind) apply to every exercise because each
+    check is told which exercise it judges; kit/checks/exercises.py declares each one."""
+    from kit.checks.exercises import EXERCISES
+    seen = []
+    for path, nb in _sources():
+        for index, number, _ in exercises(nb):
+            seen.append(number)
+            cell = nb.cells[index].source
+            assert f'exercise="{number}"' in cell or f'check_trace("{number}")' in cell, \
+                f"{path.name}, exercise {number}: its check must say which exercise it judges"
+            solution = (NOTEBOOKS / "solutions" / f"ex_{number}.py").read_text()
+            assert f'exercise="{number}"' in solution or f'check_trace("{number}")' in solution, number
+    assert sorted(seen) == sorted(n for n in EXERCISES if n.split(".")[0] not in ("10", "12"))
+
+
+def test_every_trace_contract_is_shown_before_its_exercise():
+    """The lesson shows the trace to aim for, drawn from the contract the check judges by."""
+    from kit.checks.exercises import EXERCISES
+    for path, nb in _sources():
+        previous = 0
+        for index, number, _ in exercises(nb):
+            if EXERCISES[number].trace is not None or EXERCISES[number].draw is not None:
+                shown = [c.source for c in nb.cells[previous:index] if c.cell_type == "code"]
+                assert any(f'exercise("{number}")' in c for c in shown), \
+                    f"{path.name}: show exercise {number}'s trace (and data) before it: exercise({number!r})"
+            previous = index + 1
+
+
+def test_the_stored_notebooks_show_the_trace_to_aim_for():
+    from kit.checks.exercises import EXERCISES, trace_of
+    for path in OURS:
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(o.get("data", {}).get("text/plain", "") for c in nb.cells if c.cell_type == "code"
+                         for o in c.get("outputs", []))
+        for number, ex in EXERCISES.items():
+            if number.split(".")[0] == str(int(path.stem[:2])) and ex.trace is not None:
+                first = trace_of(number).spans[0].name
+                assert f"Exercise {number}" in text and f"The trace to aim for:\n  {first}" in text, (path.name, number)

@@ -33,8 +33,8 @@ def check_metric(name: str, expected=None, attributes: dict | None = None, *, ki
     * ``expected`` None: what the exercise drew for this run (its ``counts``, or its ``payloads``:
       one measurement of each payload's size)."""
     data = current_data() or {}
-    if expected is None and "counts" in data:
-        expected = dict(data["counts"])
+    if expected is None and "_counts" in data:
+        expected = dict(data["_counts"])
     elif expected is None and "payloads" in data:
         sizes = [len(p) for p in data["payloads"]]
         expected, total, values = len(sizes), sum(sizes), sizes

@@ -1,5 +1,3 @@
-from kit.checks import check_log_in_span
-
 alerts = logging.getLogger("myapp.alerts")
 
 with tele.tracer.start_as_current_span("check temperature"):

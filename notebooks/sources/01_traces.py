@@ -325,7 +325,10 @@ check_trace("1.1")
 #
 # `parse_reading` swallows bad input and returns `None`. Make its span record the
 # `ValueError` and end with status `ERROR`, without letting the exception escape (the
-# self-check calls `parse_reading("twenty")` and `parse_reading("21.5")`).
+# self-check calls `parse_reading("twenty")` and `parse_reading("21.5")`: two calls, two spans).
+
+# %%
+exercise("1.2")
 
 # %% tags=["exercise"]
 from kit.checks import check_handled_error
@@ -374,7 +377,10 @@ check_trace("1.3")
 # Give `grpc_provider` a `BatchSpanProcessor` with the **gRPC** `OTLPSpanExporter`, sending
 # to `receiver.grpc_endpoint`, and `http_provider` one with the **HTTP** exporter, sending
 # to the receiver's HTTP port. Then make both send their span now. The self-check asks the
-# receiver what arrived, and how.
+# receiver what arrived, and how: these two spans, each once, and nothing else.
+
+# %%
+exercise("1.4")
 
 # %% tags=["exercise"]
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter

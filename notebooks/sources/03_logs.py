@@ -168,10 +168,15 @@ receiver.grpc_endpoint
 #
 # ### Exercise 3.1: a warning in the right place
 #
-# Log the warning `temperature too high` so that it belongs to the span `check temperature`.
+# Log the warning `temperature too high` so that it belongs to the span `check temperature`,
+# the one span of this trace:
+
+# %%
+from kit.checks import check_log_in_span, exercise
+
+exercise("3.1")
 
 # %% tags=["exercise"]
-from kit.checks import check_log_in_span
 
 alerts = logging.getLogger("myapp.alerts")
 
