@@ -32,7 +32,7 @@ WRONG["3.1"].append(
                   '    if reading > 30:\n        alerts.warning("temperature too high")',
                   'with tele.tracer.start_as_current_span("check temperature") as span:\n    reading = 31.5\n'
                   'if reading > 30:\n    with trace.use_span(span):\n        alerts.warning("temperature too high")'),
-                 ("from kit.checks import check_log_in_span\n", "from opentelemetry import trace\n\nfrom kit.checks import check_log_in_span\n")]))
+                 ('alerts = logging.getLogger("myapp.alerts")', 'from opentelemetry import trace\n\nalerts = logging.getLogger("myapp.alerts")')]))
 WRONG["3.2"] += [
     Wrong("a SimpleLogRecordProcessor", "The task (and production) uses a BatchLogRecordProcessor",
           edits=[("    BatchLogRecordProcessor(OTLPLogExporter(", "    SimpleLogRecordProcessor(OTLPLogExporter(")]),
