@@ -3,7 +3,7 @@
 For each lesson a kernel runs the notebook cell by cell. At each exercise it runs,
 in this order: the blank (✗), the solution (✓), the blank again (✗), every typical
 wrong answer listed in tests/wrong_answers/ (✗, with a message naming the mistake),
-then the solution twice (✓ ✓). Then the whole notebook runs again from the top in
+every other right answer listed there (✓), then the solution twice (✓ ✓). Then the whole notebook runs again from the top in
 the same kernel, and each exercise's blank must still say ✗. A self-check that judged an earlier attempt, accepted a wrong answer,
 or could not fail, fails here. Every ✗ must also say which ✗ it is (``result.reason``), and
 never tell the learner to write code their attempt already holds (tests/message_advice.py).
@@ -25,11 +25,12 @@ import pytest
 
 from lesson_kernel import NOTEBOOKS, LessonKernel
 from message_advice import already_written
-from wrong_answers import all_wrong
+from wrong_answers import all_right, all_wrong
 
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 LOAD = re.compile(r"^%load (solutions/ex_(\d+\.\d+)\.py)\s*$")
 WRONG = all_wrong()
+RIGHT = all_right()
 MIN_WRONG = 3
 REASONS_FROM = ("00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "11")  # lessons whose checks give reasons
 
@@ -123,6 +124,8 @@ def judge_every_exercise(path):
                     earlier = kernel.run(wrong.before)
                     assert not earlier.error, f"{number} {wrong.why}: the earlier cell raised\n{earlier.error}"
                 expect(kernel, number, f"wrong: {wrong.why}", wrong.source(blank, solution), "✗", wrong.expect)
+            for right in RIGHT.get(number, []):
+                expect(kernel, number, f"right: {right.why}", right.source(blank, solution), "✓")
             expect(kernel, number, "solution after the wrong answers", solution, "✓")
             expect(kernel, number, "solution again", solution, "✓")
         # the notebook from the top again, in the same kernel: every blank still fails as committed

@@ -95,3 +95,14 @@ WRONG["0.2"] += [
           edits=[('        with tele.tracer.start_as_current_span("traffic jam"):\n            time.sleep(0.01)',
                   '        jam = tele.tracer.start_span("traffic jam")')]),
 ]
+
+RIGHT = {
+    "0.1": [Wrong("the span started and ended by hand, inside hello", "",
+                  edits=[('    with tele.tracer.start_as_current_span("say goodbye"):\n        pass',
+                          '    goodbye = tele.tracer.start_span("say goodbye")\n    goodbye.end()')])],
+    "0.2": [Wrong("the two outer spans in one with statement", "",
+                  edits=[('with tele.tracer.start_as_current_span("deliver parcel"):\n'
+                          '    with tele.tracer.start_as_current_span("load van"):\n        time.sleep(0.005)\n',
+                          'with tele.tracer.start_as_current_span("deliver parcel") as delivery:\n'
+                          '    with tele.tracer.start_as_current_span("load van"):\n        time.sleep(0.005)\n')])],
+}

@@ -155,3 +155,13 @@ WRONG["1.4"] += [
                   'with grpc_provider.get_tracer("exercise").start_as_current_span("warm up"):\n    pass\n'
                   'with grpc_provider.get_tracer("exercise").start_as_current_span("sent over gRPC"):\n    pass\n')]),
 ]
+
+RIGHT = {
+    "1.1": [Wrong("the attribute given when the span starts", "",
+                  edits=[('with tele.tracer.start_as_current_span("read sensor") as span:\n'
+                          '    span.set_attribute("sensor.id", "s-1")\n',
+                          'with tele.tracer.start_as_current_span("read sensor", attributes={"sensor.id": "s-1"}) as span:\n')])],
+    "1.3": [Wrong("the attribute set inside the block", "",
+                  edits=[(', attributes={MESSAGING_SYSTEM: "mqtt"}\n):\n    pass', '\n) as span:\n'
+                          '    span.set_attribute("messaging.system", "mqtt")')])],
+}

@@ -102,3 +102,10 @@ WRONG["2.3"] += [
     Wrong("three messages counted, not two", "prints 'console_count' {'messaging.destination.name': 'sensors/temp'} = 3",
           edits=[("for _ in range(2):", "for _ in range(3):")]),
 ]
+
+RIGHT = {
+    "2.1": [Wrong("counted first, then added once per topic", "",
+                  edits=[('for topic in topics:\n    received.add(1, {"messaging.destination.name": topic})',
+                          'from collections import Counter\n\nfor topic, n in Counter(topics).items():\n'
+                          '    received.add(n, {"messaging.destination.name": topic})')])],
+}

@@ -69,3 +69,13 @@ WRONG["3.2"] += [
           edits=[('disk.warning("disk almost full")\ndisk_provider.force_flush()\n',
                   'disk_provider.force_flush()\ndisk.warning("disk almost full")\n')]),
 ]
+
+WRONG["3.2"].append(
+    Wrong("the handler on the parent logger myapp", "is on the logger 'myapp', not on 'myapp.disk'",
+          edits=[("disk.handlers[:] = [LoggingHandler(logger_provider=disk_provider)]",
+                  "logging.getLogger('myapp').handlers[:] = [LoggingHandler(logger_provider=disk_provider)]\n"
+                  "disk.handlers[:] = []")]))
+RIGHT = {
+    "3.1": [Wrong("the warning logged on the root logger", "",
+                  edits=[('        alerts.warning("temperature too high")', '        logging.warning("temperature too high")')])],
+}

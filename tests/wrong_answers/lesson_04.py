@@ -112,3 +112,22 @@ WRONG["4.3"] += [
     Wrong("the order id typed in on the sending side", "carries order.id='o-1', expected",
           edits=[('baggage.set_baggage("order.id", order_id)', 'baggage.set_baggage("order.id", "o-1")')]),
 ]
+
+WRONG["4.3"].append(
+    Wrong("receive reads the baggage without ctx", "For 'o-",
+          edits=[('baggage.get_baggage("order.id", ctx)', 'baggage.get_baggage("order.id")')]))
+RIGHT = {
+    "4.1": [Wrong("the extracted context attached around the span, and detached", "",
+                  edits=[('with shipping.tracer.start_as_current_span("ship order", context=ctx, kind=SpanKind.CONSUMER):\n    pass\n',
+                          'from opentelemetry import context\n\ntoken = context.attach(ctx)\ntry:\n'
+                          '    with shipping.tracer.start_as_current_span("ship order", kind=SpanKind.CONSUMER):\n'
+                          '        pass\nfinally:\n    context.detach(token)\n')])],
+    "4.3": [Wrong("the W3C propagators by hand", "",
+                  edits=[("        propagate.inject(carrier, context=baggage.set_baggage(\"order.id\", order_id))",
+                          "        ctx = baggage.set_baggage(\"order.id\", order_id)\n"
+                          "        TraceContextTextMapPropagator().inject(carrier, context=ctx)\n"
+                          "        W3CBaggagePropagator().inject(carrier, context=ctx)"),
+                         ("def send(order_id):", "from opentelemetry.baggage.propagation import W3CBaggagePropagator\n"
+                          "from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator\n\n\n"
+                          "def send(order_id):")])],
+}

@@ -76,3 +76,11 @@ WRONG["5.2"] += [
     Wrong("the dashboard named as the sensor: one client id for two", "The status arrived at the client 'lab-sensor'",
           edits=[('client_id="lab-dashboard"', 'client_id="lab-sensor"')]),
 ]
+
+WRONG["5.1"].append(
+    Wrong("two wildcards: every two-level topic", "also matches 'office/temp'",
+          edits=[('TOPIC_FILTER = "lab/+"', 'TOPIC_FILTER = "+/+"')]))
+RIGHT = {
+    "5.1": [Wrong("# after the lab level: the same two topics here", "",
+                  edits=[('TOPIC_FILTER = "lab/+"', 'TOPIC_FILTER = "lab/#"')])],
+}

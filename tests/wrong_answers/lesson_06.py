@@ -149,3 +149,20 @@ WRONG["6.3"] += [
                   '    propagate.inject(properties, setter=user_properties_setter)\n'),
                  ("alerts.wait(1)\n", "alerts.wait(1)\npublish_span.end()\n")]),
 ]
+
+WRONG["6.2"].append(
+    Wrong("the handler set as on_message itself, not through the Inbox the check reads", "No message arrived in this cell",
+          edits=[("subscriber.on_message = orders", "subscriber.on_message = handle_order")]))
+RIGHT = {
+    "6.1": [Wrong("get() returns a tuple", "",
+                  edits=[("        return values or None\n", "        return tuple(values) or None\n")])],
+    "6.2": [Wrong("the context attached in on_message, and detached in a finally", "",
+                  edits=[(HANDLER, '''    ctx = propagate.extract(msg.properties, getter=user_properties_getter)
+    token = context.attach(ctx)
+    try:
+        with processor.tracer.start_as_current_span("process orders/new", kind=SpanKind.CONSUMER):
+            pass
+    finally:
+        context.detach(token)
+''')], before="from opentelemetry import context")],
+}

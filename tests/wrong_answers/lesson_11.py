@@ -60,3 +60,13 @@ WRONG["11.2"] += [
                   "    for key, value in offered.items():\n        if key.startswith(ALLOWED):\n"
                   "            ctx = baggage.set_baggage(key, value, context=ctx)\n")]),
 ]
+
+RIGHT = {
+    "11.2": [Wrong("everything extracted, then every key not allowed removed", "",
+                   edits=[("    ctx = w3c.extract(carrier)  # the trace context only\n"
+                           "    offered = baggage.get_all(propagate.extract(carrier))  # what the sender put in its baggage\n"
+                           "    for key in ALLOWED:\n        if key in offered:\n"
+                           "            ctx = baggage.set_baggage(key, offered[key], context=ctx)\n",
+                           "    ctx = propagate.extract(carrier)\n    for key in list(baggage.get_all(ctx)):\n"
+                           "        if key not in ALLOWED:\n            ctx = baggage.remove_baggage(key, context=ctx)\n")])],
+}
