@@ -249,6 +249,9 @@ def _duplicate(span: Span, rows, here) -> Result:
     if _hint(span, "duplicate"):
         return wrong(f"{span.name!r} appears {seen} in this cell, expected {times}. {_hint(span, 'duplicate')}",
                      "span-duplicate")
+    if span.count > 1 and _hint(span, "count"):  # one per message: too many is about the messages, not a block
+        return wrong(f"This cell made {len(rows)} spans called {span.name!r}, expected {span.count}. "
+                     f"{_hint(span, 'count')}", "span-count")
     traces = rows.trace_id.nunique()
     where = (f", in {traces} different traces: was its `with` block written (or run) more than once?"
              if traces > 1 and span.parent is None else ": leave out the others.")
