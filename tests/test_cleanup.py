@@ -134,6 +134,7 @@ def test_a_client_left_connected_is_named_and_disconnected(broker, clean_capture
     client.loop_stop()
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the thread dies, as it should
 def test_a_paho_1x_on_connect_is_named_not_a_missing_subscription(broker, clean_capture):
     attempts.start()
     lab = Inbox()

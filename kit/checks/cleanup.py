@@ -315,5 +315,6 @@ def instrumented_before() -> Result | None:
         except Exception:  # leave it as it is
             pass
     return wrong("paho was already instrumented when this cell started (an earlier cell left it so: no "
-                 "uninstrument() after its instrument()), so this cell's instrument(...) did nothing, and its spans come from the earlier "
-                 "settings. The check has uninstrumented it now: run this cell again.", "instrumented-before")
+                 "uninstrument() after its instrument()), so this cell's instrument(...) did nothing, and its spans "
+                 "come from the earlier settings. The check has uninstrumented it now: run this cell again.",
+                 "instrumented-before")

@@ -227,7 +227,8 @@ def _hint(span: Span, key: str, default: str = "") -> str:
 def _where(span: Span) -> str:
     if span.parent is None:
         return "as the start (root) of a trace"
-    where = f"inside {span.parent!r}" if span.via != MESSAGE else f"as the child of {span.parent!r}, through the message"
+    where = (f"inside {span.parent!r}" if span.via != MESSAGE else
+             f"as the child of {span.parent!r}, through the message")
     return where + (f", after {span.after!r}" if span.after else "")
 
 
@@ -303,8 +304,8 @@ def _place(span: Span, contract: Trace, row: dict, here, by_id, mine) -> Result 
                          f"child. Start it with context=ctx instead of links=[...].", "span-linked")
         if span.via == MESSAGE and _cell_has("context=ctx"):
             fix = _hint(span, "parent") or (
-                f"It is started with context=ctx, but that ctx holds no trace context: extract it from the very carrier "
-                f"{want!r} injected into (after the inject), and pass that.")
+                f"It is started with context=ctx, but that ctx holds no trace context: extract it from the very "
+                f"carrier {want!r} injected into (after the inject), and pass that.")
         elif span.via == MESSAGE:
             fix = _hint(span, "parent") or (
                 f"Start it with context=ctx, where ctx is what propagate.extract(...) read from the carrier that "

@@ -36,9 +36,11 @@ def check_otlp_export(receiver, *, grpc_provider, http_provider, grpc_span: str 
             other = TRANSPORT_NAMES[sorted(arrived[name])[0]]
             if kinds and transport not in kinds:
                 return wrong(f"{name!r} arrived over {other}, not {TRANSPORT_NAMES[transport]}: {label}'s exporter is "
-                             f"the {other} one. {_import_hint(transport)[0].upper() + _import_hint(transport)[1:]}", "export-transport")
+                             f"the {other} one. {_import_hint(transport)[0].upper() + _import_hint(transport)[1:]}",
+                             "export-transport")
             return wrong(f"{name!r} arrived over {other}, not {TRANSPORT_NAMES[transport]}: make it with the "
-                         f"tracer of {label}, whose exporter is the {TRANSPORT_NAMES[transport]} one.", "export-transport")
+                         f"tracer of {label}, whose exporter is the {TRANSPORT_NAMES[transport]} one.",
+                         "export-transport")
         setup = _setup_problem(provider, transport, label)
         if setup:
             return wrong(setup, "export-setup")

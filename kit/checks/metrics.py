@@ -45,13 +45,15 @@ def check_metric(name: str, expected=None, attributes: dict | None = None, *, ki
         others = every.name.tolist()
         if others:
             return wrong(f"Nothing was recorded in {name!r} in this cell; it recorded {names(others)}."
-                         + (did_you_mean(name, others) or f" Record into the instrument called {name!r}."), "metric-name")
+                         + (did_you_mean(name, others) or f" Record into the instrument called {name!r}."),
+                         "metric-name")
         return wrong(f"Nothing was recorded in {name!r} in this cell. Call .add() (counter) or .record() "
                      f"(histogram) on it, in this cell; the check judges only the cell it is in.", "metric-nothing")
     kinds = sorted(set(changes.kind))
     if len(kinds) > 1:
         return wrong(f"Two instruments called {name!r} changed in this cell, a {' and a '.join(kinds)}: an earlier "
-                     f"attempt made the other kind under the same name. Give one a new name, or restart the kernel.", "metric-two-kinds")
+                     f"attempt made the other kind under the same name. Give one a new name, or restart the kernel.",
+                     "metric-two-kinds")
     if kind and kinds[0] != kind:
         fix = {"counter": "create_counter(...) and .add(1, ...)", "histogram": "create_histogram(...) and "
                ".record(value)"}.get(kind, kind)
@@ -71,11 +73,13 @@ def check_metric(name: str, expected=None, attributes: dict | None = None, *, ki
     if row["change"] != expected:
         if row["kind"] == "histogram":
             return wrong(f"{name!r}{shown} got {_num(row['change'])} measurement(s) in this cell, expected "
-                         f"{_num(expected)}: call .record(value) once for each value, inside the loop.", "histogram-count")
+                         f"{_num(expected)}: call .record(value) once for each value, inside the loop.",
+                         "histogram-count")
         hint = " Add 1 for each message that matches, with its own topic as the attribute."
         if expected and row["change"] % expected == 0 and row["change"] > expected:
             hint = f" Is each message added {_num(row['change'] // expected)} times?"
-        return wrong(f"{name!r}{shown} went up by {_num(row['change'])} in this cell, expected {_num(expected)}.{hint}", "metric-count")
+        return wrong(f"{name!r}{shown} went up by {_num(row['change'])} in this cell, expected {_num(expected)}.{hint}",
+                     "metric-count")
     if total is not None and not math.isclose(row["sum_change"], total):
         return wrong(f"The {_num(row['change'])} measurements in {name!r} add up to {_num(row['sum_change'])}, but the "
                      f"values to record add up to {_num(total)}: record each value itself (for a size, "
@@ -124,7 +128,8 @@ def _by_attribute(name: str, changes, expected: dict, key: str) -> Result:
     if missing:
         return wrong(f"Nothing was counted for {key}={missing[0]!r} in this cell: count every message, each with its "
                      f"own topic.{compare}" + (" Count the messages of `topics` (this run's list, drawn in the cell "
-                                               "above), not a list typed in." if drawn else ""), "metric-missing-stream")
+                                               "above), not a list typed in." if drawn else ""),
+                     "metric-missing-stream")
     extra = sorted(set(got) - set(expected))
     if extra:
         return wrong(f"{name!r} also counted {key}={extra[0]!r}, which none of this run's messages had.{compare}",
@@ -194,7 +199,8 @@ def check_console_reader(provider, name: str, expected=None, attributes: dict | 
     if not periodic:
         kinds = names(type(r).__name__ for r in readers) if readers else "no reader"
         return wrong(f"The provider has {kinds}: nothing reads it on a schedule. Give it "
-                     f"metric_readers=[PeriodicExportingMetricReader(ConsoleMetricExporter(), ...)].", "no-periodic-reader")
+                     f"metric_readers=[PeriodicExportingMetricReader(ConsoleMetricExporter(), ...)].",
+                     "no-periodic-reader")
     reader = periodic[0]
     if getattr(reader, "_shutdown", False) or getattr(provider, "_shutdown", False):
         return wrong("This provider is shut down (a check shuts it down after judging it): run the whole cell "
@@ -246,7 +252,8 @@ def _judge_printed(text: str, name: str, expected, attributes, every) -> Result:
     if not points:
         seen = sorted({m for m in _printed_names(text)})
         return wrong(f"What the console exporter prints has no metric {name!r} (it has {names(seen)}). Make "
-                     f"the counter from this provider: provider.get_meter(...).create_counter({name!r}).", "console-no-metric")
+                     f"the counter from this provider: provider.get_meter(...).create_counter({name!r}).",
+                     "console-no-metric")
     want = attributes or {}
     match = [p for p in points if p.get("attributes", {}) == want]
     if not match:

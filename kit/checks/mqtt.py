@@ -27,7 +27,8 @@ def check_received(messages, topics: list[str], topic_filter=None, unwanted: tup
                          f"the task asks for one filter.)", "filter-misses")
         extra = [t for t in unwanted if topic_matches_sub(topic_filter, t)]
         if extra:
-            return wrong(f"The filter {topic_filter!r} also matches {extra[0]!r}, which you did not ask for: narrow it.", "filter-too-wide")
+            return wrong(f"The filter {topic_filter!r} also matches {extra[0]!r}, which you did not ask for: narrow it.",
+                         "filter-too-wide")
     fresh = [m for m in messages if not getattr(m, "retain", False)]
     got = sorted(m.topic for m in fresh)
     want = sorted(topics)
@@ -278,7 +279,8 @@ def check_retained(messages, topic: str, payload: bytes, qos: int, clients: tupl
         receiving = [c for c in made if getattr(getattr(c, "on_message", None), "messages", None) is messages]
         if receiving and _client_id(receiving[0]) != late:
             return wrong(f"The status arrived at the client {_client_id(receiving[0])!r}; the task has the dashboard "
-                         f"as a client of its own, {late!r}, connecting after {sender!r} published.", "retained-one-client")
+                         f"as a client of its own, {late!r}, connecting after {sender!r} published.",
+                         "retained-one-client")
         if sender not in ids or late not in ids:
             missing = sender if sender not in ids else late
             return wrong(f"This cell made no client {missing!r} (it made {sorted(set(ids))}): the sensor and the "

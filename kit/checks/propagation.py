@@ -158,7 +158,8 @@ def check_getter_setter(getter, setter) -> Result:
     if shape:
         return wrong(shape, "getter-not-a-list")
     if not _same(got, [TP1]):
-        return wrong(f"For one traceparent, getter.get(...) returned {_short(raw)}, expected [{TP1!r}].", "getter-value")
+        return wrong(f"For one traceparent, getter.get(...) returned {_short(raw)}, expected [{TP1!r}].",
+                     "getter-value")
     raw, error = _call(get, _props([("traceparent", TP1), ("traceparent", TP2)]), "traceparent")
     if error:
         return wrong(f"With traceparent sent twice, getter.get(...) raised {error}.", "getter-raised")

@@ -59,10 +59,12 @@ def check_sampler(provider, ratio: float) -> Result:
             fix = ("leave its remote_parent_sampled / local_parent_sampled at their default (ALWAYS_ON)" if wrapped
                    else f"wrap it: ParentBased(TraceIdRatioBased({ratio}))")
             return wrong(f"Of the spans with {PARENTS[remote, sampled]}, only {share:.0%} were kept: traces would lose "
-                         f"their middle. The sampler decides again instead of following the parent: {fix}.", "sampler-breaks-traces")
+                         f"their middle. The sampler decides again instead of following the parent: {fix}.",
+                         "sampler-breaks-traces")
         if not sampled and share > 0:
             return wrong(f"{share:.0%} of the spans with {PARENTS[remote, sampled]} were kept: they would hang without "
-                         f"their parent. With ParentBased(...) at its defaults they follow the parent's decision.", "sampler-orphans")
+                         f"their parent. With ParentBased(...) at its defaults they follow the parent's decision.",
+                         "sampler-orphans")
     kept = sum(roots) / TRIALS
     configured = getattr(getattr(sampler, "_root", sampler), "rate", None)
     agree = sum(r == _ratio_rule(ratio, t) for r, t in zip(roots, ids)) / TRIALS
@@ -70,7 +72,8 @@ def check_sampler(provider, ratio: float) -> Result:
         said = f"{configured:g}" if configured is not None else f"{kept:.3g}"
         if configured is None and abs(kept - ratio) <= 0.02:
             return wrong(f"It keeps about {kept:.0%} of new traces, but not by the trace id: another service seeing "
-                         f"the same trace id would decide differently. Use TraceIdRatioBased({ratio}).", "sampler-not-by-id")
+                         f"the same trace id would decide differently. Use TraceIdRatioBased({ratio}).",
+                         "sampler-not-by-id")
         return wrong(f"It keeps {kept:.0%} of new traces: {said} ≠ {ratio:g}. The ratio is a fraction: "
                      f"{ratio:g} keeps {ratio:.0%}.", "sampler-ratio")
     return ok(f"{kept:.1%} of these 4,000 new traces kept, by TraceIdRatioBased({ratio:g})'s rule (a function of the "

@@ -24,7 +24,8 @@ def leaked_context() -> Result | None:
     name = getattr(current, "name", "a span")
     return wrong(f"{name!r} is still the current span while the check runs: a context.attach(...) without its "
                  f"context.detach(token)? Every span started from now on, in later cells too, would join that "
-                 f"trace. Detach it (or restart the kernel), and run the check outside any `with` block.", "context-leaked")
+                 f"trace. Detach it (or restart the kernel), and run the check outside any `with` block.",
+                 "context-leaked")
 
 
 def made(name: str):
@@ -47,7 +48,8 @@ def made(name: str):
     earlier = "" if capture.spans_df()[lambda df: df.name == name].empty else \
         " (an earlier cell made one, but the check judges only this cell)"
     return None, wrong(f"This cell made no span named {name!r}{earlier}. It made: {names(made_here)}."
-                       + (did_you_mean(name, made_here) or " Check the name you gave start_as_current_span(...)."), "span-missing")
+                       + (did_you_mean(name, made_here) or " Check the name you gave start_as_current_span(...)."),
+                       "span-missing")
 
 
 @judged
@@ -101,9 +103,11 @@ def check_span(name: str, *, kind: str | None = None, attributes: dict | None = 
                        else f" It has {count} others.")
             return wrong(f"The span {name!r} has no attribute {key!r}.{instead}"
                          + (close or " " + (how or f"Try span.set_attribute({key!r}, {value!r}) inside the `with` "
-                                                   f"block (one set after the span ended is dropped).")), "span-attribute")
+                                                   f"block (one set after the span ended is dropped).")),
+                         "span-attribute")
         if span.attributes[key] != value:
-            return wrong(f"The span {name!r} has {key}={span.attributes[key]!r}, expected {value!r}.", "span-attribute-value")
+            return wrong(f"The span {name!r} has {key}={span.attributes[key]!r}, expected {value!r}.",
+                         "span-attribute-value")
     for event in events or []:
         if event not in event_names:
             also = (f" {event!r} is an attribute of the span, not an event: an event is a moment, added "
@@ -160,11 +164,13 @@ def check_parent(child: str, parent: str, *, sibling: str | None = None, remote:
         return wrong(f"{child!r} is a child of {found['name']!r}, not {parent!r}.{old}", "span-parent-wrong")
     if here[here.span_id == found["span_id"]].empty:
         return wrong(f"{child!r} is a child of a {parent!r} made by an earlier cell, not the one this cell "
-                     f"made: it was started with an old context. Use the context of this cell's message.", "span-old-parent")
+                     f"made: it was started with an old context. Use the context of this cell's message.",
+                     "span-old-parent")
     if remote and span.parent_remote is False:
         return wrong(f"{child!r} is a child of {parent!r}, but not through the carrier or message: its parent was a "
                      f"span current in this process (nested in the producer's `with`, a shared variable, or "
-                     f"set_span_in_context). Start it from what was extracted, context=propagate.extract(...).", "span-not-remote")
+                     f"set_span_in_context). Start it from what was extracted, context=propagate.extract(...).",
+                     "span-not-remote")
     if sibling:
         twins = here[(here.name == sibling) & (here.trace_id == span.trace_id)]
         if twins.empty:

@@ -26,7 +26,8 @@ def check_first_alert(spans, trace_id, sensor: str,
     alert_name = f"publish alerts/{sensor}"
     spans = _frame(spans)
     if spans is None:
-        return wrong("Give the check the receiver, or the DataFrame of every span it received (receiver.spans_df()).", "not-spans")
+        return wrong("Give the check the receiver, or the DataFrame of every span it received (receiver.spans_df()).",
+                     "not-spans")
     if isinstance(trace_id, str) and len(trace_id) == 32 and trace_id != trace_id.lower():
         return wrong(f"{trace_id!r} is in capitals: trace ids are written in lower-case hex, as the trace_id column "
                      f"has them.", "trace-id-capitals")
@@ -76,10 +77,12 @@ def check_end_to_end(spans, answer_ms, sensor: str, tolerance_ms: float = 0.05) 
     import numbers
     spans = _frame(spans)
     if spans is None:
-        return wrong("Give the check the receiver, or the DataFrame of every span it received (receiver.spans_df()).", "not-spans")
+        return wrong("Give the check the receiver, or the DataFrame of every span it received (receiver.spans_df()).",
+                     "not-spans")
     alerts = spans[spans.name == f"publish alerts/{sensor}"].sort_values("start", kind="stable")
     if alerts.empty:
-        return wrong(f"There is no 'publish alerts/{sensor}' span in these spans: run the cell that starts the services.", "no-alerts")
+        return wrong(f"There is no 'publish alerts/{sensor}' span in these spans: run the cell that starts the services.",
+                     "no-alerts")
     trace = spans[spans.trace_id == alerts.trace_id.iloc[0]]
     expected = _end_to_end(trace)
     if isinstance(answer_ms, pd.Timedelta):
@@ -94,16 +97,19 @@ def check_end_to_end(spans, answer_ms, sensor: str, tolerance_ms: float = 0.05) 
     for number, other in enumerate(alerts.trace_id.iloc[1:], start=2):
         if abs(answer_ms - _end_to_end(spans[spans.trace_id == other])) <= tolerance_ms:
             return wrong(f"{answer_ms:.1f} ms is the end-to-end time of alert number {number} of {len(alerts)}, not of the "
-                         f"first: sort the 'publish alerts/{sensor}' spans by start and take the earliest's trace.", "answer-not-first")
+                         f"first: sort the 'publish alerts/{sensor}' spans by start and take the earliest's trace.",
+                         "answer-not-first")
     if abs(answer_ms * 1000 - expected) <= tolerance_ms:
         return wrong(f"{answer_ms!r} looks like seconds: give milliseconds (× 1000).", "answer-seconds")
     if abs(answer_ms - trace.duration_ms.sum()) <= tolerance_ms:
         return wrong(f"{answer_ms:.1f} is the sum of every span's duration, but spans overlap (a child runs inside its "
-                     f"parent) and there are gaps between processes: take the last end minus the first start.", "answer-sum")
+                     f"parent) and there are gaps between processes: take the last end minus the first start.",
+                     "answer-sum")
     root = trace[trace.parent_span_id.isna()]
     if not root.empty and abs(answer_ms - root.duration_ms.iloc[0]) <= tolerance_ms:
         return wrong(f"{answer_ms:.1f} ms is the duration of the root span {root.name.iloc[0]!r} alone: it ends when "
                      f"the reading is published, long before the alert is processed. Take the end of the trace's "
                      f"last span.", "answer-root")
     return wrong(f"{answer_ms:.1f} ms is not the time from the first span's start to the last span's end in the "
-                 f"first alert's trace: start = spans.start.min(), end = (spans.start + duration).max().", "answer-wrong")
+                 f"first alert's trace: start = spans.start.min(), end = (spans.start + duration).max().",
+                 "answer-wrong")
