@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -14,7 +14,7 @@ class Result:
 
     passed: bool
     message: str
-    reason: str = ""
+    reason: str = field(default="", kw_only=True)  # keyword-only: a subclass's own fields come after message
 
     def __repr__(self):
         return ("✓ " if self.passed else "✗ ") + self.message
@@ -28,7 +28,7 @@ def ok(message: str) -> Result:
 
 
 def wrong(message: str, reason: str = "") -> Result:
-    return Result(False, message, reason)
+    return Result(False, message, reason=reason)
 
 
 def names(values, limit: int = 8) -> str:
