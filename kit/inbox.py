@@ -42,7 +42,9 @@ class Inbox:
         try:
             if self.then is not None:  # first, so wait() returns only once it is done
                 self.then(client, userdata, msg)
-        except Exception as exc:  # a broken handler must not stop paho's network thread
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # noqa: BLE001  a broken handler (even a sys.exit()) must not stop paho's thread
             self.errors.append((msg, exc))
             _log.error("on_message raised %s: %s (the kit's Inbox caught it; the client goes on)",
                        type(exc).__name__, exc)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from kit import attempts, capture
@@ -37,8 +37,7 @@ class Exercise:
     trace: Trace | Callable[[dict], Trace] | None = None
     draw: Callable[[random.Random], dict] | None = None
     uninstrument: bool = False
-    spans_from: str = "kit"
-    title: str = ""
+    spans_from: str = "kit"  # "receiver": the check passes what its receiver got (exercise 1.4)
 
 
 class Drawn(dict):
