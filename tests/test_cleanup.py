@@ -156,10 +156,9 @@ def test_a_paho_1x_on_connect_is_named_not_a_missing_subscription(broker, clean_
 
 def test_paho_left_instrumented_is_named_and_undone(clean_capture):
     from kit.checks import _paho
-    from kit.instrumentation.paho import PahoMqttInstrumentor
 
     attempts.start()
-    PahoMqttInstrumentor().instrument()
+    _paho.instrumentor()().instrument()
     tele = setup("sensor-app")
     hook = tele.tracer_provider.get_tracer(_paho.scope() + "._wrappers")
     with hook.start_as_current_span("publish lab/temp", kind=SpanKind.PRODUCER) as span:
@@ -171,9 +170,8 @@ def test_paho_left_instrumented_is_named_and_undone(clean_capture):
 
 def test_paho_instrumented_by_an_earlier_cell_is_named_first(clean_capture):
     from kit.checks import _paho
-    from kit.instrumentation.paho import PahoMqttInstrumentor
 
-    PahoMqttInstrumentor().instrument()
+    _paho.instrumentor()().instrument()
     attempts.start()
     result = check_trace("8.2")
     assert result.reason == "instrumented-before" and not _paho.instrumented()

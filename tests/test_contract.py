@@ -168,7 +168,7 @@ def test_who_made_it_the_instrumentation_scope(tele):
     own = tele.tracer_provider.get_tracer("my.own.code")
     with own.start_as_current_span("publish lab/temp", kind=SpanKind.PRODUCER):
         pass
-    result = verdict(Trace(Span("publish lab/temp", kind="PRODUCER", scope="kit.instrumentation.paho")))
+    result = verdict(Trace(Span("publish lab/temp", kind="PRODUCER", scope="the.instrumentation")))
     assert result.reason == "span-scope" and "'my.own.code'" in result.message
 
 
