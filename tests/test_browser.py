@@ -242,12 +242,12 @@ def test_lesson_00_runs_and_shows_the_waterfall(chromium, jupyter_lab):
         waterfall = page.locator(".jp-RenderedHTMLCommon .kit-waterfall").first
         _run_all(page, waterfall)
         page.wait_for_selector("text=✗ This cell made no span named 'say goodbye'", timeout=90_000)
-        assert page.get_by_text("✓ 'say goodbye' is a child of 'hello'").count() == 0, \
+        assert page.get_by_text("✓ Exactly the trace to aim for").count() == 0, \
             "Run All ran the solution: it should only load it"
         page.locator(".jp-InputPlaceholder").first.click()  # the collapsed solution cell, now holding the code
         page.get_by_text("%load solutions/ex_0.1.py").first.wait_for(timeout=10_000)
         page.keyboard.press("Shift+Enter")  # run the loaded solution
-        page.wait_for_selector("text=✓ 'say goodbye' is a child of 'hello'", timeout=60_000)
+        page.wait_for_selector("text=✓ Exactly the trace to aim for", timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "00_welcome.png"), full_page=False)
         waterfall.scroll_into_view_if_needed()
         waterfall.screenshot(path=str(ARTIFACTS / "00_welcome-first-trace.png"))

@@ -11,6 +11,7 @@ the committed outputs are exactly what a learner's run produces; strict nbval
 writes, so opening a lesson does not mark it modified.
 """
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ROOT / "notebooks" / "sources"
 # what JupyterLab writes for ipykernel's kernel: stored as it is, opening a lesson changes nothing
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+# the self-checks' drawn data (kit/checks/drawn.py): the same as strict nbval's re-run (conftest.py)
+os.environ.setdefault("KIT_CHECK_SEED", "lessons")
 
 
 def build(source: Path) -> Path:

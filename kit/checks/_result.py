@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PASS_GREEN, FAIL_RED = "#1B7F3B", "#C62828"   # 5.1:1 and 5.6:1 on white (WCAG AA)
 
@@ -12,10 +12,12 @@ PASS_GREEN, FAIL_RED = "#1B7F3B", "#C62828"   # 5.1:1 and 5.6:1 on white (WCAG A
 @dataclass
 class Result:
     """``passed`` and a ``message``; shown as ``✓ message`` or ``✗ message``.
-    ``bool(result)`` is ``result.passed``."""
+    ``bool(result)`` is ``result.passed``. ``reason``: which ✗ it is, a short stable
+    code (``"span-missing"``, ``"context-leaked"``, …) for programs; the message is for people."""
 
     passed: bool
     message: str
+    reason: str = field(default="", kw_only=True)  # keyword-only: a subclass's own fields come after message
 
     def __repr__(self):
         return ("✓ " if self.passed else "✗ ") + self.message
@@ -37,8 +39,8 @@ def ok(message: str) -> Result:
     return Result(True, message)
 
 
-def wrong(message: str) -> Result:
-    return Result(False, message)
+def wrong(message: str, reason: str = "") -> Result:
+    return Result(False, message, reason=reason)
 
 
 def names(values, limit: int = 8) -> str:
