@@ -217,7 +217,8 @@ def _open(chromium, jupyter_lab, notebook, width=1400, height=1000):
     workspace = f"w{time.monotonic_ns()}"
     page.goto(f"{url}/lab/workspaces/{workspace}/tree/{notebook}?reset&token={token}", timeout=60_000)
     page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook", timeout=60_000)
-    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=60_000)  # the kernel is up
+    # the kernel is up (a kernel's first start took over 60 s once, on a machine busy with other tests)
+    page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=150_000)
     return page
 
 
