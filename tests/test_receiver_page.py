@@ -110,35 +110,40 @@ def test_the_trace_appears_on_the_page_after_the_readme_commands(jobs):
                                  capture_output=True, timeout=120)
             assert out.returncode == 0 and "sensor: sent 10 readings" in out.stdout, out.stderr
             # the page refreshes by itself: a trace crossing the three services shows up in the list
-            three = page.locator("table.kit-traces tr", has_text="alerter").filter(has_text="processor") \
+            three = page.locator("#results .trace-item", has_text="alerter").filter(has_text="processor") \
                 .filter(has_text="sensor")
             three.first.wait_for(timeout=30_000)
-            rows = page.locator("table.kit-traces tbody tr")
-            started = [t.split(" ")[0] for t in rows.locator("td:first-child").all_inner_texts()]
+            started = page.locator("#results .trace-item .line2 span[title]").evaluate_all(
+                "els => els.map(e => e.title)")
             assert started == sorted(started, reverse=True)  # newest first
             newest = three.first.get_attribute("data-trace-id")
-            three.first.locator("a").click()
-            page.locator("#trace h2", has_text=newest).wait_for(timeout=10_000)
-            waterfall = page.locator("#trace .kit-waterfall svg")
+            three.first.locator("a.open").click()
+            page.locator(f"#view .trace-head[data-trace-id='{newest}']").wait_for(timeout=10_000)
+            rows = page.locator("#view .kit-waterfall > details")
             page.wait_for_function(  # spans still arriving make the trace grow: wait for all 6
-                "() => document.querySelectorAll('#trace .kit-waterfall svg g.span').length >= 6", timeout=20_000)
-            svg = waterfall.inner_html()
+                "() => document.querySelectorAll('#view .kit-waterfall > details').length >= 6", timeout=20_000)
+            waterfall = page.locator("#view .kit-waterfall")
+            shown = waterfall.inner_text()
             for text in ("sensor", "processor", "alerter", "read temperature", "publish alerts/s-1"):
-                assert text in svg, text
-            assert page.locator("#trace details").count() >= 6  # span details, to click open
+                assert text in shown, text
             page.wait_for_function(  # the logs come too: one from each service
-                "() => document.querySelectorAll('#trace table.kit-logs tbody tr').length >= 3", timeout=20_000)
-            logs = page.locator("#trace table.kit-logs").inner_text()
+                "() => document.querySelectorAll('#view table.kit-logs tbody tr').length >= 3", timeout=20_000)
+            logs = page.locator("#view table.kit-logs").inner_text()
             assert all(s in logs for s in ("sensor", "processor", "alerter"))
-            assert page.locator("#map svg").inner_html().count("sensor") >= 1
-            page.locator("#trace details summary").nth(1).click()
-            assert "attributes" in page.locator("#trace details[open]").first.inner_text()
-            sixth = page.locator("#trace details").nth(5)
-            waterfall.locator("g.span").nth(5).locator("rect").click()  # its bar in the picture opens its details
+            rows.nth(1).locator("> summary").click()
+            assert "attributes" in rows.nth(1).inner_text()
+            page.wait_for_selector("#view details[open] .span-extra")
+            assert "Process" in rows.nth(1).inner_text()
+            sixth = rows.nth(5)
+            sixth.locator(".kit-bar").click()  # its bar opens its details
             assert sixth.get_attribute("open") is not None and "publish alerts/s-1" in sixth.inner_text()
-            page.screenshot(path=str(artifacts / "receiver-page.png"), full_page=True)
             box = waterfall.bounding_box()
             assert box and box["width"] > 500 and box["height"] > 150
+            page.screenshot(path=str(artifacts / "receiver-page-readme-trace.png"))
+            page.get_by_role("link", name="Service map").click()
+            page.wait_for_selector("#view .all-map svg", timeout=10_000)
+            assert page.locator("#view .all-map svg").inner_html().count("sensor") >= 1
+            page.screenshot(path=str(artifacts / "receiver-page-readme.png"))
         except Exception:
             page.screenshot(path=str(artifacts / "receiver-page-failed.png"), full_page=True)
             raise
@@ -530,7 +535,6 @@ def test_two_traces_compared_side_by_side():
     from page_traffic import Batch, greenhouse
 
     from kit.receiver.trace_compare import compare
-    from kit.rows import SpanEvent  # noqa: F401
     from kit.receiver import start_receiver
     receiver = start_receiver(grpc_port=0, http_port=0)
     try:
@@ -554,3 +558,20 @@ def test_two_traces_compared_side_by_side():
         assert diff[0].a_ms == pytest.approx(3.9) and diff[0].delta_ms == pytest.approx(0)
     finally:
         receiver.stop()
+
+
+@pytest.mark.parametrize("width", [220, 260, 320, 400, 700])
+def test_the_duration_scatter_reads_well_at_any_width(width):
+    """The scatter is laid out for the list's width (the page asks with it): every label in
+    the picture, none on another or on a dot, 12 px at 4.5:1 (tests/view_audit.py)."""
+    from view_audit import problems
+
+    from kit.receiver.page_parts import scatter
+    from kit.receiver.trace_index import Summary
+    t0 = 1_767_225_600 * 10**9
+    traces = [Summary(f"{k:032x}", t0 + k * 7 * 10**9, "read temperature", "sensor", ["sensor"], 3 + k, k % 4 == 1,
+                      0.2 + k * 0.37, 2, 1) for k in range(20)]
+    svg = scatter(traces, width, open_id=f"{3:032x}")
+    assert f'viewBox="0 0 {max(width, 220)} 150"' in svg and svg.count("<circle") == 20
+    found = [p for p in problems(svg) if "px in a 700 px column" not in p]   # drawn at its own width, not 700
+    assert found == []

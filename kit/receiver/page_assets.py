@@ -100,6 +100,9 @@ dl.facts dd { margin: 0; font-weight: bold; }
 .kit-waterfall.zoomed > div > span:nth-child(4) > span:first-child { visibility: hidden; }
 .kit-waterfall > div > span:nth-child(4) { cursor: crosshair; }
 .zoom-ticks { position: absolute; left: 18px; right: 0; top: 0; bottom: 0; color: #595959; }
+.zoom-lines { position: absolute; left: 18px; right: 0; top: 0; bottom: 0; pointer-events: none; }
+.zoom-lines i { position: absolute; top: 0; bottom: 0; border-left: 1px solid #D0D4DA; }
+.kit-waterfall.zoomed i.kit-t { display: none; }
 .zoom-ticks span { position: absolute; top: 0; white-space: nowrap; }
 button.fold { font: 11px/13px Helvetica, Arial, sans-serif; padding: 0 3px; margin: 0 4px 0 0; min-width: 18px; border-color: #767f88;
   border-radius: 3px; vertical-align: 1px; }
@@ -354,7 +357,7 @@ function applyZoom() {
   wf.classList.toggle("zoomed", zoomed);
   const {head, cells} = timeline(wf);
   for (const cell of cells) {
-    const inner = cell.firstElementChild;
+    const inner = $(":scope > span:not(.zoom-lines):not(.zoom-ticks)", cell);
     if (!inner) continue;
     if (inner.dataset.css === undefined) inner.dataset.css = inner.style.cssText;
     inner.style.cssText = inner.dataset.css;
@@ -365,22 +368,28 @@ function applyZoom() {
       inner.style.left = "calc(" + g + "px - (100% - " + g + "px) * " + (a / k) + ")";
     }
   }
-  if (head) {
-    for (const t of $$(".zoom-ticks", head)) t.remove();
-    if (zoomed && ui.total > 0) {
-      const box = document.createElement("span");
-      box.className = "zoom-ticks";
-      box.style.left = gutter(head) + "px";
-      const lo = a * ui.total, hi = b * ui.total, room = head.clientWidth - gutter(head);
-      const t = niceTicks(lo, hi, Math.max(2, Math.floor(room / 90)));
-      t.values.forEach((v, i) => {
-        const s = document.createElement("span"), x = (v - lo) / (hi - lo) * 100;
-        s.textContent = t.label(v);
-        if (x < 8) s.style.left = x + "%"; else if (x > 92) s.style.right = (100 - x) + "%";
-        else { s.style.left = x + "%"; s.style.transform = "translateX(-50%)"; }
-        box.append(s);
-      });
-      head.append(box);
+  for (const old of $$(".zoom-ticks, .zoom-lines", wf)) old.remove();
+  if (head && zoomed && ui.total > 0) {   // round ticks for the range shown, and their lines down the rows
+    const lo = a * ui.total, hi = b * ui.total, room = head.clientWidth - gutter(head);
+    const t = niceTicks(lo, hi, Math.max(2, Math.floor(room / 90)));
+    const xs = t.values.map(v => (v - lo) / (hi - lo) * 100);
+    const box = document.createElement("span");
+    box.className = "zoom-ticks";
+    box.style.left = gutter(head) + "px";
+    t.values.forEach((v, i) => {
+      const s = document.createElement("span"), x = xs[i];
+      s.textContent = t.label(v);
+      if (x < 8) s.style.left = x + "%"; else if (x > 92) s.style.right = (100 - x) + "%";
+      else { s.style.left = x + "%"; s.style.transform = "translateX(-50%)"; }
+      box.append(s);
+    });
+    head.append(box);
+    for (const cell of cells.slice(1)) {
+      const lines = document.createElement("span");
+      lines.className = "zoom-lines";
+      lines.style.left = gutter(cell) + "px";
+      for (const x of xs) { const i = document.createElement("i"); i.style.left = x + "%"; lines.append(i); }
+      cell.prepend(lines);
     }
   }
   const from = $("#view .zoom-from"), to = $("#view .zoom-to"), note = $("#view .zoom-note");

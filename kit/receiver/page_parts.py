@@ -239,7 +239,7 @@ def scatter(traces: list, width: int = 320, open_id: str = "") -> str:
     first, last = _when(int(t0)), _when(int(t1))
     out.append(f'<text x="{left}" y="{height - 20}" fill="{DIM}">{e(first[0][:8])}</text>'
                f'<text x="{width - right}" y="{height - 20}" text-anchor="end" fill="{DIM}">{e(last[0][:8])}</text>'
-               f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" text-anchor="middle" fill="{DIM}">'
+               f'<text x="{width / 2:.1f}" y="{height - 4}" text-anchor="middle" fill="{DIM}">'
                f'{e(fit("started (UTC) · click a dot to open its trace", 12, width - 8))}</text>')
     for t in sorted(dots, key=lambda t: t.trace_id == open_id):
         r = 3.5 + min(t.spans, 60) / 12

@@ -1,11 +1,11 @@
 """What the page shows of a value: cut to a size a browser draws at once, the whole of it a click away.
 
 The page hands the views (:mod:`kit.views`) a display copy of each span row
-(:func:`display_row`): every string at most :data:`SHOWN` characters (what the views show
-inline), a list or a map at most :data:`ITEMS` entries, a span at most :data:`ATTRIBUTES`
+(:func:`display_row`): every string at most :data:`SHOWN` characters (quoted, within what the
+views show inline), a list or a map at most :data:`ITEMS` entries, a span at most :data:`ATTRIBUTES`
 attributes, :data:`EVENTS` events and :data:`LINKS` links. So a trace's part stays a few
 kilobytes whatever was sent: a span named with a megabyte of text is drawn with its first
-200 characters, and :func:`cuts` lists what was cut, each with the path the page's
+190 characters, and :func:`cuts` lists what was cut, each with the path the page's
 ``/part/value/<serial>?path=…`` answers with the whole value, as text.
 
 The fields the rows do not have yet (the resource's attributes, the status message, the
@@ -13,7 +13,7 @@ trace state, link attributes, dropped counts) are read defensively by :func:`ext
 any of the names they may come with, shown when present, skipped when not.
 
     >>> display_row({"name": "x" * 1_000_000, ...})["name"]
-    'xxxx…'                                  # 200 characters
+    'xxxx…'                                  # 190 characters
     >>> cuts(row)
     [('name', ['name'], 1000000)]
     >>> whole(value_at(row, ["name"]))       # the text /part/value sends
@@ -24,7 +24,8 @@ from __future__ import annotations
 from kit.rows import SpanEvent
 from kit.views.values import text
 
-SHOWN = 200          # characters of a string shown (the views' span details show as many inline)
+SHOWN = 190          # characters of a string shown (quoted, it stays within the 200 the views' span details
+#                      show inline)
 ITEMS = 20           # entries of a list or a map
 ATTRIBUTES = 100     # attributes of a span, an event, a link or a resource
 EVENTS = 100         # events of a span
