@@ -160,10 +160,16 @@ function hashOf(changes) {
   const p = params();
   for (const [k, v] of Object.entries(changes)) { if (v === null || v === undefined || v === "") p.delete(k); else p.set(k, v); }
   const s = p.toString();
-  return s ? "#" + s : location.pathname + location.search;
+  return s ? "#" + s : "";
 }
-function go(changes) { const h = hashOf(changes); if (h === location.hash || (h[0] !== "#" && !location.hash)) return later(route); location.hash = h; }
-function quietly(changes) { history.replaceState(null, "", hashOf(changes)); }
+function go(changes) {   // a new view: a new entry in the history (back returns to the last one)
+  const h = hashOf(changes);
+  if (h === location.hash) return later(route);
+  if (h) { location.hash = h; return; }
+  history.pushState(null, "", location.pathname + location.search);
+  later(route);
+}
+function quietly(changes) { history.replaceState(null, "", hashOf(changes) || location.pathname + location.search); }
 function later(fn) { chain = chain.then(fn, fn).catch(err => console.error(err)); return chain; }
 async function text(url) { const r = await fetch(url, {cache: "no-store"}); return {status: r.status, text: r.status === 204 ? "" : await r.text()}; }
 function mode() { const p = params(); return p.has("compare") ? "compare" : p.has("map") ? "map" : p.get("trace") ? "trace" : "none"; }
@@ -173,12 +179,13 @@ function fillForm() {
   const p = params(), f = $("#search");
   for (const k of SEARCH) { const el = f.elements[k]; if (el) el.value = p.get(k) || (k === "limit" ? "20" : k === "lookback" ? "all" : ""); }
 }
-function fillSelect(select, items, all, want) {
-  const key = JSON.stringify(items) + "|" + (want || "");
+function fillSelect(select, items, all, want) {   // redrawn only when the names change (an open list stays open)
+  const key = JSON.stringify(items.map(([name]) => name)) + "|" + (want || "");
   if (select.dataset.key === key) return;
   select.dataset.key = key; select.textContent = "";
   select.add(new Option(all, ""));
-  for (const [name, n] of items) select.add(new Option(name + " (" + n + ")", name));
+  for (const [name, n] of items) { const o = new Option(name.length > 120 ? name.slice(0, 119) + "…" : name, name);
+    o.title = n + " span" + (n === 1 ? "" : "s"); select.add(o); }
   if (want && !items.some(([name]) => name === want)) select.add(new Option(want + " (none kept)", want));
   select.value = want || "";
 }
@@ -483,7 +490,7 @@ document.addEventListener("click", ev => {
     return;
   }
   const open = t.closest("a[data-open], g.dot[data-trace-id]");
-  if (open) { ev.preventDefault(); return go({trace: open.dataset.open || open.dataset.traceId, span: null, compare: null, map: null}); }
+  if (open && !(ev.ctrlKey || ev.metaKey || ev.shiftKey)) { ev.preventDefault(); return go({trace: open.dataset.open || open.dataset.traceId, span: null, compare: null, map: null}); }
   const pager = t.closest("button.pager");
   if (pager) return go({offset: pager.dataset.offset === "0" ? null : pager.dataset.offset});
   const cmp = t.closest("button.compare-with");

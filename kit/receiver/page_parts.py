@@ -73,10 +73,11 @@ def summary(receiver) -> str:
 
 
 def options(index, service: str) -> dict:
-    """The search form's lists: services, and the operations of ``service`` (of all when empty),
-    each with its number of spans (the first 2,000 by name)."""
-    return {"services": [[clip(s, 200), n] for s, n in index.services()[:2000]],
-            "operations": [[clip(o, 200), n] for o, n in index.operations(service)[:2000]],
+    """The search form's lists: the services, and the operations (span names) of ``service``
+    (none until a service is chosen, as in Jaeger), each with its number of spans, the first
+    2,000 by name."""
+    return {"services": [[s, n] for s, n in index.services()[:2000]],
+            "operations": [[o, n] for o, n in index.operations(service)[:2000]] if service else [],
             "version": index.version}
 
 

@@ -120,8 +120,8 @@ class _Trace:
         self.logs: dict[int, dict] = {}        # serial → log row
         self.start = self.end = None
         self.errors = 0
-        self.services: Counter = Counter()
-        self.ops: Counter = Counter()          # (service, name)
+        self.services: dict = {}               # service → spans
+        self.ops: dict = {}                    # (service, name) → spans
         self.version = 0
         self.key = None                        # its place in TraceIndex._order
         self.flows: dict = {}                  # its share of the flows between services
@@ -197,8 +197,8 @@ class TraceIndex:
         self._order: list = []                   # (start or NO_START, trace_id), oldest first
         self._where: dict[int, int] = {}         # id(row) → its serial
         self._serials: dict[int, tuple] = {}     # serial → (trace id, "spans" | "logs")
-        self._services: Counter = Counter()
-        self._operations: dict[str, Counter] = {}
+        self._services: dict = {}                # service → spans kept
+        self._operations: dict[str, dict] = {}   # service → {span name → spans kept}
         self._flows: dict = {}
         self._counts = {"spans": 0, "logs": 0}   # rows the store has, as the index counted them
         self.version = 0                         # changes whenever a trace does
@@ -293,10 +293,14 @@ class TraceIndex:
         self._where[id(row)] = span.serial
         self._serials[span.serial] = (trace_id, "spans")
         t.errors += span.error
-        t.services[span.service] += 1
-        t.ops[(span.service, span.name)] += 1
-        self._services[span.service] += 1
-        self._operations.setdefault(span.service, Counter())[span.name] += 1
+        service, name = span.service, span.name
+        t.services[service] = t.services.get(service, 0) + 1
+        t.ops[(service, name)] = t.ops.get((service, name), 0) + 1
+        self._services[service] = self._services.get(service, 0) + 1
+        ops = self._operations.get(service)
+        if ops is None:
+            ops = self._operations[service] = {}
+        ops[name] = ops.get(name, 0) + 1
         if span.start is not None and (t.start is None or span.start < t.start):
             t.start = span.start
         if span.end is not None and (t.end is None or span.end > t.end):
@@ -381,7 +385,9 @@ class TraceIndex:
             p = by_id.get(s.parent) if s.parent is not None else None
             if p is None or p.service == s.service:
                 continue
-            flow = out.setdefault((p.service, s.service), [0, 0.0, 0, Counter()])
+            flow = out.get((p.service, s.service))
+            if flow is None:
+                flow = out[(p.service, s.service)] = [0, 0.0, 0, {}]
             flow[0] += 1
             if s.start is not None and p.start is not None:
                 flow[1] += (s.start - p.start) / 1e6
@@ -389,7 +395,8 @@ class TraceIndex:
             attrs = p.row.get("attributes")
             topic = attrs.get(TOPIC) if isinstance(attrs, dict) else None
             if topic is not None and topic != "":
-                flow[3][text(topic)] += 1
+                topic = _key(topic)
+                flow[3][topic] = flow[3].get(topic, 0) + 1
         return out
 
     def _add_flows(self, flows: dict, sign: int) -> None:
@@ -397,15 +404,17 @@ class TraceIndex:
             return
         self.flows_version += 1
         for key, (count, delay, timed, topics) in flows.items():
-            total = self._flows.setdefault(key, [0, 0.0, 0, Counter()])
+            total = self._flows.get(key)
+            if total is None:
+                total = self._flows[key] = [0, 0.0, 0, {}]
             total[0] += sign * count
             total[1] += sign * delay
             total[2] += sign * timed
-            if sign > 0:
-                total[3].update(topics)
-            else:
-                total[3].subtract(topics)
-                total[3] = +total[3]
+            kept = total[3]
+            for topic, n in topics.items():
+                kept[topic] = kept.get(topic, 0) + sign * n
+                if kept[topic] <= 0:
+                    del kept[topic]
             if total[0] <= 0:
                 del self._flows[key]
 
@@ -541,16 +550,11 @@ class TraceIndex:
         with self._lock:
             return sorted(self._services.items())
 
-    def operations(self, service: str = "") -> list[tuple[str, int]]:
-        """The span names of ``service`` (of every service when empty), and how many, by name."""
+    def operations(self, service: str) -> list[tuple[str, int]]:
+        """The span names of ``service``, and how many, by name (as Jaeger, a service's only)."""
         self.update()
         with self._lock:
-            if service:
-                return sorted(self._operations.get(service, Counter()).items())
-            total: Counter = Counter()
-            for ops in self._operations.values():
-                total.update(ops)
-            return sorted(total.items())
+            return sorted(self._operations.get(service, {}).items())
 
     def flows(self) -> tuple[list, dict]:
         """The services (in the order they came) and the flows between them, shaped as
