@@ -104,11 +104,15 @@ class Receiver:
         self.proc.wait(30)
 
 
-def timed_get(url: str) -> float:
+def timed_get(url: str) -> str:
+    """How long a GET takes, in ms (or why it failed)."""
     start = time.perf_counter()
-    with urllib.request.urlopen(url, timeout=120) as r:
-        r.read()
-    return time.perf_counter() - start
+    try:
+        with urllib.request.urlopen(url, timeout=120) as r:
+            r.read()
+    except OSError as err:
+        return f"failed ({err})"
+    return f"{(time.perf_counter() - start) * 1000:.0f} ms"
 
 
 def posts(receiver: Receiver, first: int, n: int, t0_ns: int, every_s: float = 0.02) -> list[float]:
@@ -161,15 +165,15 @@ def main(n_traces: int = 10_000, n_posts: int = 200) -> None:
             k = n_traces + 2 * n_posts
             sent = time.perf_counter()
             receiver.post(traces_request(k, 1, t0_ns + 3_600_000_000_000, name="the newest trace"))
-            page.locator("#results .trace-item", has_text="the newest trace").first.wait_for(timeout=60_000)
+            page.locator("li[data-trace-id], tr[data-trace-id]", has_text="the newest trace").first.wait_for(timeout=60_000)
             shown = time.perf_counter() - sent
             browser.close()
         print(f"2. a trace sent while the page is open is listed after {shown:.2f} s")
         print(f"3. the page itself: opened (loaded, traces listed) in {opened:.2f} s; "
-              f"GET / {timed_get(receiver.url + '/') * 1000:.0f} ms; "
-              f"GET /part/results (the newest 20) {timed_get(receiver.url + '/part/results') * 1000:.0f} ms; "
-              f"a search by operation {timed_get(receiver.url + '/part/results?operation=process+7&limit=50') * 1000:.0f} ms; "
-              f"one trace {timed_get(receiver.url + '/part/trace/' + (17).to_bytes(16, 'big').hex()) * 1000:.0f} ms")
+              f"GET / {timed_get(receiver.url + '/')}; "
+              f"the newest 20 traces {timed_get(receiver.url + '/part/results')}; "
+              f"a search by operation {timed_get(receiver.url + '/part/results?operation=process+7&limit=50')}; "
+              f"one trace {timed_get(receiver.url + '/part/trace/' + (17).to_bytes(16, 'big').hex())}")
         print(f"4. the receiver's peak memory: {receiver.peak / 2**20:.0f} MB")
     finally:
         receiver.stop()

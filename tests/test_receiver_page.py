@@ -527,7 +527,12 @@ def test_span_details_show_the_fields_the_rows_will_keep(receiver):
     status, _, body = _get(page.url + f"/part/trace/{'ab' * 16}")
     serials = re.findall(r'\[(\d+), \d+, -?\d+\]', body)
     status, _, extra = _get(page.url + f"/part/span/{max(serials, key=int)}")
-    assert "no status message sent" in extra and "trace state" not in extra and "no other resource attribute" in extra
+    assert "the receiver does not keep it yet" in extra and "trace state" not in extra and "no other resource attribute" in extra
+    receiver.received.keep("spans", [dict(plain, span_id="03" * 8, status_message="")], "http", "/v1/traces")
+    status, _, body = _get(page.url + f"/part/trace/{'ab' * 16}")
+    newest = max(re.findall(r"\[(\d+), \d+, -?\d+\]", body), key=int)
+    status, _, extra = _get(page.url + f"/part/span/{newest}")
+    assert "no status message sent" in extra
 
 
 def test_two_traces_compared_side_by_side():
@@ -575,3 +580,21 @@ def test_the_duration_scatter_reads_well_at_any_width(width):
     assert f'viewBox="0 0 {max(width, 220)} 150"' in svg and svg.count("<circle") == 20
     found = [p for p in problems(svg) if "px in a 700 px column" not in p]   # drawn at its own width, not 700
     assert found == []
+
+
+def test_a_batch_larger_than_the_store_leaves_the_index_as_the_store(receiver, monkeypatch):
+    """A request of more spans than the store keeps: the store takes them in and lets the
+    oldest go, some of them from that very request; the index does the same, in that order."""
+    import time
+
+    from kit.receiver import limits, trace_index
+    page = receiver.serve_page(port=0)
+    page.index.search(trace_index.Query())                 # read once: from now on, batches are queued
+    monkeypatch.setattr(limits, "MAX_ITEMS", 12)
+    _small_traces(receiver, 0, 2, time.time_ns(), per=1)
+    _small_traces(receiver, 2, 10, time.time_ns(), per=10)   # 30 spans in: the newest 12 stay
+    kept = {(r["trace_id"], r["span_id"]) for r in receiver.received.spans}
+    indexed = {(t, row["span_id"]) for t in {r["trace_id"] for r in receiver.received.spans}
+               for row in page.index.rows(t)}
+    assert indexed == kept and len(kept) == 12
+    assert sum(n for _, n in page.index.services()) == 12

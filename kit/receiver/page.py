@@ -71,7 +71,7 @@ class _Page:
             if version is not None and version == str(index.version):
                 return 204, "", "application/json"
             return 200, json.dumps(page_parts.options(index, query.get("service", ""))), "application/json"
-        if name == "results":
+        if name in ("results", "traces"):   # /part/traces: the list's name before the search came
             index.update()
             if version is not None and version == str(index.version):
                 return 204, "", html_type

@@ -416,7 +416,9 @@ def span(index, serial: int) -> str:
         sections.append(("status", f'{e(clip(status, 40))}: <span class="status-message">{e(clip(text(message), 400))}'
                                    f'</span>'))
     elif status == "ERROR":
-        sections.append(("status", '<b class="err">ERROR</b> <span class="dim">(no status message sent)</span>'))
+        why = ("no status message sent" if any(k in row for k in page_values.STATUS_MESSAGE_KEYS)
+               else "no status message: the receiver does not keep it yet")
+        sections.append(("status", f'<b class="err">ERROR</b> <span class="dim">({why})</span>'))
     if x["trace_state"] is not None:
         sections.append(("trace state", f"<code>{e(clip(text(x['trace_state']), 400))}</code>"))
     if x["links"]:

@@ -245,11 +245,11 @@ class TraceIndex:
                 self._reset()
                 batches = [("spans", spans, []), ("logs", logs, [])]
             dirty: set = set()
-            for signal, rows, gone in batches:
-                for row in gone:
-                    self._forget(signal, row, dirty)
+            for signal, rows, gone in batches:   # as the store did: the rows in, then the oldest out
                 for row in rows:
                     (self._add_span if signal == "spans" else self._add_log)(row, dirty)
+                for row in gone:
+                    self._forget(signal, row, dirty)
             for trace_id in dirty:
                 self._settle(trace_id)
             if dirty:
