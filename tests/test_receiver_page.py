@@ -598,3 +598,31 @@ def test_a_batch_larger_than_the_store_leaves_the_index_as_the_store(receiver, m
                for row in page.index.rows(t)}
     assert indexed == kept and len(kept) == 12
     assert sum(n for _, n in page.index.services()) == 12
+
+
+def test_a_trace_the_page_cannot_draw_is_said_so_and_the_rest_is_drawn(receiver, monkeypatch, capfd):
+    """Should a view still fail on some row, its part says so in one line (and on stderr, one
+    line), the list lists the other traces, and the page goes on answering."""
+    import time
+
+    import kit.views
+    from kit.receiver import page_parts
+    page = receiver.serve_page(port=0)
+    _small_traces(receiver, 0, 3, time.time_ns())
+    bad = (2).to_bytes(16, "big").hex()
+    real_item = page_parts._item
+
+    def item(s, open_id):
+        if s.trace_id == bad:
+            raise ValueError("a row no view can draw")
+        return real_item(s, open_id)
+
+    monkeypatch.setattr(page_parts, "_item", item)
+    monkeypatch.setattr(kit.views, "waterfall", lambda *a, **k: (_ for _ in ()).throw(ValueError("no waterfall")))
+    status, _, listed = _get(page.url + "/part/results")
+    assert status == 200 and listed.count('class="open"') == 2 and f"trace {bad} could not be listed" in listed
+    status, _, drawn = _get(page.url + f"/part/trace/{bad}")
+    assert status == 200 and "This part could not be drawn (ValueError: no waterfall)" in drawn
+    assert _get(page.url + "/part/summary")[0] == 200 and _get(page.url + "/")[0] == 200
+    err = capfd.readouterr().err
+    assert err.count("\n") == 1 and "could not draw trace: ValueError: no waterfall" in err
