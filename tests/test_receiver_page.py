@@ -626,3 +626,17 @@ def test_a_trace_the_page_cannot_draw_is_said_so_and_the_rest_is_drawn(receiver,
     assert _get(page.url + "/part/summary")[0] == 200 and _get(page.url + "/")[0] == 200
     err = capfd.readouterr().err
     assert err.count("\n") == 1 and "could not draw trace: ValueError: no waterfall" in err
+
+
+def test_the_value_route_takes_any_path_it_is_given(receiver):
+    """/part/value reads a path of keys from the address: any JSON there is a 404, never a
+    connection closed without an answer."""
+    import time
+    from urllib.parse import quote
+    page = receiver.serve_page(port=0)
+    _small_traces(receiver, 0, 1, time.time_ns())
+    page.index.update()
+    for path in ("[[1]]", '[{"a": 1}]', "[" * 5000 + "]" * 5000, "not json", '"name"', "[1e999]", '["name", 0, 0]'):
+        assert _get(page.url + "/part/value/1?path=" + quote(path))[0] == 404, path
+    assert _get(page.url + "/part/value/1?path=" + quote('["name"]')) == (200, "text/plain; charset=utf-8",
+                                                                          "read temperature")

@@ -60,7 +60,16 @@ class _Page:
         return page_assets.shell(page_parts.summary(self.receiver), page_parts.lookback_options())
 
     def part(self, path: str, query: dict) -> tuple[int, str, str]:
-        """(status, body, content type) of ``/part/…``; 204 when the version asked for is still current."""
+        """(status, body, content type) of ``/part/…``; 204 when the version asked for is still
+        current; a 500 saying why (and one line on stderr) should a part fail after all."""
+        try:
+            return self._part(path, query)
+        except Exception as err:
+            print(f"kit: the receiver's page failed on {path[:80]}: {type(err).__name__}: {str(err)[:300]}",
+                  file=sys.stderr)
+            return 500, f"the page could not make this part: {type(err).__name__}", "text/plain; charset=utf-8"
+
+    def _part(self, path: str, query: dict) -> tuple[int, str, str]:
         index, html_type = self.index, "text/html; charset=utf-8"
         version = query.get("v")
         name, _, rest = path.removeprefix("/part/").partition("/")
@@ -88,7 +97,7 @@ class _Page:
         if name == "value":
             try:
                 path_of = json.loads(query.get("path", "[]"))
-            except ValueError:
+            except (ValueError, RecursionError):
                 path_of = None
             whole = page_parts.value(index, _number(rest, -1), path_of) if isinstance(path_of, list) else None
             if whole is None:

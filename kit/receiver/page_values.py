@@ -179,6 +179,8 @@ def value_at(row: dict, path: list):
     """The value at ``path`` in ``row`` (keys and indexes); KeyError when there is none."""
     value = row
     for step in path:
+        if isinstance(step, (list, dict)):
+            raise KeyError(repr(step)[:40])
         if isinstance(value, dict) and step in value:
             value = value[step]
         elif isinstance(value, (list, tuple)) and isinstance(step, int) and -len(value) <= step < len(value):
