@@ -336,3 +336,282 @@ def test_tex_in_telemetry_stays_text_and_a_click_opens_a_span(chromium, jupyter_
         page.screenshot(path=str(ARTIFACTS / "lab-mathjax-probe.png"))
     finally:
         page.close()
+
+
+# -- the receiver's page (python -m kit receiver) ---------------------------------------------
+
+PAGE_WIDTHS = [(1024, 768), (1366, 768), (1920, 1080)]
+
+
+@pytest.fixture(scope="module")
+def receiver_page():
+    """A receiver with lesson 09's traces (one as zero-code makes it), and traces holding every
+    unusual value of issue 19; its page."""
+    import page_traffic
+    from kit.receiver import start_receiver
+    r = start_receiver(grpc_port=0, http_port=0)
+    page = r.serve_page(port=0)
+    page_traffic.lessons(r, 12)
+    odd = page_traffic.hostile(r)
+    yield page.url, odd
+    r.stop()
+
+
+def _page(chromium, url, screen, where=""):
+    page = chromium.new_page(viewport={"width": screen[0], "height": screen[1]})
+    page.errors = []
+    page.on("pageerror", lambda err: page.errors.append(str(err)))
+    page.goto(url + "/" + where, timeout=30_000)
+    page.wait_for_selector("#results .trace-item", timeout=30_000)
+    return page
+
+
+def _boxes(page, selector):
+    return page.evaluate("s => [...document.querySelectorAll(s)].map(e => { const r = e.getBoundingClientRect();"
+                         " return [r.left, r.right, r.top]; })", selector)
+
+
+def _audit(page, found, name):
+    """The audit of the header, the list and the view, in a window tall enough to show all of
+    them at once (each scrolls on its own: what is scrolled away is not drawn)."""
+    size = page.viewport_size
+    tall = page.evaluate("() => Math.max(...['#side', '#view'].map(s => document.querySelector(s).scrollHeight))")
+    page.set_viewport_size({"width": size["width"], "height": min(tall + 200, 12_000)})
+    try:
+        for part in ("header.top", "#side", "#view"):
+            result = page.evaluate(AUDIT, part)
+            assert len(result["texts"]) >= 5, (name, part)
+            found[f"{name} {part}"] = problems(result)
+    finally:
+        page.set_viewport_size(size)
+
+
+@pytest.mark.parametrize("screen", PAGE_WIDTHS, ids=lambda s: f"{s[0]}px")
+def test_the_page_fits_the_screen_and_reads_well(chromium, receiver_page, screen):
+    """Issue 18 at 1024, 1366 and 1920 px: the trace is the main area and fits it (no sideways
+    scroll, no text over text or under a shape, 11 px and 4.5:1 at least), the list beside it
+    stays narrow, and opening a span moves nothing and cuts no heading. The comparison, the
+    service map and a trace of megabyte-long values too."""
+    from page_traffic import trace_id
+    url, odd = receiver_page
+    width = screen[0]
+    page = _page(chromium, url, screen, f"#trace={trace_id(12)}")
+    found = {}
+    try:
+        page.wait_for_selector("#view .trace-head", timeout=20_000)
+        side, view = page.locator("#side").bounding_box(), page.locator("#view").bounding_box()
+        assert side["width"] <= max(0.3 * width, 280) and view["width"] >= 0.62 * width
+        headings = "#view h1, #view h2, #view .trace-id"
+        before = _boxes(page, headings)
+        page.locator("#view .kit-waterfall > details").nth(2).locator("> summary").click()
+        page.wait_for_selector("#view details[open] .span-extra", timeout=10_000)
+        after = _boxes(page, headings)
+        assert [b[:2] for b in after] == [b[:2] for b in before], "opening a span moved the panel"
+        assert page.evaluate("() => document.querySelector('#view').scrollLeft") == 0
+        assert all(view["x"] <= b[0] and b[1] <= view["x"] + view["width"] + 0.5 for b in after), "a heading is cut"
+        _audit(page, found, "trace")
+        page.screenshot(path=str(ARTIFACTS / f"receiver-page-{width}.png"))
+        for name, where in (("compare", f"#compare={trace_id(9)},{trace_id(12)}"), ("map", "#map=1"),
+                            ("long-values", f"#trace={odd[8]}")):
+            page.evaluate("h => { location.hash = h; }", where)
+            page.wait_for_selector({"compare": "#view .compare-table", "map": "#view .all-map svg",
+                                    "long-values": f"#view .trace-head[data-trace-id='{odd[8]}']"}[name], timeout=20_000)
+            if name == "long-values":
+                page.locator("#view .kit-waterfall > details").first.locator("> summary").click()
+                page.wait_for_selector("#view details[open] .span-extra", timeout=10_000)
+            _audit(page, found, name)
+            page.screenshot(path=str(ARTIFACTS / f"receiver-page-{name}-{width}.png"))
+        assert not page.errors
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / f"receiver-page-{width}-failed.png"))
+        raise
+    finally:
+        page.close()
+    assert found == {name: [] for name in found}
+
+
+def test_the_page_searches_as_jaeger_does_and_a_dot_opens_its_trace(chromium, receiver_page):
+    """Service and operation from the lists, tags, a duration bound and a limit; newer / older;
+    the fields stay in the address (a reload keeps the search); a dot of the scatter opens its trace."""
+    from page_traffic import trace_id
+    url, _ = receiver_page
+    page = _page(chromium, url, (1366, 900))
+    listed = lambda: page.locator("#results .trace-item").evaluate_all("els => els.map(e => e.dataset.traceId)")  # noqa: E731
+    try:
+        form = page.locator("#search")
+        page.wait_for_function("() => document.querySelector('#search select[name=service]').options.length > 3")
+        form.locator("select[name=service]").select_option("processor")
+        page.wait_for_function("() => [...document.querySelector('#search select[name=operation]').options]"
+                               ".some(o => o.value === 'receive alerts/greenhouse')")
+        form.locator("select[name=operation]").select_option("receive alerts/greenhouse")
+        form.get_by_role("button", name="Find traces").click()
+        page.wait_for_function("() => location.hash.includes('operation=receive')")
+        page.wait_for_function("() => document.querySelectorAll('#results .trace-item').length === 1")
+        assert listed() == [trace_id(12)] and "1 trace found" in page.locator("#results .results-head").inner_text()
+        page.get_by_role("button", name="clear").click()
+        page.wait_for_function("() => !location.hash.includes('service=')")
+        form.locator("input[name=tags]").fill("error=true")
+        form.locator("input[name=tags]").press("Enter")
+        page.wait_for_function("() => document.querySelectorAll('#results .trace-item').length === 3")
+        assert listed() == [trace_id(k) for k in (9, 5, 1)]
+        page.get_by_role("button", name="clear").click()
+        form.locator("input[name=minDuration]").fill("5ms")
+        form.locator("input[name=limit]").fill("4")
+        form.get_by_role("button", name="Find traces").click()
+        page.wait_for_function("() => location.hash.includes('limit=4')")
+        page.wait_for_function(f"() => document.querySelector('#results .trace-item')?.dataset.traceId === '{trace_id(12)}'")
+        assert listed() == [trace_id(k) for k in (12, 11, 10, 9)]
+        page.get_by_role("button", name="older →").click()
+        page.wait_for_function(f"() => document.querySelector('#results .trace-item')?.dataset.traceId === '{trace_id(8)}'")
+        assert listed() == [trace_id(k) for k in (8, 7, 6, 5)] and "offset=4" in page.evaluate("location.hash")
+        page.reload()
+        page.wait_for_function(f"() => document.querySelector('#results .trace-item')?.dataset.traceId === '{trace_id(8)}'")
+        assert form.locator("input[name=minDuration]").input_value() == "5ms"
+        dot = page.locator(f"#results g.dot[data-trace-id='{trace_id(6)}'] circle")
+        dot.click()
+        page.wait_for_selector(f"#view .trace-head[data-trace-id='{trace_id(6)}']")
+        assert page.locator(f"#results .trace-item.selected[data-trace-id='{trace_id(6)}']").count() == 1
+        page.screenshot(path=str(ARTIFACTS / "receiver-page-search.png"))
+        assert not page.errors
+    finally:
+        page.close()
+
+
+def _bar_width(page, row: int) -> float:
+    return page.locator("#view .kit-waterfall > details").nth(row).locator(".kit-bar").bounding_box()["width"]
+
+
+def test_the_waterfall_folds_its_subtrees_and_zooms_into_a_time_range(chromium, receiver_page):
+    from page_traffic import trace_id
+    url, _ = receiver_page
+    page = _page(chromium, url, (1366, 900), f"#trace={trace_id(12)}")
+    rows = page.locator("#view .kit-waterfall > details")
+    shown = lambda: rows.evaluate_all("els => els.filter(e => e.offsetParent !== null).length")  # noqa: E731
+    try:
+        page.wait_for_selector("#view .kit-waterfall button.fold")
+        assert rows.count() == 6 and shown() == 6
+        fold = rows.nth(2).locator("button.fold")              # process greenhouse/1/temperature: 3 spans under it
+        fold.click()
+        assert shown() == 3 and fold.inner_text() == "▸ 3" and not rows.nth(2).evaluate("d => d.open")
+        fold.click()
+        assert shown() == 6 and fold.inner_text() == "▾"
+        page.get_by_role("button", name="collapse all").click()
+        assert shown() == 1
+        page.get_by_role("button", name="expand all").click()
+        assert shown() == 6
+        whole = _bar_width(page, 1)                              # publish: 0.4 to 0.9 ms of 5.2 ms
+        page.locator("#view .zoom-from").fill("0.2")
+        page.locator("#view .zoom-to").fill("1.5")
+        page.get_by_role("button", name="zoom", exact=True).click()
+        assert "showing 0.20 ms – 1.50 ms of 5.20 ms" in page.locator("#view .zoom-note").inner_text()
+        assert _bar_width(page, 1) == pytest.approx(whole * 5.2 / 1.3, rel=0.05)
+        ticks = page.locator("#view .zoom-ticks span").all_inner_texts()
+        assert ticks and all(t.endswith(("ms", "µs")) for t in ticks)
+        assert page.evaluate(AUDIT, "#view")["overflow"] <= 0.5, "the zoomed bars stick out"
+        page.get_by_role("button", name="whole trace").click()
+        assert _bar_width(page, 1) == pytest.approx(whole, rel=0.02)
+        strip = page.locator("#view .minimap").bounding_box()     # drag across the strip: 0 % to 25 %
+        page.mouse.move(strip["x"] + 1, strip["y"] + 20)
+        page.mouse.down()
+        page.mouse.move(strip["x"] + strip["width"] * 0.15, strip["y"] + 20, steps=4)
+        page.mouse.move(strip["x"] + strip["width"] * 0.25, strip["y"] + 20, steps=4)
+        page.mouse.up()
+        assert page.locator("#view .zoom-note").inner_text().startswith("showing")
+        assert _bar_width(page, 1) == pytest.approx(whole * 4, rel=0.1)
+        axis = page.locator("#view .kit-waterfall > div").nth(2).locator(":scope > span").nth(3).bounding_box()
+        page.mouse.move(axis["x"] + 18 + (axis["width"] - 18) * 0.2, axis["y"] + 8)   # then the time axis: 20 % to 60 %
+        page.mouse.down()
+        page.mouse.move(axis["x"] + 18 + (axis["width"] - 18) * 0.6, axis["y"] + 8, steps=5)
+        page.mouse.up()
+        assert _bar_width(page, 1) == pytest.approx(whole * 10, rel=0.15)
+        page.screenshot(path=str(ARTIFACTS / "receiver-page-zoomed.png"))
+        assert not page.errors
+    finally:
+        page.close()
+
+
+def test_a_permalink_opens_its_trace_and_span_after_a_reload(chromium, receiver_page):
+    from page_traffic import span_id, trace_id
+    url, _ = receiver_page
+    page = _page(chromium, url, (1024, 768), f"#trace={trace_id(10)}")
+    try:
+        page.wait_for_selector(f"#view .trace-head[data-trace-id='{trace_id(10)}']")
+        row = page.locator("#view .kit-waterfall > details").nth(4)
+        row.locator("> summary").click()
+        page.wait_for_function(f"() => location.hash.includes('span={span_id(10, 4)}')")
+        link = page.locator("#view details[open] .span-extra a.permalink")
+        assert link.get_attribute("href") == f"#trace={trace_id(10)}&span={span_id(10, 4)}"
+        page.reload()
+        opened = page.locator(f"#view .kit-waterfall > details[data-span-id='{span_id(10, 4)}']")
+        page.wait_for_selector(f"#view .kit-waterfall > details[open][data-span-id='{span_id(10, 4)}'] .span-extra")
+        view, box = page.locator("#view").bounding_box(), opened.bounding_box()
+        assert view["y"] <= box["y"] and box["y"] < view["y"] + view["height"], "the span is not in sight"
+        page.goto(url + "/#trace=" + trace_id(3))                          # a trace's permalink, in a new page
+        page.wait_for_selector(f"#view .trace-head[data-trace-id='{trace_id(3)}']")
+        assert page.locator("#view .trace-head a.permalink").get_attribute("href") == f"#trace={trace_id(3)}"
+        page.screenshot(path=str(ARTIFACTS / "receiver-page-permalink.png"))
+        assert not page.errors
+    finally:
+        page.close()
+
+
+def test_two_traces_picked_in_the_list_are_compared(chromium, receiver_page):
+    from page_traffic import trace_id
+    url, _ = receiver_page
+    page = _page(chromium, url, (1920, 1080), f"#trace={trace_id(12)}")
+    try:
+        for t in (trace_id(12), trace_id(9)):
+            page.locator(f"#results .trace-item[data-trace-id='{t}'] input[type=checkbox]").check()
+        page.get_by_role("button", name="compare the 2 picked").click()
+        page.wait_for_selector("#view .compare-table")
+        only = page.locator("#view .compare-table tr.only-a")
+        assert only.count() == 1 and "processor · receive alerts/greenhouse" in only.inner_text()
+        assert page.locator("#view .compare-table tr.only-b").count() == 0
+        assert page.locator("#view .cmp-side .kit-waterfall").count() == 2
+        sides = page.locator("#view .cmp-side").evaluate_all("els => els.map(e => e.getBoundingClientRect().top)")
+        assert sides[0] == sides[1], "at 1920 px the two traces stand side by side"
+        page.screenshot(path=str(ARTIFACTS / "receiver-page-compare-picked.png"))
+        page.evaluate(f"() => {{ location.hash = 'trace={trace_id(11)}'; }}")   # from a trace: compare with…
+        page.wait_for_selector(f"#view .trace-head[data-trace-id='{trace_id(11)}']")
+        page.get_by_role("button", name="compare with another trace").click()
+        page.wait_for_selector("#view .cmp-form")
+        for t in (trace_id(12), trace_id(9)):   # unpick, then pick B
+            page.locator(f"#results .trace-item[data-trace-id='{t}'] input[type=checkbox]").uncheck()
+        page.locator(f"#results .trace-item[data-trace-id='{trace_id(8)}'] input[type=checkbox]").check()
+        page.wait_for_function(f"() => location.hash.includes('{trace_id(11)}%2C{trace_id(8)}')")
+        page.wait_for_selector("#view .compare-table")
+        assert page.locator("#view .cmp-form input[name=b]").input_value() == trace_id(8)
+        assert not page.errors
+    finally:
+        page.close()
+
+
+def test_the_open_page_shows_a_new_trace_within_seconds_and_keeps_what_is_open(chromium):
+    import time
+
+    import page_traffic
+    from kit.receiver import start_receiver
+    receiver = start_receiver(grpc_port=0, http_port=0)
+    try:
+        url = receiver.serve_page(port=0).url
+        page_traffic.lessons(receiver, 3)
+        page = _page(chromium, url, (1366, 768), f"#trace={page_traffic.trace_id(2)}")
+        page.locator("#view .kit-waterfall > details").nth(1).locator("> summary").click()
+        page.wait_for_selector("#view details[open] .span-extra")
+        batch = page_traffic.Batch()
+        page_traffic.greenhouse(batch, 40, time.time_ns() - 10**9)
+        start = time.monotonic()
+        page_traffic.send(receiver, batch)
+        page.locator(f"#results .trace-item[data-trace-id='{page_traffic.trace_id(40)}']").wait_for(timeout=10_000)
+        listed = time.monotonic() - start
+        assert listed < 10
+        batch = page_traffic.Batch()                  # a late span of the open trace: drawn, the open span stays open
+        batch.span("late", page_traffic.trace_id(2), "ab" * 8, page_traffic.span_id(2, 4), "late span",
+                   time.time_ns(), 1.0)
+        page_traffic.send(receiver, batch)
+        page.wait_for_function("() => document.querySelectorAll('#view .kit-waterfall > details').length === 6")
+        assert page.locator("#view .kit-waterfall > details").nth(1).evaluate("d => d.open")
+        assert not page.errors
+        page.close()
+    finally:
+        receiver.stop()
