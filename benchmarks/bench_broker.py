@@ -14,6 +14,14 @@
 2. Memory, the resident size (RSS) of the kit's broker process and of Mosquitto's:
    at rest, after a publisher floods a subscriber that never reads, and after
    10,000 connect/disconnect cycles.
+3. Publish cost with many subscriptions held: N messages between a pair (as in 1, at
+   QoS 0) through a broker where another client holds 55,000 subscriptions (50,000
+   distinct topics and 5,000 wildcard filters, none matching the pair's topic), as a
+   ratio to the same through a broker of the same kind holding none, the two taken in
+   turn, round after round (medians). Goal: the kit's broker within 3x (Mosquitto keeps
+   its subscriptions in a tree: about 1). amqtt tests every filter on every publish, so
+   it gets a tenth of them, or a round would take a minute. And each loaded broker
+   process's memory (RSS) before and while it holds them.
 
     python benchmarks/bench_broker.py [messages] [rounds]
 """
@@ -184,6 +192,89 @@ def compare_memory(workdir: Path, flood_mb: int, cycles: int, kinds=None) -> Non
         print(f"   {kind:<10} at rest {rest:6.1f}   after the flood {flooded:6.1f}   after the connects {cycled:6.1f}")
 
 
+# ------------------------------------------------------------ 3. publish cost with many subscriptions held
+
+def subscription_load(topics: int = 50_000, wildcards: int = 5_000) -> list[str]:
+    """Filters none of which matches the pair's topic (bench/t): distinct topics, then wildcard filters."""
+    return ([f"load/sensor-{i}/temperature" for i in range(topics)]
+            + [f"load/+/zone-{i}" for i in range(wildcards * 2 // 5)]
+            + [f"+/room-{i}/#" for i in range(wildcards * 2 // 5)]
+            + [f"load/floor-{i}/#" for i in range(wildcards - wildcards * 4 // 5)])
+
+
+def remaining_length(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        n, digit = divmod(n, 128)
+        out.append(digit | (128 if n else 0))
+        if not n:
+            return bytes(out)
+
+
+def hold_subscriptions(broker: Broker, filters: list[str], per_packet: int = 1000) -> socket.socket:
+    """A client (a bare socket, clean session) subscribed to every filter at QoS 0, each SUBACK read."""
+    v5 = broker.protocol != "3.1.1"
+    sock = socket.create_connection((broker.host, broker.port), timeout=600)
+    reader = sock.makefile("rb")
+
+    def send(first: int, body: bytes) -> None:
+        sock.sendall(bytes([first]) + remaining_length(len(body)) + body)
+
+    def read() -> int:
+        """The next packet's type (its body is skipped)."""
+        first, length, shift = reader.read(1)[0], 0, 0
+        while True:
+            byte = reader.read(1)[0]
+            length |= (byte & 127) << shift
+            shift += 7
+            if not byte & 128:
+                reader.read(length)
+                return first >> 4
+
+    send(0x10, b"\x00\x04MQTT" + bytes([5 if v5 else 4, 0x02]) + b"\x02\x58" + (b"\x00" if v5 else b"")
+         + b"\x00\x0bbench-holds")
+    assert read() == 2, "no CONNACK"
+    for packet_id, start in enumerate(range(0, len(filters), per_packet), start=1):
+        chunk = filters[start:start + per_packet]
+        send(0x82, packet_id.to_bytes(2, "big") + (b"\x00" if v5 else b"")
+             + b"".join(len(f).to_bytes(2, "big") + f.encode() + b"\x00" for f in chunk))
+        while read() != 9:  # its SUBACK
+            pass
+    return sock
+
+
+def compare_subscriptions(workdir: Path, n: int = 500, rounds: int = 3, kinds=None, held: int = 55_000) -> dict:
+    """The ratio for each kind of broker (``held`` subscriptions; a tenth of them on amqtt's)."""
+    kinds = kinds or (["mosquitto"] if MOSQUITTO else []) + ["kit", "amqtt"]
+    print(f"3. publish cost with subscriptions held: {n} messages between a pair (QoS 0), with another client "
+          f"holding subscriptions that do not match, as a ratio to the same with none ({rounds} rounds, medians)")
+    ratios = {}
+    for kind in kinds:
+        count = held if kind != "amqtt" else held // 10
+        load = subscription_load(count * 10 // 11, count // 11)
+        empty, loaded = BrokerProcess(kind, workdir), BrokerProcess(kind, workdir)
+        try:
+            at_rest = loaded.rss_mb()
+            started = time.perf_counter()
+            holder = hold_subscriptions(loaded.broker, load)
+            subscribing_s = time.perf_counter() - started
+            holding = loaded.rss_mb()
+            times = {"none": [], "held": []}
+            for _ in range(rounds):
+                for name, process in (("none", empty), ("held", loaded)):
+                    rate, lost = throughput(process.broker, 0, n)
+                    times[name].append(n / rate if not lost else float("nan"))
+            holder.close()
+        finally:
+            empty.stop(), loaded.stop()
+        none_s, held_s = statistics.median(times["none"]), statistics.median(times["held"])
+        ratios[kind] = held_s / none_s
+        print(f"   {kind:<10} {len(load):>6} held: {n} messages {held_s * 1000:7.0f} ms, none held "
+              f"{none_s * 1000:5.0f} ms   ratio {ratios[kind]:6.2f}   (subscribing took {subscribing_s:5.1f} s; "
+              f"RSS {at_rest:.0f} -> {holding:.0f} MB)")
+    return ratios
+
+
 def main(n: int = 5000, rounds: int = 3, flood_mb: int = 100, cycles: int = 10_000) -> dict:
     import tempfile
     workdir = Path(tempfile.mkdtemp(prefix="bench-broker-"))
@@ -200,6 +291,7 @@ def main(n: int = 5000, rounds: int = 3, flood_mb: int = 100, cycles: int = 10_0
         for process in processes.values():
             process.stop()
     compare_memory(workdir, flood_mb, cycles)
+    compare_subscriptions(workdir, rounds=rounds)
     return ratios
 
 

@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     b = sub.add_parser("broker", help="run an embedded MQTT broker in the foreground")
     b.add_argument("--protocol", default="3.1.1", choices=["3.1.1", "5"],
                    help="3.1.1 (amqtt) or 5 (the kit's broker, which also accepts 3.1.1 clients)")
-    b.add_argument("--port", type=int, default=1883)
+    b.add_argument("--port", type=int, default=1883, help="1883 by default; 0: a free one (the ready line says which)")
     b.add_argument("--host", default="127.0.0.1")
     b.set_defaults(run=_broker)
     r = sub.add_parser("receiver", help="run an embedded OTLP receiver (gRPC and HTTP) in the foreground")

@@ -25,6 +25,7 @@ functions return everything captured so far.
 from __future__ import annotations
 
 import threading
+import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -33,7 +34,7 @@ import pandas as pd
 from kit import capture, running
 
 __all__ = ["start", "current", "spans", "unfinished_spans", "logs", "metric_points", "metric_changes",
-           "read_metrics", "received", "watch_cells"]
+           "read_metrics", "received", "watch_cells", "thread_errors", "paho_clients", "new_clients", "cell_has"]
 
 
 @dataclass
@@ -49,23 +50,35 @@ class Watermark:
     receivers: dict = field(default_factory=dict)  # id(receiver store) -> {"spans": n, ...}
     time: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
     paho_instrumented: bool = False  # was PahoMqttInstrumentor on when the attempt started?
+    context: object = None           # the OpenTelemetry context current when it started (empty, unless leaked)
+    clients: object = None           # the paho clients alive when it started (a WeakSet; None if not looked)
+    handlers: dict | None = None     # logger name -> ids of its handlers when it started (None if not looked)
+    thread_errors: int = 0           # how many thread failures were recorded before it started
+    source: str = ""                 # the cell's code, when IPython runs it (a ✗ never suggests what is there)
 
 
 _mark: list[Watermark] = []
+_lock = threading.Lock()
 
 
-def start(cell: int | None = None, read: bool = True) -> Watermark:
+def start(cell: int | None = None, read: bool = True, source: str = "") -> Watermark:
     """Take the watermark now: what comes after it is this attempt's.
 
-    ``read`` first reads every service's metrics into the store (a
-    collection, as the kit does every second anyway), so a counter's change
-    can be measured from this moment exactly."""
+    ``read`` (a cell with a check) first reads every service's metrics into the store
+    (a collection, as the kit does every second anyway), so a counter's change can be
+    measured from this moment exactly; and notes the paho clients and logging handlers
+    that exist, so a check can tell what the attempt left behind."""
+    from opentelemetry import context
+
     readings = None
     if read and _read_in_time():
         readings = capture.total("points")
     stores = running.receivers()  # each receiver's store adds itself there (kit.running)
     mark = Watermark(cell, capture.total("spans"), capture.total("started"), capture.total("logs"), capture.total("points"),
-                     readings, {id(s): s.totals() for s in stores}, paho_instrumented=_paho_instrumented())
+                     readings, {id(s): s.totals() for s in stores}, paho_instrumented=_paho_instrumented(),
+                     context=context.get_current(), thread_errors=len(_thread_errors),
+                     clients=weakref.WeakSet(paho_clients()) if read else None,
+                     handlers=_handlers_now() if read else None, source=source)
     _mark[:] = [mark]
     return mark
 
@@ -170,7 +183,85 @@ def _count(value):
 def _paho_instrumented() -> bool:
     import sys
     module = sys.modules.get("opentelemetry.instrumentation.paho_mqtt")  # never imported here just to look
-    return bool(module and module.PahoMqttInstrumentor().is_instrumented_by_opentelemetry)
+    try:
+        return bool(module and module.PahoMqttInstrumentor().is_instrumented_by_opentelemetry)
+    except Exception:  # a half-imported or changed module: unknown is "no"
+        return False
+
+
+# ---------------------------------------------------------------- what an attempt leaves behind
+
+def paho_clients() -> list:
+    """Every paho ``Client`` alive in this process (none if paho was never imported)."""
+    import gc
+    import sys
+    module = sys.modules.get("paho.mqtt.client")
+    if module is None:
+        return []
+    kind = module.Client
+    return [o for o in gc.get_objects() if isinstance(o, kind)]
+
+
+def cell_has(fragment: str) -> bool:
+    """Does the code of the cell being judged contain ``fragment`` (spaces and quote marks
+    aside)? False when the code is unknown (outside IPython)."""
+    mark = current()
+    if mark is None or not mark.source:
+        return False
+    return _squeeze(fragment) in _squeeze(mark.source)
+
+
+def _squeeze(text: str) -> str:
+    return "".join(text.split()).replace("'", '"')
+
+
+def new_clients() -> list:
+    """The paho clients made in this attempt (after the watermark), oldest first as far as known."""
+    mark = current()
+    if mark is None or mark.clients is None:
+        return []
+    return [c for c in paho_clients() if c not in mark.clients]
+
+
+def _handlers_now() -> dict:
+    import logging
+    loggers = [logging.getLogger()] + [lg for lg in list(logging.Logger.manager.loggerDict.values())
+                                       if isinstance(lg, logging.Logger)]
+    return {lg.name: [id(h) for h in lg.handlers] for lg in loggers}
+
+
+_thread_errors: list = []   # (time, thread name, exception) of each thread that died of an exception
+_MAX_THREAD_ERRORS = 1000
+
+
+def thread_errors() -> list:
+    """``(thread name, exception)`` of each thread that died of an exception in this attempt:
+    a paho callback (``on_connect``, ``on_message``, …) that raised stops that client's
+    network thread, and its traceback only reaches stderr."""
+    mark = current()
+    start = mark.thread_errors if mark is not None else 0
+    with _lock:
+        return [(name, exc) for _, name, exc in _thread_errors[start:]]
+
+
+def _note_thread_error(args) -> None:
+    try:
+        with _lock:
+            if len(_thread_errors) < _MAX_THREAD_ERRORS:
+                _thread_errors.append((datetime.now(timezone.utc), getattr(args.thread, "name", "?"), args.exc_value))
+    finally:
+        _previous_hook[0](args)
+
+
+_previous_hook: list = []
+
+
+def _watch_threads() -> None:
+    """Note every thread that dies of an exception (and let Python print it, as before)."""
+    if getattr(threading.excepthook, "__name__", "") == "_note_thread_error":
+        return
+    _previous_hook[:] = [threading.excepthook]
+    threading.excepthook = _note_thread_error
 
 
 READ_BUDGET_S = 1.5  # all services together: a slow gauge callback must not stall every cell
@@ -221,7 +312,7 @@ def _shell():
 def _on_cell(info) -> None:
     try:
         source = getattr(info, "raw_cell", "") or ""
-        start(_execution_count(), read="check" in source)
+        start(_execution_count(), read="check" in source, source=source)
     except Exception:  # a watermark must never break the learner's cell
         _mark.clear()
 
@@ -241,3 +332,4 @@ def watch_cells() -> bool:
 
 
 watch_cells()
+_watch_threads()

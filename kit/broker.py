@@ -85,7 +85,8 @@ def start_broker(protocol: str | int = "3.1.1", port: int | None = None, host: s
     """Start (or return the already running) embedded broker.
 
     ``protocol``: ``"3.1.1"`` (amqtt) or ``5`` (the kit's :mod:`kit.mqtt_broker`,
-    which also accepts 3.1.1 clients). ``port``: a free one if None. With
+    which also accepts 3.1.1 clients). ``port``: a free one if None (or 0: one the system
+    picks as the broker binds; ``.port`` says which). With
     ``MQTT_BROKER_URL`` set, nothing is started and that broker is returned.
     """
     proto = PROTOCOLS.get(str(protocol))
@@ -96,7 +97,7 @@ def start_broker(protocol: str | int = "3.1.1", port: int | None = None, host: s
         return _external(external, proto)
     with _lock:
         for (p, prt), broker in _running.items():
-            if p == proto and (port is None or prt == port) and broker._thread.is_alive():
+            if p == proto and port in (None, 0, prt) and broker._thread.is_alive():
                 return broker  # the cell was re-run: same broker, no "address in use"
         if port is not None and is_listening(host, port):
             raise BrokerError(f"port {port} on {host} is already taken by another program (another "
@@ -139,7 +140,7 @@ def _start_thread(protocol: str, host: str, port: int) -> Broker:
         loop = asyncio.new_event_loop()
         box["loop"] = loop
         try:
-            box["stop"] = loop.run_until_complete(_serve(protocol, host, port))
+            box["stop"], box["port"] = loop.run_until_complete(_serve(protocol, host, port))
         except BaseException as exc:  # reported to the caller below
             box["error"] = exc
             ready.set()
@@ -155,11 +156,12 @@ def _start_thread(protocol: str, host: str, port: int) -> Broker:
         raise BrokerError(f"the MQTT {protocol} broker could not start on {host}:{port}: "
                           f"{box.get('error', 'it did not answer within 15 s')}")
     implementation = "amqtt" if protocol == "3.1.1" else "kit.mqtt_broker"
-    return Broker(host, port, protocol, implementation, True, thread, box["loop"], box["stop"])
+    return Broker(host, box["port"], protocol, implementation, True, thread, box["loop"], box["stop"])
 
 
 async def _serve(protocol: str, host: str, port: int):
-    """Start the broker inside the running loop; return a coroutine function that stops it."""
+    """Start the broker inside the running loop; return a coroutine function that stops it,
+    and the port it listens on (the one the system chose, for port 0)."""
     if protocol == "5":
         from kit.mqtt_broker import MQTTBroker
         logger = logging.getLogger("kit.mqtt_broker")
@@ -167,8 +169,7 @@ async def _serve(protocol: str, host: str, port: int):
             logger.propagate = False
             logger.addHandler(logging.NullHandler())
         broker = MQTTBroker(host, port)
-        await broker.start()
-        return broker.stop
+        return broker.stop, await broker.start()
     for name in ("amqtt", "transitions"):
         # amqtt is chatty, and its thread would print into whatever cell runs next:
         # keep its log to itself (set propagate = True on these loggers to see it)
@@ -183,4 +184,5 @@ async def _serve(protocol: str, host: str, port: int):
         "plugins": {"amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True}},
     })
     await broker.start()
-    return broker.shutdown
+    listening = broker._servers["default"].instance.sockets[0]  # amqtt does not say which port it took
+    return broker.shutdown, listening.getsockname()[1]

@@ -49,6 +49,8 @@ from dataclasses import dataclass
 import yaml
 
 from kit import collector_components as parts
+from kit.views.common import text_on
+from kit.views.svg import fit
 
 SECTIONS = ("receivers", "processors", "exporters", "extensions", "connectors")
 SIGNALS = ("traces", "metrics", "logs", "profiles")
@@ -468,21 +470,21 @@ class PipelineDiagram:
     def _repr_svg_(self):
         if not self.pipelines:
             return None
-        box_w, box_h, gap, col_w = 170, 24, 6, 230
+        box_w, box_h, gap, col_w = 150, 24, 6, 200   # 720 px wide: 12 px text stays 11.7 px in a 700 px column
         rows = [(name, p, max(len(p[s]) for s in p) or 1) for name, p in self.pipelines.items()]
         height = 40 + sum(r[2] * (box_h + gap) + 30 for r in rows)
         width = 120 + 3 * col_w
         e = html.escape
         colors = {"receivers": "#4C78A8", "processors": "#54A24B", "exporters": "#F58518"}
-        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {width} {height}" '
                f'font-family="Helvetica, Arial, sans-serif" font-size="12">',
                f'<rect width="{width}" height="{height}" fill="white"/>']
         for i, section in enumerate(("receivers", "processors", "exporters")):
-            out.append(f'<text x="{120 + i * col_w}" y="20" font-weight="bold" fill="{colors[section]}">'
-                       f'{section}</text>')
+            out.append(f'<rect x="{120 + i * col_w}" y="10" width="10" height="10" fill="{colors[section]}"/>'
+                       f'<text x="{134 + i * col_w}" y="20" font-weight="bold" fill="#222222">{section}</text>')
         y = 36
         for name, p, n in rows:
-            out.append(f'<text x="8" y="{y + 16}" font-weight="bold">{e(name)}</text>')
+            out.append(f'<text x="8" y="{y + 16}" font-weight="bold">{e(fit(name, 12, 108, bold=True))}</text>')
             centers = []
             for i, section in enumerate(("receivers", "processors", "exporters")):
                 x = 120 + i * col_w
@@ -490,10 +492,10 @@ class PipelineDiagram:
                 for j, component in enumerate(p[section]):
                     by = y + j * (box_h + gap)
                     ok = self._ok(section, component)
-                    out.append(f'<rect x="{x}" y="{by}" width="{box_w}" height="{box_h}" rx="4" '
-                               f'fill="{colors[section] if ok else "#D62728"}" fill-opacity="0.85"/>'
-                               f'<text x="{x + 8}" y="{by + 16}" fill="white">{e(component)}'
-                               f'{"" if ok else " ✗"}</text>')
+                    fill = colors[section] if ok else "#C62828"
+                    out.append(f'<rect x="{x}" y="{by}" width="{box_w}" height="{box_h}" rx="4" fill="{fill}"/>'
+                               f'<text x="{x + 8}" y="{by + 16}" fill="{text_on(fill)}">'
+                               f'{e(fit(component + ("" if ok else " ✗"), 12, box_w - 14))}</text>')
                     ys.append(by + box_h / 2)
                 centers.append((x, ys))
             (rx, rys), (px, pys), (ex, eys) = centers
@@ -508,6 +510,13 @@ class PipelineDiagram:
             y += n * (box_h + gap) + 30
         out.append("</svg>")
         return "".join(out)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        """The SVG and, for a notebook not yet trusted (or GitHub), a PNG of it (:mod:`kit.views.png`)."""
+        from kit.views import png
+        svg = self._repr_svg_()
+        return None if svg is None else ({"image/svg+xml": svg, "image/png": png.to_png(svg)},
+                                         {"image/png": {"width": int(png.view_width(svg))}})
 
 
 def pipeline_diagram(text: str) -> PipelineDiagram:

@@ -17,7 +17,9 @@ import sys
 from importlib import metadata
 
 REQUIRED = ["opentelemetry-api", "opentelemetry-sdk", "opentelemetry-exporter-otlp",
-            "opentelemetry-instrumentation-logging", "pandas", "matplotlib"]
+            "opentelemetry-instrumentation", "opentelemetry-instrumentation-logging", "paho-mqtt", "amqtt",
+            "pandas", "matplotlib", "pyyaml"]
+MAJOR = {"paho-mqtt": 2}  # the lessons use paho 2.x's callback API
 FIX = "pip install -r requirements.txt (from the kit's folder, in the environment Jupyter runs)"
 
 
@@ -40,9 +42,15 @@ def check_environment() -> Report:
         report.append(f"✗ Python {sys.version.split()[0]} is too old: the kit needs 3.11 or newer.")
     for name in REQUIRED:
         try:
-            report.append(f"✓ {name} {metadata.version(name)}")
+            version = metadata.version(name)
         except metadata.PackageNotFoundError:
             report.append(f"✗ {name} is not installed: {FIX}")
+            continue
+        major = MAJOR.get(name)
+        if major is not None and not version.startswith(f"{major}."):
+            report.append(f"✗ {name} {version} is installed, the lessons need {major}.x: {FIX}")
+        else:
+            report.append(f"✓ {name} {version}")
     if os.environ.get("KIT_ON_BINDER"):
         report.append("· on Binder: everything runs embedded (no Docker, no outbound network); "
                       "the session ends after about 10 idle minutes, so download what you want to keep")

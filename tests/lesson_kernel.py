@@ -10,6 +10,7 @@ blank, solution, blank again, typical wrong answers, the solution twice.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,11 +41,18 @@ class CellOutput:
 
 
 class LessonKernel:
-    def __init__(self, cwd: Path = NOTEBOOKS, timeout_s: float = 120):
-        self.cwd, self.timeout_s = cwd, timeout_s
+    """``seed``: the self-checks' drawn data (kit/checks/drawn.py); None draws anew, as for a
+    learner. The default is a seed of the tests' own, unlike the one the stored outputs were
+    built with: a value typed in from a stored output must not pass."""
+
+    def __init__(self, cwd: Path = NOTEBOOKS, timeout_s: float = 120, seed: str | None = "sweep"):
+        self.cwd, self.timeout_s, self.seed = cwd, timeout_s, seed
 
     def __enter__(self):
-        self.manager, self.client = start_new_kernel(kernel_name="python3", cwd=str(self.cwd))
+        env = {k: v for k, v in os.environ.items() if k != "KIT_CHECK_SEED"}
+        if self.seed is not None:
+            env["KIT_CHECK_SEED"] = self.seed
+        self.manager, self.client = start_new_kernel(kernel_name="python3", cwd=str(self.cwd), env=env)
         return self
 
     def __exit__(self, *exc):

@@ -87,9 +87,9 @@ def running_mosquitto(workdir, config: str = ""):
 
 @contextlib.contextmanager
 def broker_process(kind: str, workdir, config: str = ""):
-    """(Broker, Popen): Mosquitto, or the kit's v5 broker (``python -m kit broker``), in a
-    process of its own on a free port, its log on the Popen's stderr (a file: read it with
-    :func:`log_of`); stopped afterwards."""
+    """(Broker, Popen): Mosquitto, the kit's v5 broker (``python -m kit broker``) or, with
+    ``kind="amqtt"``, its 3.1.1 one, in a process of its own on a free port, its log on the
+    Popen's stderr (a file: read it with :func:`log_of`); stopped afterwards."""
     port = free_port()
     log = open(Path(workdir) / f"{kind}-{port}.log", "w+")
     if kind == "mosquitto":
@@ -97,13 +97,15 @@ def broker_process(kind: str, workdir, config: str = ""):
         conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{config}")
         command = [MOSQUITTO, "-c", str(conf)]
     else:
-        command = [sys.executable, "-m", "kit", "broker", "--protocol", "5", "--port", str(port)]
+        protocol = "3.1.1" if kind == "amqtt" else "5"
+        command = [sys.executable, "-m", "kit", "broker", "--protocol", protocol, "--port", str(port)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, env=env)
     proc.log = log
     try:
         assert wait_until(lambda: is_listening("127.0.0.1", port)), f"{kind} did not start"
-        yield Broker("127.0.0.1", port, "5", kind if kind == "mosquitto" else "kit.mqtt_broker", embedded=False), proc
+        name = {"mosquitto": "mosquitto", "amqtt": "amqtt"}.get(kind, "kit.mqtt_broker")
+        yield Broker("127.0.0.1", port, "3.1.1" if kind == "amqtt" else "5", name, embedded=False), proc
     finally:
         proc.terminate()
         proc.wait(10)

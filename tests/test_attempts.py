@@ -103,3 +103,42 @@ def test_a_slow_gauge_anywhere_never_stalls_a_cell_beyond_the_budget(clean_captu
         assert time.monotonic() - started < attempts.READ_BUDGET_S + 1.0
     finally:
         telemetry._retire(telemetry._services.pop("attempts-slow-gauge"))
+
+
+def test_the_watermark_notes_the_context_clients_and_handlers_a_cell_starts_with(clean_capture):
+    """What a check needs to tell what the attempt left behind (kit/checks/cleanup.py)."""
+    import logging
+
+    import paho.mqtt.client as mqtt
+    from opentelemetry import baggage, context
+
+    before = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="made-before")
+    token = context.attach(baggage.set_baggage("k", "v"))
+    try:
+        mark = attempts.start(source="check_x(...)")
+    finally:
+        context.detach(token)
+    assert baggage.get_all(mark.context) == {"k": "v"}
+    made = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="made-in-it")
+    assert attempts.new_clients() == [made] and before not in attempts.new_clients()
+    assert logging.getLogger().name in mark.handlers
+    assert attempts.cell_has("check_x( ...)") and not attempts.cell_has("check_y")
+
+
+def test_a_thread_that_dies_of_an_exception_is_noted_for_the_attempt(clean_capture):
+    import threading
+
+    attempts.start()
+    hook, threading.excepthook = threading.excepthook, attempts._note_thread_error  # pytest replaces it per test
+    try:
+        def boom():
+            raise TypeError("takes 4 positional arguments but 5 were given")
+        worker = threading.Thread(target=boom, name="paho-mqtt-client-x")
+        worker.start()
+        worker.join()
+    finally:
+        threading.excepthook = hook
+    [(name, exc)] = attempts.thread_errors()
+    assert name == "paho-mqtt-client-x" and isinstance(exc, TypeError)
+    attempts.start()
+    assert attempts.thread_errors() == []

@@ -12,9 +12,24 @@ def pins(path):
     return sorted(line for line in lines if line and not line.startswith("-"))
 
 
+BINDER_ONLY = ["notebook==7.6.5"]   # repo2docker's base env has notebook 7.4.7, which refuses jupyterlab 4.6
+
+
 def test_binder_requirements_are_the_same_pins():
-    """Binder gets what a learner installs: requirements.txt, not the test tools."""
-    assert pins(ROOT / "binder/requirements.txt") == pins(ROOT / "requirements.txt")
+    """Binder gets what a learner installs: requirements.txt, not the test tools; and one pin
+    more, notebook, which repo2docker's own environment brings at a version that refuses the
+    pinned JupyterLab."""
+    assert pins(ROOT / "binder/requirements.txt") == sorted(pins(ROOT / "requirements.txt") + BINDER_ONLY)
+
+
+def test_binder_pins_a_notebook_that_accepts_the_pinned_jupyterlab():
+    """notebook 7.6.5 requires jupyterlab>=4.6.6,<4.7 (its wheel's metadata); the pin must stay in that range."""
+    jupyterlab = next(p for p in pins(ROOT / "requirements.txt") if p.startswith("jupyterlab=="))
+    major, minor, patch = (int(v) for v in jupyterlab.split("==")[1].split("."))
+    assert "notebook==7.6.5" in pins(ROOT / "binder/requirements.txt")
+    assert (4, 6, 6) <= (major, minor, patch) < (4, 7, 0), "notebook 7.6.5 refuses this jupyterlab: re-pin it"
+    reason = (ROOT / "binder/requirements.txt").read_text()
+    assert "7.4.7" in reason and "jupyterlab<4.5" in reason   # the file says why Binder differs
 
 
 def test_binder_installs_mosquitto_and_the_kit():

@@ -1,6 +1,7 @@
 """kit.broker: embedded brokers in one call, re-run safe, external by URL, and the CLI."""
 
 import os
+import re
 import signal
 import socket
 import struct
@@ -12,12 +13,15 @@ import time
 import paho.mqtt.client as mqtt
 
 import pytest
-from mqtt_helpers import MOSQUITTO, NO_MOSQUITTO, V5, V311, Subscriber, publisher, running_mosquitto
+from mqtt_helpers import (
+    MOSQUITTO, NO_MOSQUITTO, V5, V311, RawClient, SessionClient, Subscriber, broker_process, forget_session, publisher,
+    rss_mb, running_mosquitto,
+)
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kit import amqtt_broker, mqtt_broker
-from kit.broker import BrokerError, start_broker
+from kit.broker import Broker, BrokerError, start_broker
 from kit.ports import free_port, is_listening
 
 TP = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -396,9 +400,237 @@ def test_cli_runs_in_the_foreground_and_stops_on_sigterm(protocol):
         proc.kill()
 
 
+@pytest.mark.parametrize("protocol", ["3.1.1", "5"])
+def test_cli_with_port_0_prints_the_port_it_listens_on(protocol):
+    """``--port 0``: a free port, chosen when the broker binds; the ready line names it (it
+    said mqtt://127.0.0.1:0), and a client that connects there is served."""
+    proc = subprocess.Popen([sys.executable, "-m", "kit", "broker", "--protocol", protocol, "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stdout.readline()
+        found = re.match(rf"MQTT {protocol} broker ready on mqtt://127\.0\.0\.1:(\d+) ", line)
+        assert found, line
+        port = int(found[1])
+        assert port != 0 and is_listening("127.0.0.1", port)
+        there = Broker("127.0.0.1", port, protocol, "cli", embedded=False)
+        version = V311 if protocol == "3.1.1" else V5
+        sub, pub = Subscriber(there, "cli-port/#", protocol=version), publisher(there, version)
+        pub.publish("cli-port/t", b"here", qos=1).wait_for_publish(5)
+        assert [m.payload for m in sub.wait_for(1)] == [b"here"]
+        sub.close(), pub.disconnect(), pub.loop_stop()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+        assert proc.returncode == 0 and "Traceback" not in err, err
+    finally:
+        proc.kill()
+
+
 def test_cli_says_why_when_the_port_is_taken():
     broker = start_broker()
     proc = subprocess.run([sys.executable, "-m", "kit", "broker", "--port", str(broker.port)],
                           capture_output=True, text=True, timeout=30)
     assert proc.returncode == 1
     assert "already taken" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ---------------------------------------------------------------- 3.1.1 persistent sessions (CleanSession 0)
+
+AWAY = [(b"m0", 0), (b"m1", 1), (b"m2", 2), (b"m3", 1), (b"m4", 0), (b"m5", 2), (b"m6", 1), (b"m7", 2)]
+
+
+def persistent_311_subscriber(broker, client_id, topic_filter, granted, will=None):
+    """A 3.1.1 client with CleanSession 0, subscribed (and a will on topic ``will``, if given)."""
+    forget_session(broker, client_id, V311)  # nothing left by an earlier run
+    sub = SessionClient(broker, client_id, V311)
+    if will:
+        sub.client.will_set(will, b"gone", qos=1)
+    assert sub.connect() is False
+    assert sub.subscribe(topic_filter, qos=granted)[0] == granted
+    return sub
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+@pytest.mark.parametrize("granted", [1, 2])
+@pytest.mark.parametrize("leaves", ["disconnects", "vanishes"])
+def test_a_311_persistent_session_gets_every_qos_1_and_2_message_published_while_it_was_away(
+        broker311, granted, leaves):
+    """MQTT 3.1.1 §3.1.2.4: with CleanSession 0 the server keeps the session after the
+    client has gone (its subscriptions, and the QoS 1 and 2 messages for them), and says
+    so with Session Present 1 when it comes back. Each of those messages goes to it once,
+    at the lower of its QoS and the granted one, in the order published, its RETAIN flag 0
+    (§3.3.1.3: it matched an established subscription), even one published retained.
+    amqtt 0.12.1 marks every client its AnonymousAuthPlugin lets in as anonymous and keeps
+    nothing for an anonymous session: Session Present 0, and none of the messages."""
+    base = f"away-{broker311.implementation}-{granted}-{leaves}"
+    client_id = f"{base}-archiver"
+    watcher = Subscriber(broker311, f"{base}-will/#", qos=1, protocol=V311)
+    sub = persistent_311_subscriber(broker311, client_id, f"{base}/#", granted, will=f"{base}-will/gone")
+    if leaves == "disconnects":
+        sub.disconnect()
+    else:  # its will says when the broker has seen the connection go
+        sub.vanish()
+        assert [m.topic for m in watcher.wait_for(1)] == [f"{base}-will/gone"]
+    watcher.close()
+    pub = publisher(broker311, V311)
+    for payload, qos in AWAY:
+        pub.publish(f"{base}/t", payload, qos=qos, retain=payload == b"m6").wait_for_publish(5)
+    back = SessionClient(broker311, client_id, V311)
+    assert back.connect() is True, "Session Present 0: the broker did not keep the session"
+    kept = [(payload, min(qos, granted)) for payload, qos in AWAY if qos]
+    got = back.wait_for(len(kept))
+    assert sorted((m.payload, m.qos) for m in got) == sorted(kept)
+    for qos in (1, 2):  # paho hands a QoS 2 message over on its PUBREL, so QoS 1 and 2 may interleave
+        assert [m.payload for m in got if m.qos == qos] == [p for p, q in kept if q == qos]
+    assert [m.retain for m in got] == [False] * len(kept)
+    assert len(back.wait_for(len(kept) + 1, timeout_s=0.5)) == len(kept), "a message came twice"
+    pub.publish(f"{base}/t", b"live", qos=1).wait_for_publish(5)  # and the subscription is still there
+    assert [m.payload for m in back.wait_for(len(kept) + 1)][len(kept):] == [b"live"]
+    pub.publish(f"{base}/t", b"", qos=1, retain=True).wait_for_publish(5)  # leave no retained message
+    back.disconnect(), pub.disconnect()
+    forget_session(broker311, client_id, V311)
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_a_311_client_back_with_clean_session_1_finds_its_session_discarded(broker311):
+    """MQTT 3.1.1 §3.1.2.4: CleanSession 1 discards the session the client id had: Session
+    Present 0, none of the messages kept for it, its subscriptions gone; and as a clean
+    session is not kept either, a later CleanSession 0 finds nothing (Session Present 0)."""
+    base = f"discarded-{broker311.implementation}"
+    client_id = f"{base}-archiver"
+    sub = persistent_311_subscriber(broker311, client_id, f"{base}/#", 1)
+    sub.disconnect()
+    pub = publisher(broker311, V311)
+    for payload, qos in AWAY:
+        pub.publish(f"{base}/t", payload, qos=qos).wait_for_publish(5)
+    clean = SessionClient(broker311, client_id, V311, clean_session=True)
+    assert clean.connect() is False
+    pub.publish(f"{base}/t", b"after", qos=1).wait_for_publish(5)
+    assert clean.wait_for(1, timeout_s=0.5) == [], "the discarded session's messages or subscription came back"
+    clean.disconnect()
+    again = SessionClient(broker311, client_id, V311)
+    assert again.connect() is False
+    assert again.wait_for(1, timeout_s=0.5) == []
+    again.disconnect(), pub.disconnect()
+    forget_session(broker311, client_id, V311)
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_a_311_persistent_session_taken_over_by_a_new_connection_goes_on_there(broker311):
+    """MQTT 3.1.1 §3.1.4-2 and §3.1.2.4: a second CONNECT with the client id (CleanSession 0)
+    closes the first connection and resumes its session (Session Present 1): the messages
+    published from then on go to the new connection, at once."""
+    base = f"takeover-persistent-{broker311.implementation}"
+    client_id = f"{base}-archiver"
+    first = persistent_311_subscriber(broker311, client_id, f"{base}/#", 1)
+    second = SessionClient(broker311, client_id, V311)
+    assert second.connect() is True
+    assert first.wait_disconnected(5) is not None, "the broker left the first connection open"
+    pub = publisher(broker311, V311)
+    for i in range(5):
+        pub.publish(f"{base}/t", b"%d" % i, qos=1).wait_for_publish(5)
+    assert [m.payload for m in second.wait_for(5)] == [b"0", b"1", b"2", b"3", b"4"]
+    assert first.messages == []
+    first.client.loop_stop(), second.disconnect(), pub.disconnect()
+    forget_session(broker311, client_id, V311)
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_a_311_persistent_session_away_holds_at_most_1000_messages(broker311):
+    """An offline persistent session must not grow the broker without end: Mosquitto keeps
+    1,000 messages for it (max_queued_messages) and drops the later ones; so do both embedded
+    brokers (which also stop at 16 MB). amqtt 0.12.1 kept every one."""
+    base = f"away-bound-{broker311.implementation}"
+    client_id = f"{base}-archiver"
+    persistent_311_subscriber(broker311, client_id, f"{base}/#", 1).disconnect()
+    pub = publisher(broker311, V311)
+    for i in range(1100):
+        info = pub.publish(f"{base}/t", b"%d" % i, qos=1)
+    info.wait_for_publish(30)
+    back = SessionClient(broker311, client_id, V311)
+    assert back.connect() is True
+    got = back.wait_for(1000, timeout_s=30)
+    assert [int(m.payload) for m in got] == list(range(1000))
+    assert len(back.wait_for(1001, timeout_s=0.5)) == 1000
+    back.disconnect(), pub.disconnect()
+    forget_session(broker311, client_id, V311)
+
+
+@pytest.mark.parametrize("kind", ["amqtt", "kit"])
+def test_a_311_persistent_session_away_holds_a_bounded_part_of_a_flood(kind, tmp_path):
+    """The bound above in bytes: 100 MB of QoS 1 messages published for a persistent session
+    whose client is away. Each embedded broker keeps at most 16 MB of them; the broker's
+    memory (its own process here, RSS) grows by less than 40 MB. Mosquitto's default keeps
+    1,000 messages whatever their size (64 MB of these)."""
+    with broker_process(kind, tmp_path) as (broker, proc):
+        client_id = f"flooded-{kind}"
+        persistent_311_subscriber(broker, client_id, "flood/#", 1).disconnect()
+        at_rest = rss_mb(proc.pid)
+        pub = publisher(broker, V311)
+        chunk = b"x" * 65536
+        for _ in range(100 * 16):  # 100 MB
+            info = pub.publish("flood/t", chunk, qos=1)
+        info.wait_for_publish(60)
+        held_mb = rss_mb(proc.pid) - at_rest
+        assert held_mb < 40, f"{held_mb:.0f} MB held for a session whose client is away"
+        back = SessionClient(broker, client_id, V311)
+        assert back.connect() is True
+        back.wait_for(250, timeout_s=30)
+        kept = len(back.wait_for(257, timeout_s=0.5))
+        assert 250 <= kept <= 256, kept  # 16 MB of 64 KB messages (the kit's counts their topics too)
+        back.disconnect(), pub.disconnect()
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_a_311_qos1_message_unacknowledged_when_the_connection_dropped_comes_again_with_dup(broker311):
+    """MQTT 3.1.1 §4.4: when a client reconnects with CleanSession 0, the server MUST resend
+    the PUBLISH packets it has not had acknowledged, DUP set, with their packet ids."""
+    base = f"dup1-311-{broker311.implementation}"
+    client_id = f"{base}-forgetful"
+    forget_session(broker311, client_id, V311)
+    forgetful = SessionClient(broker311, client_id, V311, manual_ack=True)  # takes the message, never PUBACKs it
+    assert forgetful.connect() is False
+    forgetful.subscribe(f"{base}/#", qos=1)
+    pub = publisher(broker311, V311)
+    pub.publish(f"{base}/t", b"important", qos=1).wait_for_publish(5)
+    [first] = forgetful.wait_for(1)
+    assert not first.dup
+    forgetful.vanish()
+    back = SessionClient(broker311, client_id, V311)
+    assert back.connect() is True
+    [again] = back.wait_for(1)
+    assert (again.payload, again.qos, again.dup, again.mid) == (b"important", 1, True, first.mid)
+    assert len(back.wait_for(2, timeout_s=0.5)) == 1
+    back.disconnect(), pub.disconnect()
+    forget_session(broker311, client_id, V311)
+
+
+@pytest.mark.parametrize("broker311", BROKERS_311, indirect=True)
+def test_a_311_qos2_exchange_cut_short_resumes_where_it_stopped(broker311):
+    """MQTT 3.1.1 §4.4 for QoS 2: a PUBLISH without PUBREC goes again (DUP set, same packet
+    id); after PUBREC, the PUBREL goes again, not the message. On a bare socket, to stop at
+    each step."""
+    client_id, topic = f"dup2-311-{broker311.implementation}", f"dup2-311/{broker311.implementation}/t"
+    forget_session(broker311, client_id, V311)
+    raw = RawClient(broker311, version=4)
+    raw.connect(client_id, clean=False)
+    assert raw.subscribe(topic, qos=2)[-1] == 2
+    pub = publisher(broker311, V311)
+    pub.publish(topic, b"exactly once", qos=2).wait_for_publish(5)
+    publish = raw.read()
+    packet_id = publish[4 + len(topic):6 + len(topic)]
+    assert publish[0] == 0x34 and publish.endswith(b"exactly once")  # QoS 2, DUP clear
+    raw.close()  # no PUBREC
+    raw = RawClient(broker311, version=4)
+    assert raw.connect(client_id, clean=False)[2] == 1  # Session Present
+    again = raw.read()
+    assert again[0] == 0x3C and again[4 + len(topic):6 + len(topic)] == packet_id  # DUP set, same id
+    raw.send(0x50, packet_id)  # PUBREC
+    assert raw.read()[:4] == b"\x62\x02" + packet_id  # PUBREL
+    raw.close()  # no PUBCOMP
+    raw = RawClient(broker311, version=4)
+    assert raw.connect(client_id, clean=False)[2] == 1
+    assert raw.read()[:4] == b"\x62\x02" + packet_id  # PUBREL again, not the message
+    raw.send(0x70, packet_id)  # PUBCOMP: done
+    raw.close(), pub.disconnect()
+    forget_session(broker311, client_id, V311)

@@ -3,9 +3,13 @@
 For each lesson a kernel runs the notebook cell by cell. At each exercise it runs,
 in this order: the blank (✗), the solution (✓), the blank again (✗), every typical
 wrong answer listed in tests/wrong_answers/ (✗, with a message naming the mistake),
-then the solution twice (✓ ✓). Then the whole notebook runs again from the top in
+every other right answer listed there (✓), then the solution twice (✓ ✓). Then the whole notebook runs again from the top in
 the same kernel, and each exercise's blank must still say ✗. A self-check that judged an earlier attempt, accepted a wrong answer,
-or could not fail, fails here.
+or could not fail, fails here. Every ✗ must also say which ✗ it is (``result.reason``), and
+never tell the learner to write code their attempt already holds (tests/message_advice.py).
+
+The kernel draws the checks' data from a seed of its own (tests/lesson_kernel.py), not the
+one the stored outputs were built with.
 
 The committed notebooks show the blank's ✗ under every exercise (strict nbval re-runs
 them); solutions are loaded on demand (``%load solutions/ex_N.M.py``), so "Run All"
@@ -20,12 +24,15 @@ import nbformat
 import pytest
 
 from lesson_kernel import NOTEBOOKS, LessonKernel
-from wrong_answers import all_wrong
+from message_advice import already_written
+from wrong_answers import all_right, all_wrong
 
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 LOAD = re.compile(r"^%load (solutions/ex_(\d+\.\d+)\.py)\s*$")
 WRONG = all_wrong()
+RIGHT = all_right()
 MIN_WRONG = 3
+REASONS_FROM = ("00", "01", "02", "03", "04", "05", "06", "07", "08", "09", "11")  # lessons whose checks give reasons
 
 
 def exercises(nb):
@@ -88,6 +95,15 @@ def judge_every_exercise(path):
             failures.append(f"{number} {what}: expected {verdict}, got: {out}")
         elif fragment and fragment not in out.result:
             failures.append(f"{number} {what}: the message does not say {fragment!r}:\n{out.result}")
+        if out.verdict == "✗":
+            written = already_written(out.result, code)
+            if written:
+                failures.append(f"{number} {what}: the message asks for {written}, which the attempt already has:\n"
+                                f"{out.result}")
+            if path.stem[:2] in REASONS_FROM:
+                reason = kernel.run("getattr(get_ipython().last_execution_result.result, 'reason', None)").result
+                if reason in ("", "None", "''"):
+                    failures.append(f"{number} {what}: the ✗ has no reason code:\n{out.result}")
         return out
 
     with LessonKernel() as kernel:
@@ -108,6 +124,8 @@ def judge_every_exercise(path):
                     earlier = kernel.run(wrong.before)
                     assert not earlier.error, f"{number} {wrong.why}: the earlier cell raised\n{earlier.error}"
                 expect(kernel, number, f"wrong: {wrong.why}", wrong.source(blank, solution), "✗", wrong.expect)
+            for right in RIGHT.get(number, []):
+                expect(kernel, number, f"right: {right.why}", right.source(blank, solution), "✓")
             expect(kernel, number, "solution after the wrong answers", solution, "✓")
             expect(kernel, number, "solution again", solution, "✓")
         # the notebook from the top again, in the same kernel: every blank still fails as committed
@@ -137,3 +155,55 @@ def _lesson_class(path):
 
 for _path in LESSONS:
     globals()["TestLesson" + _path.stem] = _lesson_class(_path)
+
+
+# ---------------------------------------------------------------- issue 17: every exercise in one place
+
+OURS = [p for p in LESSONS if p.stem[:2] in REASONS_FROM]
+
+
+def _sources():
+    import jupytext
+    for path in OURS:
+        yield path, jupytext.read(NOTEBOOKS / "sources" / (path.stem + ".py"))
+
+
+def test_every_exercise_is_declared_once_and_names_itself_to_its_check():
+    """The invariants (the whole trace, what is left behind) apply to every exercise because each
+    check is told which exercise it judges; kit/checks/exercises.py declares each one."""
+    from kit.checks.exercises import EXERCISES
+    seen = []
+    for path, nb in _sources():
+        for index, number, _ in exercises(nb):
+            seen.append(number)
+            cell = nb.cells[index].source
+            assert f'exercise="{number}"' in cell or f'check_trace("{number}")' in cell, \
+                f"{path.name}, exercise {number}: its check must say which exercise it judges"
+            solution = (NOTEBOOKS / "solutions" / f"ex_{number}.py").read_text()
+            assert f'exercise="{number}"' in solution or f'check_trace("{number}")' in solution, number
+    assert sorted(seen) == sorted(n for n in EXERCISES if n.split(".")[0] not in ("10", "12"))
+
+
+def test_every_trace_contract_is_shown_before_its_exercise():
+    """The lesson shows the trace to aim for, drawn from the contract the check judges by."""
+    from kit.checks.exercises import EXERCISES
+    for path, nb in _sources():
+        previous = 0
+        for index, number, _ in exercises(nb):
+            if EXERCISES[number].trace is not None or EXERCISES[number].draw is not None:
+                shown = [c.source for c in nb.cells[previous:index] if c.cell_type == "code"]
+                assert any(f'exercise("{number}")' in c for c in shown), \
+                    f"{path.name}: show exercise {number}'s trace (and data) before it: exercise({number!r})"
+            previous = index + 1
+
+
+def test_the_stored_notebooks_show_the_trace_to_aim_for():
+    from kit.checks.exercises import EXERCISES, trace_of
+    for path in OURS:
+        nb = nbformat.read(path, as_version=4)
+        text = "\n".join(o.get("data", {}).get("text/plain", "") for c in nb.cells if c.cell_type == "code"
+                         for o in c.get("outputs", []))
+        for number, ex in EXERCISES.items():
+            if number.split(".")[0] == str(int(path.stem[:2])) and ex.trace is not None:
+                first = trace_of(number).spans[0].name
+                assert f"Exercise {number}" in text and f"The trace to aim for:\n  {first}" in text, (path.name, number)

@@ -57,7 +57,48 @@ def test_notebook_matches_its_source(path):
 def test_welcome_shows_a_waterfall_within_three_cells():
     nb = load(ROOT / "notebooks" / "00_welcome.ipynb")
     first_three = [c for c in nb.cells if c.cell_type == "code"][:3]
-    assert any("image/svg+xml" in o.get("data", {}) for c in first_three for o in c.outputs)
+    assert any('class="kit-waterfall' in o.get("data", {}).get("text/html", "") and "image/png" in o.get("data", {})
+               for c in first_three for o in c.outputs)
+
+
+def _outputs(nb):
+    return [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "data" in o]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_stored_picture_shows_in_a_notebook_not_yet_trusted(path):
+    """JupyterLab shows a stored SVG (or JavaScript) only once the notebook is trusted, and
+    GitHub not at all: each picture carries a PNG beside it, shown at the picture's width,
+    and keeps its text form for a terminal. (The waterfall's HTML is the kind JupyterLab
+    shows untrusted too: plain tags, inline styles; tests/test_browser.py looks at it.)"""
+    for out in _outputs(load(path)):
+        data = out["data"]
+        picture = "image/svg+xml" in data or 'class="kit-waterfall' in data.get("text/html", "")
+        if picture:
+            assert "image/png" in data, f"a picture with no PNG: {data.get('text/plain', '')[:80]!r}"
+            assert out.get("metadata", {}).get("image/png", {}).get("width"), "a 2x PNG with no width to show it at"
+        if picture or "image/png" in data:
+            assert data["text/plain"].strip(), "a picture with no text form"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_kits_html_outputs_keep_mathjax_off(path):
+    """A ``$…$`` in telemetry must stay text: every HTML output the kit writes says so."""
+    for out in _outputs(load(path)):
+        html = out["data"].get("text/html", "")
+        if re.search(r'class="kit-', html):
+            first = re.search(r'class="(kit-[^"]*)"', html).group(1).split()
+            assert {"tex2jax_ignore", "mathjax_ignore"} <= set(first), first
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_with_the_kernelspec_jupyterlab_writes(path):
+    """JupyterLab rewrites any other display name, marking a lesson modified as soon as it is opened."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tools"))
+    from build_notebooks import KERNELSPEC
+    assert KERNELSPEC == {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    assert load(path).metadata["kernelspec"] == KERNELSPEC
 
 
 def test_nbval_is_strict_and_sanitizes_only_what_varies():

@@ -36,3 +36,22 @@ def queued(processor) -> int:
 def endpoint_of(exporter) -> str | None:
     """Where an OTLP exporter sends: ``host:port`` for gRPC, the URL for HTTP."""
     return getattr(exporter, "_endpoint", None)
+
+
+def unread_sums(provider) -> bool | None:
+    """Has a counter of this MeterProvider recorded something its readers have not collected yet?
+    (True: not flushed since; False: every count was read; None: unknown, e.g. another SDK.)"""
+    try:
+        storages = provider._measurement_consumer._reader_storages.values()
+        seen = False
+        for storage in storages:
+            for matches in storage._instrument_view_instrument_matches.values():
+                for match in matches:
+                    for aggregation in match._attributes_aggregation.values():
+                        if hasattr(aggregation, "_previous_value") and hasattr(aggregation, "_value"):
+                            seen = True
+                            if aggregation._value is not None:
+                                return True
+        return False if seen else None
+    except Exception:
+        return None

@@ -8,10 +8,12 @@ from urllib.parse import urlparse
 from kit import attempts
 from kit.checks._inspect import endpoint_of, exporter_of, queued, span_processors
 from kit.checks._result import Result, ok, wrong
+from kit.checks.exercises import judged, trace_verdict
 
 TRANSPORT_NAMES = {"grpc": "gRPC", "http": "HTTP/protobuf"}
 
 
+@judged
 def check_otlp_export(receiver, *, grpc_provider, http_provider, grpc_span: str = "sent over gRPC",
                       http_span: str = "sent over HTTP", wait_s: float = 0.3) -> Result:
     """The span ``grpc_span`` reached ``receiver`` in this cell over OTLP/gRPC from
@@ -34,15 +36,20 @@ def check_otlp_export(receiver, *, grpc_provider, http_provider, grpc_span: str 
             other = TRANSPORT_NAMES[sorted(arrived[name])[0]]
             if kinds and transport not in kinds:
                 return wrong(f"{name!r} arrived over {other}, not {TRANSPORT_NAMES[transport]}: {label}'s exporter is "
-                             f"the {other} one. {_import_hint(transport)[0].upper() + _import_hint(transport)[1:]}")
+                             f"the {other} one. {_import_hint(transport)[0].upper() + _import_hint(transport)[1:]}",
+                             "export-transport")
             return wrong(f"{name!r} arrived over {other}, not {TRANSPORT_NAMES[transport]}: make it with the "
-                         f"tracer of {label}, whose exporter is the {TRANSPORT_NAMES[transport]} one.")
+                         f"tracer of {label}, whose exporter is the {TRANSPORT_NAMES[transport]} one.",
+                         "export-transport")
         setup = _setup_problem(provider, transport, label)
         if setup:
-            return wrong(setup)
+            return wrong(setup, "export-setup")
         if name not in arrived:
             return wrong(f"{name!r} did not reach the receiver in this cell. " +
-                         _why(receiver, name, transport, provider))
+                         _why(receiver, name, transport, provider), "export-not-arrived")
+    whole = trace_verdict(received=attempts.received(receiver, "spans"))
+    if whole is not None:
+        return whole
     return ok(f"{grpc_span!r} reached the receiver over gRPC ({receiver.grpc_endpoint}) and {http_span!r} "
               f"over HTTP/protobuf ({receiver.http_endpoint}/v1/traces).")
 
@@ -114,8 +121,11 @@ def _why(receiver, name: str, transport: str, provider) -> str:
                 f"code is used as it is, so write the whole URL, receiver.http_endpoint + '/v1/traces'.")
     waiting = sum(queued(p) for p in processors)
     if waiting:
-        return (f"{waiting} span(s) are still waiting in its BatchSpanProcessor, which sends every 5 s: "
-                f"call {'grpc' if transport == 'grpc' else 'http'}_provider.force_flush() before the check.")
+        label = f"{'grpc' if transport == 'grpc' else 'http'}_provider"
+        when = (f"call {label}.force_flush() after the span ends, just before the check (a flush before it sends "
+                f"nothing)" if attempts.cell_has(f"{label}.force_flush()") else
+                f"call {label}.force_flush() before the check")
+        return f"{waiting} span(s) are still waiting in its BatchSpanProcessor, which sends every 5 s: {when}."
     return (f"Did you make the span {name!r} (exactly that name) with this provider's tracer, and end it? "
             f"provider.get_tracer(...).start_as_current_span({name!r}).")
 

@@ -10,12 +10,14 @@ import pandas as pd
 from kit import attempts
 from kit.checks._inspect import exporter_of, log_processors, queued
 from kit.checks._result import Result, names, ok, wrong
+from kit.checks.exercises import judged
 from kit.checks.spans import made
 
 SEVERITY_CALL = {"TRACE": "debug", "DEBUG": "debug", "INFO": "info", "WARN": "warning", "ERROR": "error",
                  "FATAL": "critical"}
 
 
+@judged
 def check_log_in_span(text: str, span_name: str, severity: str | None = None) -> Result:
     """A log record containing ``text``, written by this cell inside the span
     ``span_name`` this cell made (same trace_id and span_id), with this severity."""
@@ -26,34 +28,35 @@ def check_log_in_span(text: str, span_name: str, severity: str | None = None) ->
         said = f" This cell logged {names(bodies, 4)}." if bodies else " This cell logged nothing."
         return wrong(f"No log record of this cell contains {text!r}.{said} Log it with a logger, e.g. "
                      f"logging.getLogger('myapp').{SEVERITY_CALL.get(severity or 'INFO', 'info')}({text!r}); "
-                     f"print() is not a log record.")
+                     f"print() is not a log record.", "log-missing")
     span, missing = made(span_name)
     if missing is not None:
         return missing
     last = mine.iloc[-1]
     if last.trace_id is None:
         return wrong(f"The log {text!r} was written outside any span. Write it inside the "
-                     f"`with ... {span_name!r}` block (indent the line).")
+                     f"`with ... {span_name!r}` block (indent the line).", "log-outside-span")
     if last.span_id != span.span_id:
         inside = attempts.spans()
         where = inside[inside.span_id == last.span_id]
         other = where.name.iloc[0] if not where.empty else "another span"
         if other == span_name:
             return wrong(f"The log {text!r} was written inside an earlier {span_name!r} of this cell; the check looks "
-                         f"at the last one this cell made: write it in that one, or make only one.")
+                         f"at the last one this cell made: write it in that one, or make only one.", "log-other-span")
         return wrong(f"The log {text!r} was written inside {other!r}, not inside {span_name!r}: write it in "
-                     f"the `with ... {span_name!r}` block itself.")
+                     f"the `with ... {span_name!r}` block itself.", "log-other-span")
     end = span.start + pd.to_timedelta(span.duration_ms, unit="ms")
     if last.time is not None and not (span.start <= last.time <= end):
         return wrong(f"The log {text!r} carries the ids of {span_name!r}, but was written after it ended (the span "
                      f"made current again with trace.use_span?): write it inside the `with` block, while the "
-                     f"span runs.")
+                     f"span runs.", "log-after-span")
     if severity and last.severity != severity:
         return wrong(f"The log {text!r} has severity {last.severity}, expected {severity}: use "
-                     f".{SEVERITY_CALL.get(severity, severity.lower())}(...).")
+                     f".{SEVERITY_CALL.get(severity, severity.lower())}(...).", "log-severity")
     return ok(f"The log {text!r} carries the trace and span id of {span_name!r}.")
 
 
+@judged
 def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger: str,
                     provider, transport: str = "grpc", wait_s: float = 0.3) -> Result:
     """A log record containing ``text``, with this severity, from the logger called
@@ -69,8 +72,19 @@ def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger:
     processors = log_processors(provider)
     if any(isinstance(p, SimpleLogRecordProcessor) for p in processors):
         return wrong("The provider sends through a SimpleLogRecordProcessor: it works, but it exports in your thread "
-                     "at every record. The task (and production) uses a BatchLogRecordProcessor.")
+                     "at every record. The task (and production) uses a BatchLogRecordProcessor.", "simple-processor")
     handled_by = [h for h in _handlers(logging.getLogger(logger)) if getattr(h, "_logger_provider", None) is provider]
+    own = [h for h in logging.getLogger(logger).handlers if getattr(h, "_logger_provider", None) is provider]
+    if handled_by and not own:
+        where = next(lg for lg in _loggers_up(logging.getLogger(logger))
+                     if any(getattr(h, "_logger_provider", None) is provider for h in lg.handlers))
+        label = "the root logger" if where is logging.getLogger() else f"the logger {where.name!r}"
+        reaches = ("every record of every library" if where is logging.getLogger() else
+                   f"every record of {where.name!r}'s other loggers")
+        return wrong(f"The LoggingHandler for your provider is on {label}, not on {logger!r}: {reaches} now goes to "
+                     f"{service!r} too. Put it on the "
+                     f"logger the task names: logging.getLogger({logger!r}).handlers[:] = "
+                     f"[LoggingHandler(logger_provider=provider)], and take it off {label}.", "handler-on-root")
     if not handled_by:
         from opentelemetry._logs import get_logger_provider
         own = [h for h in logging.getLogger(logger).handlers if hasattr(h, "_logger_provider")]
@@ -83,7 +97,7 @@ def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger:
         else:
             why = " Put one there: logger.handlers[:] = [LoggingHandler(logger_provider=provider)]."
         return wrong(f"No handler on the logger {logger!r} sends to the LoggerProvider you built, so nothing "
-                     f"you log there reaches it.{why}")
+                     f"you log there reaches it.{why}", "handler-missing")
     deadline = time.monotonic() + wait_s
     while True:
         got = attempts.received(receiver, "logs")
@@ -92,27 +106,35 @@ def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger:
             break
         time.sleep(0.05)
     if mine.empty:
-        return wrong(_why_nothing_arrived(receiver, text, provider, got))
+        return wrong(_why_nothing_arrived(receiver, text, provider, got), "log-not-arrived")
     last = mine.iloc[-1]
     if len(mine) > 1:
         return wrong(f"The record arrived {len(mine)} times: the logger {logger!r} has {len(mine)} handlers for your "
                      f"provider (a cell with addHandler run again adds one each time). Replace them instead: "
-                     f"logger.handlers[:] = [LoggingHandler(logger_provider=provider)].")
+                     f"logger.handlers[:] = [LoggingHandler(logger_provider=provider)].", "log-arrived-twice")
     ways = set(mine.transport.dropna())
     if ways and transport not in ways:
         return wrong(f"The record came over {'/'.join(sorted(ways))}, not {transport}: the task asks for the "
                      f"{'gRPC' if transport == 'grpc' else 'HTTP'} OTLPLogExporter "
-                     f"(opentelemetry.exporter.otlp.proto.{transport}._log_exporter).")
+                     f"(opentelemetry.exporter.otlp.proto.{transport}._log_exporter).", "log-transport")
     if last.service != service:
         return wrong(f"The record arrived from service {last.service!r}, not {service!r}: give the "
-                     f"LoggerProvider resource=Resource.create({{'service.name': {service!r}}}).")
+                     f"LoggerProvider resource=Resource.create({{'service.name': {service!r}}}).", "log-service")
     if last.logger != logger:
         return wrong(f"The record came from the logger {last.logger!r}, not {logger!r}: log with "
-                     f"logging.getLogger({logger!r}).")
+                     f"logging.getLogger({logger!r}).", "log-logger")
     if last.severity != severity:
         return wrong(f"The record has severity {last.severity}, expected {severity}: use "
-                     f".{SEVERITY_CALL.get(severity, severity.lower())}(...).")
+                     f".{SEVERITY_CALL.get(severity, severity.lower())}(...).", "log-severity")
     return ok(f"{text!r} ({severity}) from {service!r}/{logger!r} reached the receiver over OTLP.")
+
+
+def _loggers_up(logger) -> list:
+    out = []
+    while logger is not None:
+        out.append(logger)
+        logger = logger.parent if logger.propagate else None
+    return out
 
 
 def _handlers(logger) -> list:
@@ -131,8 +153,10 @@ def _why_nothing_arrived(receiver, text, provider, got) -> str:
         return f"{head} The provider has no log record processor: add_log_record_processor(...)."
     waiting = sum(queued(p) for p in processors)
     if waiting:
+        when = ("call it after logging, just before the check (a flush before the log sends nothing)"
+                if attempts.cell_has(".force_flush()") else "call provider.force_flush() before the check")
         return (f"{head} {waiting} record(s) are still waiting in the BatchLogRecordProcessor: it sends "
-                f"every few seconds, so call provider.force_flush() before the check.")
+                f"every few seconds, so {when}.")
     exporters = [exporter_of(p) for p in processors if exporter_of(p) is not None]
     for exporter in exporters:
         endpoint = str(getattr(exporter, "_endpoint", "") or "")

@@ -12,10 +12,13 @@ import json
 import math
 
 from kit import attempts
+from kit.checks._inspect import unread_sums
 from kit.checks._result import Result, did_you_mean, names, ok, wrong
+from kit.checks.exercises import current_data, judged
 
 
-def check_metric(name: str, expected, attributes: dict | None = None, *, kind: str | None = None,
+@judged
+def check_metric(name: str, expected=None, attributes: dict | None = None, *, kind: str | None = None,
                  by: str | None = None, total: float | None = None, values: list | None = None) -> Result:
     """In this cell, metric ``name`` changed as asked:
 
@@ -26,7 +29,15 @@ def check_metric(name: str, expected, attributes: dict | None = None, *, kind: s
     * ``check_metric(name, 3)`` with no attributes: all the streams together (for a task that
       names none);
     * ``kind``: ``"counter"`` or ``"histogram"``; for a histogram, ``total`` is what the
-      measurements add up to and ``values`` the values themselves (their buckets are compared)."""
+      measurements add up to and ``values`` the values themselves (their buckets are compared);
+    * ``expected`` None: what the exercise drew for this run (its ``counts``, or its ``payloads``:
+      one measurement of each payload's size)."""
+    data = current_data() or {}
+    if expected is None and "_counts" in data:
+        expected = dict(data["_counts"])
+    elif expected is None and "payloads" in data:
+        sizes = [len(p) for p in data["payloads"]]
+        expected, total, values = len(sizes), sum(sizes), sizes
     attempts.read_metrics()
     every = attempts.metric_changes()
     changes = every[every.name == name]
@@ -34,19 +45,21 @@ def check_metric(name: str, expected, attributes: dict | None = None, *, kind: s
         others = every.name.tolist()
         if others:
             return wrong(f"Nothing was recorded in {name!r} in this cell; it recorded {names(others)}."
-                         + (did_you_mean(name, others) or f" Record into the instrument called {name!r}."))
+                         + (did_you_mean(name, others) or f" Record into the instrument called {name!r}."),
+                         "metric-name")
         return wrong(f"Nothing was recorded in {name!r} in this cell. Call .add() (counter) or .record() "
-                     f"(histogram) on it, in this cell; the check judges only the cell it is in.")
+                     f"(histogram) on it, in this cell; the check judges only the cell it is in.", "metric-nothing")
     kinds = sorted(set(changes.kind))
     if len(kinds) > 1:
         return wrong(f"Two instruments called {name!r} changed in this cell, a {' and a '.join(kinds)}: an earlier "
-                     f"attempt made the other kind under the same name. Give one a new name, or restart the kernel.")
+                     f"attempt made the other kind under the same name. Give one a new name, or restart the kernel.",
+                     "metric-two-kinds")
     if kind and kinds[0] != kind:
         fix = {"counter": "create_counter(...) and .add(1, ...)", "histogram": "create_histogram(...) and "
                ".record(value)"}.get(kind, kind)
         return wrong(f"{name!r} is a {kinds[0].replace('_', '-')} here, not a {kind}: use {fix}."
                      + (" A counter only sums; a histogram keeps the distribution of the values."
-                        if kind == "histogram" else ""))
+                        if kind == "histogram" else ""), "metric-kind")
     if by is not None:
         return _by_attribute(name, changes, expected, by)
     if attributes is None:
@@ -54,27 +67,29 @@ def check_metric(name: str, expected, attributes: dict | None = None, *, kind: s
     else:
         rows = changes[changes.attributes.map(lambda a: a == attributes)]
         if rows.empty:
-            return wrong(_attribute_mistake(name, attributes, changes.attributes.tolist()))
+            return wrong(_attribute_mistake(name, attributes, changes.attributes.tolist()), "metric-attributes")
         row = rows.iloc[0]
     shown = f" {attributes}" if attributes is not None else ""
     if row["change"] != expected:
         if row["kind"] == "histogram":
             return wrong(f"{name!r}{shown} got {_num(row['change'])} measurement(s) in this cell, expected "
-                         f"{_num(expected)}: call .record(value) once for each value, inside the loop.")
+                         f"{_num(expected)}: call .record(value) once for each value, inside the loop.",
+                         "histogram-count")
         hint = " Add 1 for each message that matches, with its own topic as the attribute."
         if expected and row["change"] % expected == 0 and row["change"] > expected:
             hint = f" Is each message added {_num(row['change'] // expected)} times?"
-        return wrong(f"{name!r}{shown} went up by {_num(row['change'])} in this cell, expected {_num(expected)}.{hint}")
+        return wrong(f"{name!r}{shown} went up by {_num(row['change'])} in this cell, expected {_num(expected)}.{hint}",
+                     "metric-count")
     if total is not None and not math.isclose(row["sum_change"], total):
         return wrong(f"The {_num(row['change'])} measurements in {name!r} add up to {_num(row['sum_change'])}, but the "
                      f"values to record add up to {_num(total)}: record each value itself (for a size, "
-                     f"len(payload)), not a count.")
+                     f"len(payload)), not a count.", "histogram-values")
     if values is not None and isinstance(row.get("bounds"), list):
         want = _buckets(values, row["bounds"])
         if list(row["buckets_change"]) != want:
             return wrong(f"The measurements fell into the buckets {_bucket_text(row['buckets_change'], row['bounds'])}, "
                          f"but the values fall into {_bucket_text(want, row['bounds'])}: record each value itself, "
-                         f"one .record() per value.")
+                         f"one .record() per value.", "histogram-values")
     extra = f" (sum {_num(row['sum_change'])})" if total is not None else ""
     return ok(f"{name!r}{shown} went up by {_num(row['change'])} in this cell{extra}.")
 
@@ -98,21 +113,34 @@ def _by_attribute(name: str, changes, expected: dict, key: str) -> Result:
         if set(attrs) != {key}:
             return wrong(_attribute_mistake(name, {key: next(iter(expected))}, changes.attributes.tolist())
                          if key not in attrs else f"{name!r} was recorded with {attrs}: give it only the attribute "
-                         f"{key!r}, nothing else (each extra attribute multiplies the streams).")
+                         f"{key!r}, nothing else (each extra attribute multiplies the streams).", "metric-attributes")
         got[attrs[key]] = got.get(attrs[key], 0) + row["change"]
+    if got == expected:
+        return ok(f"{name!r} went up by {_streams(got, key)} in this cell.")
+    drawn = "topics" in (current_data() or {})
+    compare = f" By {key}, this cell counted {_plain(got)}; this run's messages need {_plain(expected)}."
     for value, count in expected.items():
-        if value not in got:
-            return wrong(f"Nothing was counted for {key}={value!r} in this cell: count every message, each with its "
-                         f"own topic ({_streams(got, key)}).")
-        if got[value] != count:
-            hint = (f" Is each message added {_num(got[value] // count)} times?" if count and got[value] % count == 0
-                    and got[value] > count else " Add 1 for each message, with its own topic as the attribute.")
+        if got.get(value, 0) != count and count and got.get(value, 0) % count == 0 and got.get(value, 0) > count:
             return wrong(f"{name!r} {{{key!r}: {value!r}}} went up by {_num(got[value])} in this cell, expected "
-                         f"{_num(count)}.{hint}")
+                         f"{_num(count)}: is each message added {_num(got[value] // count)} times?{compare}",
+                         "metric-count")
+    missing = [v for v in expected if v not in got]
+    if missing:
+        return wrong(f"Nothing was counted for {key}={missing[0]!r} in this cell: count every message, each with its "
+                     f"own topic.{compare}" + (" Count the messages of `topics` (this run's list, drawn in the cell "
+                                               "above), not a list typed in." if drawn else ""),
+                     "metric-missing-stream")
     extra = sorted(set(got) - set(expected))
     if extra:
-        return wrong(f"{name!r} also counted {key}={extra[0]!r}, which none of the messages had.")
-    return ok(f"{name!r} went up by {_streams(got, key)} in this cell.")
+        return wrong(f"{name!r} also counted {key}={extra[0]!r}, which none of this run's messages had.{compare}",
+                     "metric-extra-stream")
+    return wrong(f"{name!r} did not count each message once, with its own topic as the attribute.{compare}"
+                 + (" Count the messages of `topics` (this run's list, drawn in the cell above), not a list typed in."
+                    if drawn else ""), "metric-count")
+
+
+def _plain(counts: dict) -> str:
+    return "{" + ", ".join(f"{k!r}: {_num(v)}" for k, v in counts.items()) + "}"
 
 
 def _streams(got: dict, key: str) -> str:
@@ -149,42 +177,50 @@ def _num(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def check_console_reader(provider, name: str, expected, attributes: dict | None = None,
+@judged
+def check_console_reader(provider, name: str, expected=None, attributes: dict | None = None,
                          interval_ms: float | None = None) -> Result:
     """``provider`` (a MeterProvider you built) reads its metrics with a
     ``PeriodicExportingMetricReader`` (every ``interval_ms``) into a
     ``ConsoleMetricExporter``, and what it prints has the counter ``name`` = ``expected``
-    for ``attributes``. The check makes the reader print once more itself (as
-    ``force_flush()`` does), reads what it printed, then shuts the provider down so it
+    (None: the count the exercise drew) for ``attributes``; and the cell made it print
+    now (``force_flush()``), after counting. The check then makes the reader print once
+    more itself, into a buffer, reads what it printed, and shuts the provider down so it
     never prints into a later cell."""
+    if expected is None:
+        expected = (current_data() or {}).get("count")
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
 
     if not isinstance(provider, MeterProvider):
-        return wrong(f"Expected the MeterProvider you built, got {type(provider).__name__}.")
+        return wrong(f"Expected the MeterProvider you built, got {type(provider).__name__}.", "not-a-provider")
     readers = list(getattr(provider, "_metric_readers", ()) or ())
     periodic = [r for r in readers if isinstance(r, PeriodicExportingMetricReader)]
     if not periodic:
         kinds = names(type(r).__name__ for r in readers) if readers else "no reader"
         return wrong(f"The provider has {kinds}: nothing reads it on a schedule. Give it "
-                     f"metric_readers=[PeriodicExportingMetricReader(ConsoleMetricExporter(), ...)].")
+                     f"metric_readers=[PeriodicExportingMetricReader(ConsoleMetricExporter(), ...)].",
+                     "no-periodic-reader")
     reader = periodic[0]
     if getattr(reader, "_shutdown", False) or getattr(provider, "_shutdown", False):
         return wrong("This provider is shut down (a check shuts it down after judging it): run the whole cell "
-                     "again, so that it builds a new one.")
+                     "again, so that it builds a new one.", "provider-shut-down")
     exporter = getattr(reader, "_exporter", None)
     if not isinstance(exporter, ConsoleMetricExporter):
         return wrong(f"The PeriodicExportingMetricReader sends to {type(exporter).__name__}, not to a "
-                     f"ConsoleMetricExporter: nothing is printed.")
+                     f"ConsoleMetricExporter: nothing is printed.", "not-console")
     every = getattr(reader, "_export_interval_millis", None)
+    if not isinstance(every, (int, float)):
+        every = None
     if interval_ms is not None and every != interval_ms:
         _silence(provider, exporter)  # it would print into every later cell
         if every is not None and every < 1000:
             return wrong(f"The reader exports every {every:g} ms, not every {interval_ms:g} ms: "
                          f"export_interval_millis is in milliseconds ({interval_ms / 1000:g} s = "
-                         f"{interval_ms:g}). The check shut this provider down so it stops printing.")
-        return wrong(f"The reader exports every {every:g} ms, expected export_interval_millis={interval_ms:g}. "
-                     f"(The check shut this provider down so it stops printing.)")
+                         f"{interval_ms:g}). The check shut this provider down so it stops printing.", "interval-units")
+        return wrong(f"The reader exports every {every!r} ms, expected export_interval_millis={interval_ms:g}. "
+                     f"(The check shut this provider down so it stops printing.)", "interval")
+    unread = unread_sums(provider)  # counted, and not printed since? (before the check's own collection)
     printed = io.StringIO()
     saved = exporter.out
     exporter.out = printed
@@ -194,6 +230,14 @@ def check_console_reader(provider, name: str, expected, attributes: dict | None 
         exporter.out = saved
     result = _judge_printed(printed.getvalue(), name, expected, attributes, every)
     _silence(provider, exporter)
+    if result.passed and unread:
+        fix = ("force_flush() ran before the counting: call it after the last .add(...), so that it prints them."
+               if attempts.cell_has(".force_flush()") else
+               "After counting, call console_provider.force_flush(): it prints them now.")
+        return wrong(f"What the reader would print is right, but this cell did not make it print: the counts were "
+                     f"still waiting in the provider when the check ran, to be printed in "
+                     f"{(every or 60_000) / 1000:g} s, into whatever cell runs then. {fix} (The check shut this "
+                     f"provider down.)", "not-flushed")
     return result
 
 
@@ -208,22 +252,26 @@ def _judge_printed(text: str, name: str, expected, attributes, every) -> Result:
     if not points:
         seen = sorted({m for m in _printed_names(text)})
         return wrong(f"What the console exporter prints has no metric {name!r} (it has {names(seen)}). Make "
-                     f"the counter from this provider: provider.get_meter(...).create_counter({name!r}).")
+                     f"the counter from this provider: provider.get_meter(...).create_counter({name!r}).",
+                     "console-no-metric")
     want = attributes or {}
     match = [p for p in points if p.get("attributes", {}) == want]
     if not match:
         got = ", ".join(str(p.get("attributes")) for p in points)
         return wrong(_attribute_mistake(name, want, [p.get("attributes", {}) for p in points])
-                     if got else f"{name!r} has no point with the attributes {want}.")
+                     if got else f"{name!r} has no point with the attributes {want}.", "metric-attributes")
     metric = next(m for m in _metrics_in(text) if m.get("name") == name)
     if metric.get("data", {}).get("is_monotonic") is not True:
         return wrong(f"{name!r} is printed as a {'gauge' if 'is_monotonic' not in metric.get('data', {}) else 'up-down counter'}, "
-                     f"not a counter: create it with create_counter(...) and count with .add(1, ...).")
+                     f"not a counter: create it with create_counter(...) and count with .add(1, ...).", "metric-kind")
     value = match[0].get("value")
     if value != expected:
-        return wrong(f"The console shows {name!r} {want} = {value}, expected {expected}.")
-    return ok(f"Every {every / 1000:g} s (and on force_flush) the console shows {name!r} {want} = {value}. "
-              f"(The check then shut the provider down, so it prints nothing into later cells.)")
+        return wrong(f"The console exporter prints {name!r} {want} = {value}, expected {expected}"
+                     + (" (this run's count, drawn in the cell above)." if expected not in (None, 2) else "."),
+                     "console-value")
+    return ok(f"force_flush() printed {name!r} {want} = {value} in this cell's output, as the reader would every "
+              f"{(every or 60_000) / 1000:g} s. (The check then shut the provider down, so it prints nothing into "
+              f"later cells.)")
 
 
 def _printed_json(text: str) -> list[dict]:

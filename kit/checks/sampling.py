@@ -8,6 +8,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 
 from kit.checks._result import Result, ok, wrong
+from kit.checks.exercises import judged
 
 TRIALS = 4000
 PARENTS = {  # (is_remote, sampled): how the check names that case
@@ -33,6 +34,7 @@ def _ratio_rule(ratio: float, trace_id: int) -> bool:
     return (trace_id & 0xFFFFFFFFFFFFFFFF) < round(ratio * (1 << 64))
 
 
+@judged
 def check_sampler(provider, ratio: float) -> Result:
     """``provider`` keeps new traces by ``TraceIdRatioBased(ratio)``'s rule (a function of
     the trace id, so every service decides the same), and every span with a parent, in
@@ -40,25 +42,29 @@ def check_sampler(provider, ratio: float) -> Result:
     decisions for 4,000 fixed trace ids."""
     sampler = getattr(provider, "sampler", None)
     if sampler is None or not hasattr(sampler, "should_sample"):
-        return wrong(f"Expected a TracerProvider, got {type(provider).__name__}.")
+        return wrong(f"Expected a TracerProvider, got {type(provider).__name__}.", "not-a-provider")
     rng = random.Random(7)
     ids = [rng.getrandbits(128) or 1 for _ in range(TRIALS)]
     try:
         roots = [_decide(sampler, t, None) for t in ids]
         followed = {case: sum(_decide(sampler, t, case) for t in ids) / TRIALS for case in PARENTS}
-    except Exception as exc:  # a sampler of the learner's own
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # noqa: BLE001  a sampler of the learner's own
         return wrong(f"The sampler raised {type(exc).__name__}: {exc}. It is called as "
-                     f"should_sample(parent_context, trace_id, name, kind, attributes, links).")
+                     f"should_sample(parent_context, trace_id, name, kind, attributes, links).", "sampler-raised")
     wrapped = type(sampler).__name__ == "ParentBased"
     for (remote, sampled), share in followed.items():
         if sampled and share < 1:
             fix = ("leave its remote_parent_sampled / local_parent_sampled at their default (ALWAYS_ON)" if wrapped
                    else f"wrap it: ParentBased(TraceIdRatioBased({ratio}))")
             return wrong(f"Of the spans with {PARENTS[remote, sampled]}, only {share:.0%} were kept: traces would lose "
-                         f"their middle. The sampler decides again instead of following the parent: {fix}.")
+                         f"their middle. The sampler decides again instead of following the parent: {fix}.",
+                         "sampler-breaks-traces")
         if not sampled and share > 0:
             return wrong(f"{share:.0%} of the spans with {PARENTS[remote, sampled]} were kept: they would hang without "
-                         f"their parent. With ParentBased(...) at its defaults they follow the parent's decision.")
+                         f"their parent. With ParentBased(...) at its defaults they follow the parent's decision.",
+                         "sampler-orphans")
     kept = sum(roots) / TRIALS
     configured = getattr(getattr(sampler, "_root", sampler), "rate", None)
     agree = sum(r == _ratio_rule(ratio, t) for r, t in zip(roots, ids)) / TRIALS
@@ -66,8 +72,9 @@ def check_sampler(provider, ratio: float) -> Result:
         said = f"{configured:g}" if configured is not None else f"{kept:.3g}"
         if configured is None and abs(kept - ratio) <= 0.02:
             return wrong(f"It keeps about {kept:.0%} of new traces, but not by the trace id: another service seeing "
-                         f"the same trace id would decide differently. Use TraceIdRatioBased({ratio}).")
+                         f"the same trace id would decide differently. Use TraceIdRatioBased({ratio}).",
+                         "sampler-not-by-id")
         return wrong(f"It keeps {kept:.0%} of new traces: {said} ≠ {ratio:g}. The ratio is a fraction: "
-                     f"{ratio:g} keeps {ratio:.0%}.")
+                     f"{ratio:g} keeps {ratio:.0%}.", "sampler-ratio")
     return ok(f"{kept:.1%} of these 4,000 new traces kept, by TraceIdRatioBased({ratio:g})'s rule (a function of the "
               f"trace id: every service decides the same); children follow their parent, sampled or not.")

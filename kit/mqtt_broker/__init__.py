@@ -27,6 +27,10 @@ Its limits (packet sizes, queue bounds, timeouts) are attributes of
 
 * ``codec.py``: packets as bytes, and the rules a packet must keep;
 * ``topics.py``: topic names and filters, shared subscriptions;
+* ``subscriptions.py``: every session's subscriptions in a tree by topic level, so that a
+  publish costs the same with 50,000 subscriptions held as with none;
+* ``retained.py``: the retained messages in a tree by topic level, so that a new
+  subscription finds its own without testing every one;
 * ``sessions.py``: what is kept for a client id, flow control and its queue;
 * ``connection.py``: one client's connection, packet by packet;
 * ``server.py``: the broker, routing messages between sessions.

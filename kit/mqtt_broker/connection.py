@@ -369,9 +369,8 @@ class Connection(asyncio.Protocol):
             no_local = self.v5 and bool(options & 4)
             if share and no_local:
                 raise ProtocolViolation("no local on a shared subscription")  # [MQTT-3.8.3-4]
-            is_new = topic_filter not in self.session.subscriptions
             sub = Subscription(plain_filter, options & 3, no_local, self.v5 and bool(options & 8), identifier, share)
-            self.session.subscriptions[topic_filter] = sub
+            is_new = self.broker.subscribe(self.session, topic_filter, sub)
             codes.append(sub.qos)
             retain_handling = (options >> 4) & 3 if self.v5 else 0
             if not share and (retain_handling == 0 or (retain_handling == 1 and is_new)):
@@ -389,7 +388,7 @@ class Connection(asyncio.Protocol):
             raise ProtocolViolation("UNSUBSCRIBE without a topic filter")
         codes = []
         while not r.at_end():
-            codes.append(0 if self.session.subscriptions.pop(r.str(), None) else 0x11)  # 0x11: no subscription
+            codes.append(0 if self.broker.unsubscribe(self.session, r.str()) else 0x11)  # 0x11: no subscription
         self.write(packet(UNSUBACK, 0, struct.pack("!H", packet_id) + (b"\x00" + bytes(codes) if self.v5 else b"")))
 
     def handle_disconnect(self, r: Reader) -> None:

@@ -1,5 +1,7 @@
-"""The broker: it listens, keeps the sessions and the retained messages, and routes each
-published message to the sessions whose subscriptions match it."""
+"""The broker: it listens, keeps the sessions, their subscriptions and the retained
+messages (each indexed by topic level: :mod:`kit.mqtt_broker.subscriptions`,
+:mod:`kit.mqtt_broker.retained`), and routes each published message to the sessions whose
+subscriptions match it."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import asyncio
 import time
 
 from kit.mqtt_broker.connection import Connection
+from kit.mqtt_broker.retained import RetainedMessages
 from kit.mqtt_broker.sessions import NEVER, Delivery, Message, Session, Subscription
-from kit.mqtt_broker.topics import matches_levels
+from kit.mqtt_broker.subscriptions import Group, SubscriptionTree
 
 
 class MQTTBroker:
@@ -30,10 +33,10 @@ class MQTTBroker:
     def __init__(self, host: str = "127.0.0.1", port: int = 1883):
         self.host, self.port = host, port
         self.sessions: dict[str, Session] = {}
-        self.retained: dict[str, Message] = {}
+        self.subscriptions = SubscriptionTree()  # every session's, by topic level
+        self.retained = RetainedMessages()  # by topic level
         self.connections: set[Connection] = set()
         self.delivered = 0
-        self._share_turns: dict[tuple[str, str], int] = {}
         self._server: asyncio.base_events.Server | None = None
 
     async def start(self) -> int:
@@ -99,7 +102,26 @@ class MQTTBroker:
         session.cancel_timers()
         if self.sessions.get(session.client_id) is session:
             del self.sessions[session.client_id]
+        for sub in session.subscriptions.values():
+            self.subscriptions.remove(session, sub)
+        session.subscriptions.clear()
         self.publish_will(session)
+
+    def subscribe(self, session: Session, topic_filter: str, sub: Subscription) -> bool:
+        """Add (or replace) a session's subscription; True if it is new. ``topic_filter``
+        as subscribed, ``$share/group/`` included."""
+        is_new = topic_filter not in session.subscriptions
+        session.subscriptions[topic_filter] = sub
+        self.subscriptions.add(session, sub)
+        return is_new
+
+    def unsubscribe(self, session: Session, topic_filter: str) -> bool:
+        """Remove a session's subscription; False if it had none to that filter."""
+        sub = session.subscriptions.pop(topic_filter, None)
+        if sub is None:
+            return False
+        self.subscriptions.remove(session, sub)
+        return True
 
     def publish_will(self, session: Session) -> None:
         will, session.will = session.will, None
@@ -113,50 +135,52 @@ class MQTTBroker:
         """Store it if retained; deliver it to every matching session. Returns how many got it."""
         if msg.retain:
             if msg.payload:
-                self.retained[msg.topic] = msg
+                self.retained.set(msg)
             else:
-                self.retained.pop(msg.topic, None)
-        topic_levels = msg.topic.split("/")
-        groups: dict[tuple[str, str], list] = {}
-        count = 0
-        for session in self.sessions.values():
-            best, retain, identifiers = -1, False, []
-            for sub in session.subscriptions.values():
-                if not matches_levels(sub.levels, topic_levels):
-                    continue
-                if sub.share is not None:
-                    groups.setdefault((sub.share, sub.topic_filter), []).append((session, sub))
-                    continue
+                self.retained.delete(msg.topic)
+        targets: dict[Session, list] = {}  # session -> [QoS, retain, identifiers]
+        groups: list[Group] = []
+        for node in self.subscriptions.match(msg.topic.split("/")):
+            for session, sub in (node.subscribers or {}).items():
                 if sub.no_local and session is sender:
                     continue
-                best = max(best, min(sub.qos, msg.qos))
-                retain = retain or (sub.retain_as_published and msg.retain)
+                qos = sub.qos if sub.qos < msg.qos else msg.qos
+                target = targets.get(session)
+                if target is None:
+                    targets[session] = [qos, sub.retain_as_published and msg.retain,
+                                        [sub.identifier] if sub.identifier else []]
+                    continue
+                # overlapping subscriptions: one message, at the highest QoS, every identifier
+                target[0] = max(target[0], qos)
+                target[1] = target[1] or (sub.retain_as_published and msg.retain)
                 if sub.identifier:
-                    identifiers.append(sub.identifier)
-            if best >= 0:  # overlapping subscriptions: one message, at the highest QoS, every identifier
-                session.deliver(Delivery(msg, best, retain, tuple(identifiers)))
-                count += 1
-        for group, members in groups.items():  # one member of each shared subscription's group
-            session, sub = self._next_member(group, members)
+                    target[2].append(sub.identifier)
+            if node.groups:
+                groups.extend(node.groups.values())
+        for session, (qos, retain, identifiers) in targets.items():
+            session.deliver(Delivery(msg, qos, retain, tuple(sorted(identifiers))))
+        for group in groups:  # one member of each shared subscription's group
+            session, sub = self._next_member(group)
             session.deliver(Delivery(msg, min(sub.qos, msg.qos), sub.retain_as_published and msg.retain,
                                      (sub.identifier,) if sub.identifier else ()))
-            count += 1
+        count = len(targets) + len(groups)
         self.delivered += count
         return count
 
-    def _next_member(self, group: tuple[str, str], members: list[tuple[Session, Subscription]]):
+    @staticmethod
+    def _next_member(group: Group) -> tuple[Session, Subscription]:
         """Round robin over the group's connected members (over all of them if none is connected)."""
+        members = list(group.members.items())
         online = [m for m in members if m[0].connection is not None] or members
-        turn = self._share_turns.get(group, 0)
-        self._share_turns[group] = turn + 1
-        return online[turn % len(online)]
+        group.turn += 1
+        return online[(group.turn - 1) % len(online)]
 
     def retained_for(self, sub: Subscription) -> list[Message]:
         """The retained messages a new subscription gets (expired ones are deleted instead)."""
         found = []
-        for topic, msg in list(self.retained.items()):
+        for msg in list(self.retained.match(sub.topic_filter)):
             if msg.seconds_left() == 0:
-                del self.retained[topic]
-            elif matches_levels(sub.levels, topic.split("/")):
+                self.retained.delete(msg.topic)
+            else:
                 found.append(msg)
         return found

@@ -56,7 +56,7 @@ class Message:
         return max(0, math.ceil(self.expiry_s - (time.monotonic() - self.received_at)))
 
 
-@dataclass
+@dataclass(eq=False, slots=True)
 class Subscription:
     topic_filter: str  # without the $share/group/ prefix
     qos: int
@@ -64,9 +64,6 @@ class Subscription:
     retain_as_published: bool = False
     identifier: int | None = None
     share: str | None = None  # the group of a shared subscription
-
-    def __post_init__(self):
-        self.levels = self.topic_filter.split("/")
 
 
 @dataclass(eq=False, slots=True)

@@ -47,7 +47,12 @@ another process reads it with :func:`kit.remote.connect`.
 The package, one job per module; the arrows point down this list, never up:
 
     __init__       Receiver and start_receiver: the parts put together
-    page           the web page and its /api/ (what kit.remote reads)
+    page           the web page's server: its routes, and its /api/ (what kit.remote reads)
+    page_parts     the page's parts as HTML (a search's traces, a trace, a span, two traces, the map)
+    page_assets    the page's shell: HTML, style, script, icon
+    page_values    values cut for display, the whole a click away
+    trace_compare  two traces' spans matched side by side
+    trace_index    the page's index of the traces kept, fed by the store as spans arrive
     grpc_server    OTLP/gRPC: the three Export methods
     http_server    OTLP/HTTP and Zipkin on one port: routes, answers, connection limits
     http_body      an HTTP body read within bounds of size, memory and time

@@ -4,18 +4,29 @@
     >>> page.url
     'http://127.0.0.1:16686'
 
-The page (``GET /``) shows, drawn by the notebooks' own views (:mod:`kit.views`):
+``GET /`` is the page (:mod:`kit.receiver.page_assets`: its HTML, style and script); its
+parts come from ``/part/…`` (:mod:`kit.receiver.page_parts`), drawn with the notebooks' own
+views (:mod:`kit.views`):
 
-* the traces received, newest first: start, root span, services, spans, duration, errors
-  (:func:`kit.views.trace_list.trace_list`); click one to open it;
-* the open trace's waterfall and span details (:func:`kit.views.waterfall`; click a row of
-  the waterfall (its name or bar), or a span under it, to open its attributes and events), its service map
-  and its logs, each joined to the span it was written in (:func:`kit.views.logs_table`);
-* the service map of every trace received (:func:`kit.views.service_map`).
+* a search, as Jaeger's: service, operation, tags ``key=value``, lookback, min/max duration,
+  limit, a trace id; the traces it finds, newest first, with a duration scatter (click a
+  dot or a trace to open it), a page at a time;
+* the open trace: a header (root, services, depth, spans, duration, errors), its waterfall
+  (click a row to open its span: attributes, events, links, then the Process (resource
+  attributes), status message, trace state, link attributes, whole values and a
+  permalink), subtrees that fold, a time range to zoom into, its service map, its logs;
+* two traces compared (the spans one has and the other lacks, durations side by side);
+* the service map of every trace kept.
 
-It refreshes itself as telemetry arrives: a few lines of JavaScript ask ``/api/changes``,
-which answers as soon as the receiver gets a request (or after 10 s), then fetch the parts
-again. The open trace is kept in the address (``#trace=<id>``), so a reload or a link opens it.
+What it shows is kept in the address (``#trace=<id>&span=<id>``, ``#compare=<a>,<b>``,
+``#map=1`` and the search's fields): a reload or a link opens the same. It follows new
+telemetry: ``/api/changes`` answers as soon as the receiver gets a request, and the parts
+are asked again at most once a second; each answers 204 when nothing it shows changed.
+
+Its cost follows what it shows, never how many traces are kept: the parts read an index
+kept as spans arrive (:mod:`kit.receiver.trace_index`), which the store only hands each
+batch to, under its lock; the indexing is done by the page's own requests. ``/favicon.ico``
+is an icon, not a 404.
 
 The same server answers a notebook (:mod:`kit.remote`): ``/api/info`` (the endpoints),
 ``/api/totals``, ``/api/spans`` (and ``logs``, ``metrics``, ``requests``; ``?since=N`` for a
@@ -35,76 +46,12 @@ import re
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from kit.receiver import limits
+from kit.receiver import limits, page_assets, page_parts
 from kit.receiver.hosts import Hosts
+from kit.receiver.trace_index import TraceIndex
 from kit.rows import encode
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>kit receiver · traces</title>
-<style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 0; color: #222; }
-header { background: #2c3e50; color: white; padding: 8px 16px; font-size: 14px; }
-header b { font-size: 16px; margin-right: 12px; }
-main { display: flex; gap: 16px; padding: 12px 16px; align-items: flex-start; }
-#left { flex: 0 0 540px; } #right { flex: 1; min-width: 0; overflow-x: auto; }
-h2 { font-size: 14px; margin: 14px 0 6px; color: #444; }
-table.kit-traces td, table.kit-traces th, table.kit-logs td, table.kit-logs th {
-  padding: 3px 8px; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
-table.kit-traces tr.selected { background: #e8f0fb; }
-table.kit-traces a { color: #1a5fb4; text-decoration: none; } table.kit-traces a:hover { text-decoration: underline; }
-.kit-empty, .kit-more { color: #777; font-size: 12px; }
-table.kit-logs { border-collapse: collapse; font-size: 12px; }
-#trace g.span { cursor: pointer; }
-</style></head>
-<body><header><b>kit receiver</b><span id="summary">__SUMMARY__</span></header>
-<main><section id="left"><h2>Traces, newest first</h2><div id="traces">__TRACES__</div>
-<h2>Service map (every trace)</h2><div id="map">__MAP__</div></section>
-<section id="right"><div id="trace"><p class="kit-empty">Click a trace to open it.</p></div></section></main>
-<script>
-let seen = -1, openId = null, openHtml = null;
-function selected() { const m = location.hash.match(/trace=([0-9a-f]+)/); return m ? m[1] : null; }
-async function part(path) { const r = await fetch(path); return r.ok ? r.text() : ""; }
-async function refresh() {
-  document.getElementById("summary").innerHTML = await part("/part/summary");
-  document.getElementById("traces").innerHTML = await part("/part/traces" + (selected() ? "?open=" + selected() : ""));
-  document.getElementById("map").innerHTML = await part("/part/map");
-  let id = selected();
-  if (!id) { const first = document.querySelector("table.kit-traces tr[data-trace-id]");
-             if (first && openId === null) { id = first.dataset.traceId; history.replaceState(null, "", "#trace=" + id); } }
-  if (id) {
-    const html = await part("/part/trace/" + id);
-    if (id !== openId || html !== openHtml) {  // new spans or logs in it: drawn again, open details kept
-      const box = document.getElementById("trace");
-      const key = d => d.querySelector("summary").textContent;  // service · name · kind · duration
-      const open = new Set([...box.querySelectorAll("details[open]")].map(key));
-      box.innerHTML = html;
-      if (id === openId) for (const d of box.querySelectorAll("details")) d.open = open.has(key(d));
-      openId = id; openHtml = html;
-    }
-    for (const r of document.querySelectorAll("table.kit-traces tr")) r.classList.toggle("selected", r.dataset.traceId === id);
-  }
-}
-async function follow() {
-  while (true) {
-    try {
-      const r = await fetch("/api/changes?after=" + seen + "&timeout_s=10");
-      const totals = await r.json();
-      if (totals.requests !== seen) { seen = totals.requests; await refresh(); }
-    } catch (e) { await new Promise(ok => setTimeout(ok, 2000)); }  // the receiver stopped: try again
-  }
-}
-window.addEventListener("hashchange", () => { openId = null; refresh(); });
-document.getElementById("trace").addEventListener("click", e => {  // a row of the waterfall: open its details
-  const g = e.target.closest("g.span"); if (!g) return;
-  const box = document.getElementById("trace");
-  const d = box.querySelectorAll("details")[[...box.querySelectorAll("g.span")].indexOf(g)];
-  if (d) { d.open = true; d.scrollIntoView({block: "nearest"}); }
-});
-follow();
-</script></body></html>
-"""
 
 
 class BadQuery(ValueError):
@@ -138,44 +85,80 @@ def seconds(query: dict, name: str, default: float, longest: float) -> float:
 
 
 class _Page:
-    """What the page shows, from a receiver's DataFrames, each part drawn by kit.views."""
+    """What the page shows: its parts (:mod:`kit.receiver.page_parts`), read from an index of
+    the receiver's traces (:mod:`kit.receiver.trace_index`) kept as spans arrive."""
 
     def __init__(self, receiver):
         self.receiver = receiver
-
-    def summary(self) -> str:
-        t = self.receiver.received.totals()
-        return (f"{t['spans']} spans · {t['metrics']} metric points · {t['logs']} log records · "
-                f"{t['requests']} requests &#160;·&#160; OTLP gRPC {html.escape(self.receiver.grpc_endpoint)}, "
-                f"HTTP {html.escape(self.receiver.http_endpoint)}")
-
-    def traces(self, open_id: str | None) -> str:
-        from kit.views.trace_list import trace_list
-        return trace_list(self.receiver.spans_df()).html(href=lambda t: f"#trace={t}", selected=open_id)
-
-    def service_map(self) -> str:
-        from kit.views import service_map
-        spans = self.receiver.spans_df()
-        return (service_map(spans)._repr_svg_() or "") if not spans.empty else \
-            '<p class="kit-empty">No spans yet.</p>'
-
-    def trace(self, trace_id: str) -> str:
-        from kit.views import logs_table, service_map, waterfall
-        spans = self.receiver.spans_df()
-        mine = spans[spans.trace_id == trace_id]
-        if mine.empty:
-            return f'<p class="kit-empty">No spans of trace {html.escape(trace_id)} (any more).</p>'
-        w = waterfall(mine, trace_id=trace_id)
-        logs = logs_table(trace_id, logs=self.receiver.logs_df(), spans=spans)
-        logs_html = (logs.drop(columns="trace_id").to_html(index=False, classes="kit-logs", border=0)
-                     if not logs.empty else '<p class="kit-empty">No log records in this trace.</p>')
-        return (f'<h2>Trace {html.escape(trace_id)}</h2><div class="kit-waterfall">{w._repr_svg_()}</div>'
-                f"{w.details()._repr_html_()}<h2>Services in this trace</h2>{service_map(mine)._repr_svg_() or ''}"
-                f"<h2>Logs of this trace ({len(logs)})</h2>{logs_html}")
+        self.index = TraceIndex(receiver.received)
 
     def page(self) -> str:
-        return (PAGE.replace("__SUMMARY__", self.summary()).replace("__TRACES__", self.traces(None))
-                .replace("__MAP__", self.service_map()))
+        return page_assets.shell(page_parts.summary(self.receiver), page_parts.lookback_options())
+
+    def part(self, path: str, query: dict) -> tuple[int, str, str]:
+        """(status, body, content type) of ``/part/…``; 204 when the version asked for is still
+        current; a 500 saying why (and one line on stderr) should a part fail after all."""
+        try:
+            return self._part(path, query)
+        except Exception as err:
+            print(f"kit: the receiver's page failed on {path[:80]}: {type(err).__name__}: {str(err)[:300]}",
+                  file=sys.stderr)
+            return 500, f"the page could not make this part: {type(err).__name__}", "text/plain; charset=utf-8"
+
+    def _part(self, path: str, query: dict) -> tuple[int, str, str]:
+        index, html_type = self.index, "text/html; charset=utf-8"
+        version = query.get("v")
+        name, _, rest = path.removeprefix("/part/").partition("/")
+        if name == "summary":
+            return 200, page_parts.summary(self.receiver), html_type
+        if name == "options":
+            index.update()
+            if version is not None and version == str(index.version):
+                return 204, "", "application/json"
+            return 200, json.dumps(page_parts.options(index, query.get("service", ""))), "application/json"
+        if name in ("results", "traces"):   # /part/traces: the list's name before the search came
+            index.update()
+            if version is not None and version == str(index.version):
+                return 204, "", html_type
+            return 200, page_parts.guarded(page_parts.results)(index, query, _number(query.get("w"), 320),
+                                                               query.get("open", "")), html_type
+        if name == "trace":
+            trace_id = unquote(rest)
+            index.update()
+            if version is not None and version == str(index.version_of(trace_id)):
+                return 204, "", html_type
+            return 200, page_parts.trace(index, trace_id), html_type
+        if name == "span":
+            return 200, page_parts.span(index, _number(rest, -1)), html_type
+        if name == "value":
+            try:
+                path_of = json.loads(query.get("path", "[]"))
+            except (ValueError, RecursionError):
+                path_of = None
+            whole = page_parts.value(index, _number(rest, -1), path_of) if isinstance(path_of, list) else None
+            if whole is None:
+                return 404, "no such value: the span or log record is no longer kept", "text/plain; charset=utf-8"
+            return 200, whole, "text/plain; charset=utf-8"
+        if name == "compare":
+            a, b = query.get("a", "").strip(), query.get("b", "").strip()
+            index.update()
+            now = f"{index.version_of(a)}.{index.version_of(b)}"
+            if version is not None and version == now:
+                return 204, "", html_type
+            return 200, f'<div data-version="{html.escape(now)}">{page_parts.compare(index, a, b)}</div>', html_type
+        if name == "map":
+            index.update()
+            if version is not None and version == str(index.version):
+                return 204, "", html_type
+            return 200, f'<div data-version="{index.version}">{page_parts.service_map(index)}</div>', html_type
+        return 404, "not a part of the kit's receiver page", "text/plain; charset=utf-8"
+
+
+def _number(text, default: int) -> int:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return default
 
 
 def _handler(page: _Page, hosts: Hosts):
@@ -185,8 +168,8 @@ def _handler(page: _Page, hosts: Hosts):
         protocol_version = "HTTP/1.1"
         timeout = 30  # a client that stops sending its request is let go
 
-        def _send(self, status: int, body: str, content_type: str) -> None:
-            data = body.encode("utf-8")
+        def _send(self, status: int, body: str | bytes, content_type: str) -> None:
+            data = body if isinstance(body, bytes) else body.encode("utf-8", "replace")
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
@@ -208,14 +191,10 @@ def _handler(page: _Page, hosts: Hosts):
             try:
                 if path == "/":
                     return self._send(200, page.page(), "text/html; charset=utf-8")
-                if path == "/part/summary":
-                    return self._send(200, page.summary(), "text/html; charset=utf-8")
-                if path == "/part/traces":
-                    return self._send(200, page.traces(query.get("open")), "text/html; charset=utf-8")
-                if path == "/part/map":
-                    return self._send(200, page.service_map(), "text/html; charset=utf-8")
-                if path.startswith("/part/trace/"):
-                    return self._send(200, page.trace(path.rsplit("/", 1)[1]), "text/html; charset=utf-8")
+                if path == "/favicon.ico":
+                    return self._send(200, page_assets.FAVICON, "image/x-icon")
+                if path.startswith("/part/"):
+                    return self._send(*page.part(path, query))
                 if path == "/api/info":
                     return self._json({"grpc_endpoint": receiver.grpc_endpoint,
                                        "http_endpoint": receiver.http_endpoint})
@@ -261,8 +240,13 @@ class PageServer:
     """The page, served in a background thread (see the module)."""
 
     def __init__(self, receiver, host: str = "127.0.0.1", port: int = 16686):
-        self._http = _PageHTTPServer((host, port), _handler(_Page(receiver),
-                                                            Hosts(host, getattr(receiver, "allowed_hosts", ()))))
+        self._page = _Page(receiver)
+        try:
+            self._http = _PageHTTPServer((host, port), _handler(self._page, Hosts(
+                host, getattr(receiver, "allowed_hosts", ()))))
+        except OSError:
+            self._page.index.close()
+            raise
         self.host, self.port = host, self._http.server_port
         threading.Thread(target=self._http.serve_forever, name="receiver-page", daemon=True).start()
 
@@ -270,6 +254,11 @@ class PageServer:
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
+    @property
+    def index(self) -> TraceIndex:
+        return self._page.index
+
     def stop(self) -> None:
         self._http.shutdown()
         self._http.server_close()
+        self._page.index.close()

@@ -28,13 +28,16 @@ class _Store(deque):
         self.sizes: deque = deque()
         self.bytes = 0
 
-    def put(self, rows: list, sizes: list) -> None:
+    def put(self, rows: list, sizes: list) -> list:
+        """Keep ``rows``; return the oldest rows let go to stay within the bounds."""
         self.extend(rows)
         self.sizes.extend(sizes)
         self.bytes += sum(sizes)
+        gone = []
         while self and (len(self) > limits.MAX_ITEMS or self.bytes > limits.MAX_BYTES):
-            self.popleft()
+            gone.append(self.popleft())
             self.bytes -= self.sizes.popleft()
+        return gone
 
     def clear(self) -> None:
         super().clear()
@@ -62,6 +65,8 @@ class Received:
         self._totals = {"spans": 0, "logs": 0, "metrics": 0, "requests": 0}
         self.changed = threading.Condition()
         self._decoding = threading.Lock()  # one request decoded at a time: its memory is bounded
+        self.watchers: list = []  # watch(signal, rows, gone) for each batch kept, called under the lock:
+        #                          it only queues them (the page's index, kit.receiver.trace_index)
         running.add_receiver(self)
 
     @property
@@ -122,7 +127,9 @@ class Received:
             row["transport"] = transport
         sizes = [_estimate(r) for r in rows] if sizes is None else sizes
         with self.changed:
-            getattr(self, signal).put(rows, sizes)
+            gone = getattr(self, signal).put(rows, sizes)
+            for watch in self.watchers:
+                watch(signal, rows, gone)
             self._totals[signal] += len(rows)
             self.requests += 1
             self.changed.notify_all()

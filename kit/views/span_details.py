@@ -1,9 +1,12 @@
-"""The details under a waterfall: every span's ids, status, attributes, events and links.
+"""The details of a waterfall's spans: ids, status, attributes, events and links.
 
-In a notebook: one closed HTML ``<details>`` per span, in the waterfall's order; click a
-span to open it (no JavaScript, so it also works in a notebook opened untrusted). The
-plain-text form lists the same, for a terminal and for nbval. Attribute values are written
-as Python writes them (``'text'``, ``21.5``), ``key = value``.
+In a notebook each row of the waterfall opens onto its span's details (click it: plain
+HTML ``<details>``, no JavaScript); the receiver's page lists them under its picture,
+one closed ``<details>`` per span (:meth:`SpanDetails._repr_html_`). The plain-text form
+lists the same, for a terminal and for nbval. Attribute values are written as Python
+writes them (``'text'``, ``21.5``), ``key = value``; a value longer than
+:data:`SHOWN` characters is cut, and the whole of it (up to :data:`WHOLE` characters) is
+one more click away.
 """
 
 from __future__ import annotations
@@ -11,16 +14,37 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
-from kit.views.common import ERROR_RED, fmt_attrs, fmt_ms
+from kit.views.common import DIM, ERROR_RED, fmt_attrs, fmt_ms, repr_of
+from kit.views.values import clip, text
 
 if TYPE_CHECKING:  # names for the annotations only: traces imports this module (Waterfall.details)
     from kit.views.traces import Row, Waterfall
 
 CELL = "text-align:left;vertical-align:top;padding:1px 10px 1px 0"
+SHOWN = 200         # characters of a value shown in the table
+WHOLE = 100_000     # characters of a value behind its "show all" (more: read it from the DataFrame)
 
 
 def _e(value) -> str:
-    return html.escape(str(value), quote=False)
+    return html.escape(text(value), quote=True)
+
+
+def value_html(value, expandable: bool = True, key: str | None = None) -> str:
+    """``key = value`` (the value as Python writes it) in one ``<code>``, cut at :data:`SHOWN`
+    characters with the rest a click away (``expandable``) or counted."""
+    whole = value if isinstance(value, str) else repr_of(value)
+    full = repr(value) if isinstance(value, str) and len(value) <= WHOLE else whole
+    prefix = "" if key is None else f"{_e(clip(key, SHOWN))} = "
+    if len(full) <= SHOWN:
+        return f"<code>{prefix}{_e(full)}</code>"
+    if not expandable:
+        return f"<code>{prefix}{_e(clip(full, SHOWN))}</code> <span style=\"color:{DIM}\">({len(whole):,} characters)</span>"
+    rest = (f"the first {WHOLE:,} of {len(value):,} characters; the whole value is in the DataFrame"
+            if isinstance(value, str) and len(value) > WHOLE else f"all {len(full):,} characters")
+    body = html.escape(full[:WHOLE].encode("utf-8", "replace").decode("utf-8"), quote=True)
+    return (f"<code>{prefix}{_e(clip(full, SHOWN))}</code> <details style=\"display:inline\"><summary "
+            f"style=\"cursor:pointer;color:{DIM}\">{rest}</summary><div style=\"white-space:pre-wrap;"
+            f"overflow-wrap:anywhere;max-height:240px;overflow:auto;font-family:monospace\">{body}</div></details>")
 
 
 class SpanDetails:
@@ -33,20 +57,21 @@ class SpanDetails:
         if index is None:
             return "not in this picture"
         target = self.waterfall.rows[index].span
-        return f"{target['name']} ({target['service']}), in this picture"
+        return f"{clip(target.name, 80)} ({clip(target.service, 40)}), in this picture"
 
     # -- text ----------------------------------------------------------------------
 
     def _text(self, r: Row) -> list[str]:
         s = r.span
-        lines = [f"  {s['service']} · {s['name']} ({s['kind']}) · span {s['span_id']} · status {s['status']}"]
-        if s["attributes"]:
-            lines.append(f"      attributes: {fmt_attrs(s['attributes'])}")
+        lines = [f"  {clip(s.service, 40)} · {clip(s.name, 80)} ({clip(s.kind, 20)}) · span {clip(s.span_id, 40)} "
+                 f"· status {clip(s.status, 20)}"]
+        if s.attributes:
+            lines.append(f"      attributes: {fmt_attrs(s.attributes)}")
         for ev in r.events:
             when = "" if ev.in_span_ms is None else f" at +{fmt_ms(ev.in_span_ms)}"
-            lines.append(f"      ◆ {ev.name}{when}" + (f": {fmt_attrs(ev.attributes)}" if ev.attributes else ""))
+            lines.append(f"      ◆ {clip(ev.name, 80)}{when}" + (f": {fmt_attrs(ev.attributes)}" if ev.attributes else ""))
         for trace, span, i in r.links:
-            lines.append(f"      ↗ link to trace {trace} span {span}: {self._link_where(i)}")
+            lines.append(f"      ↗ link to trace {clip(trace, 40)} span {clip(span, 40)}: {self._link_where(i)}")
         return lines
 
     def __repr__(self) -> str:
@@ -57,41 +82,55 @@ class SpanDetails:
 
     # -- HTML ----------------------------------------------------------------------
 
-    def _table(self, r: Row) -> str:
+    def table(self, r: Row, expandable: bool = True) -> str:
+        """One span's details as an HTML table (long values one more click away when ``expandable``)."""
         s = r.span
-        parent = f"<code>{_e(s['parent_span_id'])}</code>" if isinstance(s["parent_span_id"], str) else "none (a root)"
-        rows = [("span", f"<code>{_e(s['span_id'])}</code> of trace <code>{_e(s['trace_id'])}</code>"),
+        parent = f"<code>{_e(s.parent_span_id)}</code>" if s.parent_span_id is not None else "none (a root)"
+        timing = ("start time unknown" if r.start_ms is None
+                  else f"starts at +{fmt_ms(r.start_ms)}") + f", lasts {fmt_ms(r.duration_ms)}"
+        name, service = s.raw.get("name", s.name), s.raw.get("service", s.service)   # whole, as sent
+
+        def value(v, key=None):
+            return value_html(v, expandable, key)
+
+        rows = [("span", f"{value(name)} · {_e(clip(s.kind, 40))} · service {value(service)}"),
+                ("ids", f"span <code>{_e(clip(s.span_id, 64))}</code> of trace <code>{_e(clip(s.trace_id, 64))}</code>"),
                 ("parent", parent),
-                ("timing", f"starts at +{fmt_ms(r.start_ms)}, lasts {fmt_ms(s['duration_ms'])}"),
-                ("status", _e(s["status"]))]
-        attrs = s["attributes"] if isinstance(s["attributes"], dict) else {}
-        rows.append(("attributes", "<br/>".join(f"<code>{_e(k)} = {_e(repr(v))}</code>" for k, v in attrs.items())
-                     or "none"))
+                ("timing", timing),
+                ("status", f'<b style="color:{ERROR_RED}">✗ ERROR</b>' if r.error else _e(clip(s.status, 40)))]
+        rows.append(("attributes", "<br/>".join(value(v, k)
+                                                for k, v in s.attributes.items()) or "none"))
         if r.events:
             rows.append(("events", "<br/>".join(
-                f"◆ <b>{_e(ev.name)}</b>" + ("" if ev.in_span_ms is None else f" at +{fmt_ms(ev.in_span_ms)}")
-                + "".join(f"<br/>&#160;&#160;&#160;<code>{_e(k)} = {_e(repr(v))}</code>" for k, v in ev.attributes.items())
+                f"◆ <b>{_e(clip(ev.name, SHOWN))}</b>" + ("" if ev.in_span_ms is None else f" at +{fmt_ms(ev.in_span_ms)}")
+                + "".join(f"<br/>&#160;&#160;&#160;{value(v, k)}"
+                          for k, v in ev.attributes.items())
                 for ev in r.events)))
         if r.links:
             rows.append(("links", "<br/>".join(
-                f"↗ trace <code>{_e(t)}</code> span <code>{_e(sp)}</code>: {_e(self._link_where(i))}"
+                f"↗ trace <code>{_e(clip(t, 64))}</code> span <code>{_e(clip(sp, 64))}</code>: {_e(self._link_where(i))}"
                 for t, sp, i in r.links)))
-        cells = "".join(f'<tr><th style="{CELL}">{k}</th><td style="{CELL}">{v}</td></tr>' for k, v in rows)
-        return f'<table style="margin:2px 0 8px 22px;border-collapse:collapse;font-size:12px">{cells}</table>'
+        cells = "".join(f'<tr><th style="{CELL};color:{DIM};font-weight:normal">{k}</th>'
+                        f'<td style="{CELL};overflow-wrap:anywhere">{v}</td></tr>' for k, v in rows)
+        return (f'<div style="padding:2px 0 8px 22px"><table style="border-collapse:collapse;font-size:12px;'
+                f'table-layout:fixed;width:100%"><colgroup><col style="width:76px"/><col/></colgroup>'
+                f"{cells}</table></div>")
 
     def _block(self, r: Row) -> str:
         s = r.span
-        color = self.waterfall.color[s["service"]]
+        color = self.waterfall.color[s.service]
         n_ev, n_ln = len(r.events), len(r.links)
         flags = (f' <b style="color:{ERROR_RED}">✗ ERROR</b>' if r.error else "") + \
                 (f" ◆ {n_ev} event{'s' * (n_ev > 1)}" if n_ev else "") + (f" ↗ {n_ln} link{'s' * (n_ln > 1)}" if n_ln else "")
-        summary = (f'<span style="color:{color}">●</span> <b>{_e(s["service"])}</b> · {_e(s["name"])} '
-                   f'<span style="color:#888">{_e(s["kind"])} · {fmt_ms(s["duration_ms"])}</span>{flags}')
-        return (f'<details style="margin-left:{16 * r.depth}px"><summary style="cursor:pointer">{summary}</summary>'
-                f'{self._table(r)}</details>')
+        summary = (f'<span style="display:inline-block;width:8px;height:8px;border-radius:4px;'
+                   f'background:{color}"></span> <b>{_e(clip(s.service, 80))}</b> · {_e(clip(s.name, 120))} '
+                   f'<span style="color:{DIM}">{_e(clip(s.kind, 20))} · {fmt_ms(r.duration_ms)}</span>{flags}')
+        return (f'<details style="margin-left:{16 * min(r.depth, 12)}px"><summary style="cursor:pointer">{summary}'
+                f'</summary>{self.table(r, expandable=False)}</details>')   # one <details> per span: the page counts them
 
     def _repr_html_(self) -> str:
         blocks = "".join(self._block(r) for r in self.waterfall.rows)
-        return ('<div class="kit-span-details" style="font-family:Helvetica, Arial, sans-serif;font-size:12px">'
-                '<div style="color:#666;margin-bottom:2px">Span details: click a span to open its attributes, '
-                f'events and links.</div>{blocks}</div>')
+        return ('<div class="kit-span-details tex2jax_ignore mathjax_ignore" style="font-family:Helvetica, Arial, '
+                f'sans-serif;font-size:12px;color:#222222;overflow-wrap:anywhere"><div style="color:{DIM};'
+                f'margin-bottom:2px">Span details: click a span to open its attributes, events and links.</div>'
+                f"{blocks}</div>")

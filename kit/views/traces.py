@@ -4,38 +4,40 @@
     >>> waterfall(spans, trace_id=alert.trace_id)    # one trace of any spans DataFrame
     >>> waterfall(spans, trace_id=[mine, linked])    # several traces in one picture
 
-In a notebook it shows two outputs, one under the other:
+In a notebook it is one output, one row per span, nested under its parent and in start
+order. The header gives the trace id, when it started (UTC) and how long it took. Each row
+shows the service (its colour on the bar), the span's name and kind, its bar on the
+trace's timeline (ticks at round values), its duration and, at the end of the row,
+``✗ ERROR`` for a failed span, ``◆ name`` for each span event (a ◆ on the bar at its
+time) and ``↗`` for a link (a dashed arrow from the linked span when both are drawn).
+**Click a row** (its name or its bar) to open that span's ids, status, attributes, events
+and links under it: plain HTML ``<details>`` (:mod:`kit.views.waterfall_html`), no
+JavaScript, no kernel needed.
 
-* **the picture** (SVG), one row per span, nested under its parent and in start order.
-  The header gives the trace id, when it started (UTC) and how long it took. Each row
-  shows the service (written, and its colour on the bar), the span's name and kind, its
-  bar on the trace's timeline, its duration and, at the end of the row, ``✗ ERROR`` for a
-  failed span, ``◆ name`` for each span event and ``↗ link to <trace>/<span>`` for a link
-  to a span that is not in the picture. On the bar, a ◆ marks each event at its time
-  (its name and attributes in a tooltip). A dashed arrow goes from a linked span to the
-  span that links to it when both are in the picture.
-* **the span details** (HTML): one closed ``<details>`` per span; click one to read its
-  ids, status, attributes, events and links. Plain HTML, no JavaScript.
+The same output carries a PNG of the picture (:mod:`kit.views.waterfall_svg`, drawn by
+:mod:`kit.views.png`), which JupyterLab shows where the HTML cannot be, and the plain-text
+form (``repr``: what a terminal prints and nbval compares), with ◆ in the timeline bars,
+the events' names at the end of the rows, then one line per link. It changes from run to
+run only in ids, times and durations.
 
-The plain-text form (``repr``: what a terminal prints and nbval compares) has the same
-rows, with ◆ in the timeline bars, the events' names at the end of the rows, then one
-line per link. It changes from run to run only in ids, times and durations.
+Any value is drawn as text (:mod:`kit.views.values`): a span with no start time is listed
+with ``start time unknown`` and no bar; a name a megabyte long is cut, whole in the details.
 """
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from kit import capture
-from kit.views.common import ERROR_RED, fmt_attrs, fmt_ms, fmt_utc, service_color
+from kit.views.common import fmt_ms, service_color
+from kit.views.values import Span, clip, span_records, text, utc, when
 
-TEXT_WIDTH = 32                    # characters of the text timeline
-ROW_H, TOP, BAR_W = 24, 58, 440    # picture: row height, rows' top, timeline width (px)
-CHAR, SMALL = 6.8, 6.0             # estimated width of a character at 12 px and at 10-11 px
-LINK_GREY = "#444"
+TEXT_WIDTH = 32        # characters of the text timeline
+TEXT_NAME = 60         # characters of a name in the text form
+MAX_ROWS = 400         # spans drawn; the rest are counted
+PNG_ROWS = 60          # rows in the PNG (a picture, not a listing: the HTML has them all)
 
 
 def latest_trace_id() -> str | None:
@@ -45,10 +47,12 @@ def latest_trace_id() -> str | None:
 
 
 @dataclass
-class Event:
+class EventAt:
+    """A span event with where it falls: ms since the picture's start and since its span's."""
+
     name: str
     attributes: dict
-    at_ms: float | None   # since the picture's start; None when the event's time is unknown
+    at_ms: float | None       # None when the event's time is unknown
     in_span_ms: float | None
 
 
@@ -57,40 +61,43 @@ class Row:
     """One span of the picture, with what its row shows."""
 
     depth: int
-    span: dict
-    start_ms: float                  # since the picture's start
-    events: list[Event] = field(default_factory=list)
+    span: Span
+    start_ms: float | None           # since the picture's start; None when the span has no start time
+    events: list[EventAt] = field(default_factory=list)
     links: list[tuple] = field(default_factory=list)   # (trace_id, span_id, row index or None)
 
     @property
     def label(self) -> str:
         """The span's name under its parent: ``└─ name``, indented by depth in the text form."""
-        return ("   " * (self.depth - 1) + "└─ " if self.depth else "") + self.span["name"]
+        return ("   " * (min(self.depth, 12) - 1) + "└─ " if self.depth else "") + clip(self.span.name, TEXT_NAME)
 
     @property
     def remote_parent(self) -> bool:
-        return self.depth == 0 and isinstance(self.span["parent_span_id"], str)
+        return self.depth == 0 and self.span.parent_span_id is not None
 
     @property
     def error(self) -> bool:
-        return self.span["status"] == "ERROR"
+        return self.span.status == "ERROR"
+
+    @property
+    def duration_ms(self) -> float | None:
+        return self.span.duration_ms
 
     def event_names(self, most: int = 3) -> str:
-        names = [e.name for e in self.events]
+        names = [clip(e.name, 40) for e in self.events]
         return ", ".join(names[:most]) + (f" +{len(names) - most} more" if len(names) > most else "")
 
 
-def _tree(spans: pd.DataFrame) -> list[tuple[int, dict]]:
+def _tree(spans: list[Span]) -> list[tuple[int, Span]]:
     """Spans in tree order: (depth, span), children under their parent by start time.
     A span whose parent was not captured (remote or still open) is shown as a root, and so
     is a span caught in a loop of parents (a sender's bug): every span is drawn once."""
-    spans = spans.sort_values("start", kind="stable").to_dict("records")
-    ids = {s["span_id"] for s in spans}
+    ids = {s.span_id for s in spans}
     children: dict = {}
     roots = []
     for s in spans:
-        parent = s["parent_span_id"]
-        if isinstance(parent, str) and parent in ids and parent != s["span_id"]:
+        parent = s.parent_span_id
+        if parent is not None and parent in ids and parent != s.span_id:
             children.setdefault(parent, []).append(s)
         else:
             roots.append(s)
@@ -104,7 +111,7 @@ def _tree(spans: pd.DataFrame) -> list[tuple[int, dict]]:
                 continue
             seen.add(id(span))
             out.append((level, span))
-            stack.extend((c, level + 1) for c in reversed(children.get(span["span_id"], [])))
+            stack.extend((c, level + 1) for c in reversed(children.get(span.span_id, [])))
 
     for s in roots:
         walk(s, 0)
@@ -114,20 +121,12 @@ def _tree(spans: pd.DataFrame) -> list[tuple[int, dict]]:
     return out
 
 
-def _items(value) -> list:
-    """A span's events or links as a list (empty when missing)."""
-    return list(value) if isinstance(value, (list, tuple)) or hasattr(value, "__array__") else []
+def _ms(t, t0) -> float | None:
+    return None if t is None or t0 is None else (t - t0).total_seconds() * 1000
 
 
-def _events(span: dict, t0) -> list[Event]:
-    out = []
-    for event in _items(span["events"]):
-        name, attrs = event
-        when = getattr(event, "time", None)
-        at = None if when is None else (when - t0).total_seconds() * 1000
-        out.append(Event(name, dict(attrs or {}), at,
-                         None if when is None else (when - span["start"]).total_seconds() * 1000))
-    return out
+def _events(span: Span, t0) -> list[EventAt]:
+    return [EventAt(e.name, e.attributes, _ms(e.time, t0), _ms(e.time, span.start)) for e in span.events]
 
 
 class Waterfall:
@@ -136,36 +135,51 @@ class Waterfall:
     def __init__(self, spans: pd.DataFrame, trace_id: str | list[str] | None):
         self.trace_ids = [trace_id] if isinstance(trace_id, str) or trace_id is None else list(trace_id)
         self.trace_id = self.trace_ids[0] if len(self.trace_ids) == 1 else None
-        tree = _tree(spans)
+        tree = _tree(span_records(spans))
+        self.hidden = max(len(tree) - MAX_ROWS, 0)
+        tree = tree[:MAX_ROWS]
         self.rows: list[Row] = []
         if not tree:
             return
-        self.t0 = min(s["start"] for _, s in tree)
+        starts = [s.start for _, s in tree if s.start is not None]
+        self.t0 = min(starts) if starts else None
         for depth, s in tree:
-            self.rows.append(Row(depth, s, (s["start"] - self.t0).total_seconds() * 1000, _events(s, self.t0)))
-        self.total_ms = max(max(r.start_ms + r.span["duration_ms"] for r in self.rows), 1e-6)
-        self.services = list(dict.fromkeys(r.span["service"] for r in self.rows))
+            self.rows.append(Row(depth, s, _ms(s.start, self.t0), _events(s, self.t0)))
+        ends = [r.start_ms + (r.duration_ms or 0) for r in self.rows if r.start_ms is not None]
+        self.total_ms = max(max(ends, default=0), 1e-6)
+        self.services = list(dict.fromkeys(r.span.service for r in self.rows))
         self.color = {s: service_color(s) for s in self.services}
-        where = {(r.span["trace_id"], r.span["span_id"]): i for i, r in enumerate(self.rows)}
+        where = {(r.span.trace_id, r.span.span_id): i for i, r in enumerate(self.rows)}
         for r in self.rows:
-            for trace, span in _items(r.span["links"]):
+            for trace, span in r.span.links:
                 r.links.append((trace, span, where.get((trace, span))))
 
     # -- the text form -------------------------------------------------------------
 
     def _ids(self) -> str:
-        return f"trace {self.trace_id}" if self.trace_id else f"traces {', '.join(self.trace_ids)}"
+        ids = [clip(text(t), 40) for t in self.trace_ids[:6]]
+        more = f" +{len(self.trace_ids) - 6} more" if len(self.trace_ids) > 6 else ""
+        return f"trace {ids[0]}" if self.trace_id else f"traces {', '.join(ids)}{more}"
+
+    def summary(self) -> str:
+        """``N spans · services: … · started … · total …`` (the header without the ids)."""
+        n = len(self.rows) + self.hidden
+        services = ", ".join(clip(s, 40) for s in self.services[:8]) + (
+            f" +{len(self.services) - 8} more" if len(self.services) > 8 else "")
+        return (f"{n} span{'s' * (n != 1)} · services: {services} · "
+                f"started {utc(self.t0)} · total {fmt_ms(self.total_ms)}")
 
     def header(self) -> str:
         if not self.rows:
             return "no spans captured yet: run the cell that makes them, then flush()"
-        n = len(self.rows)
-        return (f"{self._ids()} · {n} span{'s' * (n != 1)} · services: {', '.join(self.services)} · "
-                f"started {fmt_utc(self.t0)} · total {fmt_ms(self.total_ms)}")
+        return f"{self._ids()} · {self.summary()}"
 
     def _text_bar(self, r: Row) -> str:
-        a = int(r.start_ms / self.total_ms * TEXT_WIDTH)
-        b = min(max(a + 1, round((r.start_ms + r.span["duration_ms"]) / self.total_ms * TEXT_WIDTH)), TEXT_WIDTH)
+        if r.start_ms is None:
+            return " " * TEXT_WIDTH
+        a = min(int(r.start_ms / self.total_ms * TEXT_WIDTH), TEXT_WIDTH - 1)
+        end = r.start_ms + (r.duration_ms or 0)
+        b = min(max(a + 1, round(end / self.total_ms * TEXT_WIDTH)), TEXT_WIDTH)
         bar = list(" " * a + "█" * (b - a) + " " * (TEXT_WIDTH - b))
         for e in r.events:
             at = r.start_ms if e.at_ms is None else e.at_ms
@@ -174,6 +188,7 @@ class Waterfall:
 
     def _flags(self, r: Row) -> str:
         out = "  ✗ ERROR" if r.error else ""
+        out += "  (start time unknown)" if r.start_ms is None else ""
         out += "  (parent in another process)" if r.remote_parent else ""
         out += f"  ◆ {r.event_names()}" if r.events else ""
         out += f"  ↗ {len(r.links)} link{'s' * (len(r.links) > 1)}" if r.links else ""
@@ -184,143 +199,52 @@ class Waterfall:
         lines = []
         for r in self.rows:
             for trace, span, i in r.links:
-                where = (f"{self.rows[i].span['name']} ({self.rows[i].span['service']}), drawn as a dashed arrow"
-                         if i is not None else f"trace {trace} span {span}, not in this picture")
-                lines.append(f"  {r.span['name']} ({r.span['service']}) ↗ {where}")
+                where = (f"{clip(self.rows[i].span.name, TEXT_NAME)} ({clip(self.rows[i].span.service, 40)}), "
+                         f"drawn as a dashed arrow" if i is not None
+                         else f"trace {clip(trace, 40)} span {clip(span, 40)}, not in this picture")
+                lines.append(f"  {clip(r.span.name, TEXT_NAME)} ({clip(r.span.service, 40)}) ↗ {where}")
         return lines
 
     def __repr__(self) -> str:
         if not self.rows:
             return self.header()
-        svc_w = max(len("service"), *(len(s) for s in self.services))
+        services = [clip(r.span.service, 30) for r in self.rows]
+        svc_w = max(len("service"), *(len(s) for s in services))
         name_w = max(len("span"), *(len(r.label) for r in self.rows))
+        kind_w = max(8, *(len(clip(r.span.kind, 12)) for r in self.rows))
         lines = [self.header(),
-                 f"  {'service':<{svc_w}}  {'span':<{name_w}}  {'kind':<8}  ▕{'timeline':^{TEXT_WIDTH}}▏  duration"]
-        for r in self.rows:
-            lines.append(f"  {r.span['service']:<{svc_w}}  {r.label:<{name_w}}  {r.span['kind']:<8}  "
-                         f"▕{self._text_bar(r)}▏  {fmt_ms(r.span['duration_ms'])}{self._flags(r)}")
+                 f"  {'service':<{svc_w}}  {'span':<{name_w}}  {'kind':<{kind_w}}  ▕{'timeline':^{TEXT_WIDTH}}▏  duration"]
+        for service, r in zip(services, self.rows):
+            lines.append(f"  {service:<{svc_w}}  {r.label:<{name_w}}  {clip(r.span.kind, 12):<{kind_w}}  "
+                         f"▕{self._text_bar(r)}▏  {fmt_ms(r.duration_ms)}{self._flags(r)}")
+        if self.hidden:
+            lines.append(f"  … and {self.hidden} more spans (the first {MAX_ROWS} are drawn)")
         links = self.link_lines()
         return "\n".join(lines + (["links (↗ from the span that links to the span it points to):"] + links
                                   if links else []))
 
-    # -- the picture ---------------------------------------------------------------
-
-    def _columns(self):
-        """x of the service, span name, timeline and notes columns, and the picture's width."""
-        name_x = 26 + CHAR * max(len(s) for s in self.services) + 14
-        name_w = max(14 * r.depth + CHAR * len(r.span["name"]) + (CHAR * 3 if r.depth else 0)
-                     + SMALL * (len(r.span["kind"]) + 1) for r in self.rows) + 20
-        timeline_x = name_x + max(name_w, 150)
-        notes_x = timeline_x + BAR_W + 12
-        notes_w = max(self._notes_width(r) for r in self.rows) + 16
-        return name_x, timeline_x, notes_x, notes_x + max(notes_w, 120)
-
-    def _x(self, ms: float, timeline_x: float) -> float:
-        return timeline_x + ms / self.total_ms * BAR_W
-
-    def _outside_links(self, r: Row) -> list[tuple]:
-        return [(t, s) for t, s, i in r.links if i is None]
-
-    def _notes_width(self, r: Row) -> float:
-        main = fmt_ms(r.span["duration_ms"]) + ("  ✗ ERROR" if r.error else "") + \
-               (f"  ◆ {r.event_names()}" if r.events else "")
-        links = "".join(f"  ↗ link to {t}/{s}" for t, s in self._outside_links(r))
-        return CHAR * len(main) + SMALL * len(links)
-
-    def _row_tip(self, r: Row) -> str:
-        s = r.span
-        attrs = fmt_attrs(dict(list(s["attributes"].items())[:12]), "\n") if isinstance(s["attributes"], dict) else ""
-        return (f"{s['service']} · {s['name']} ({s['kind']}) · {fmt_ms(s['duration_ms'])}, "
-                f"starts at +{fmt_ms(r.start_ms)} · status {s['status']}\nspan {s['span_id']}"
-                + (f"\n{attrs}" if attrs else ""))
-
-    def _svg_row(self, i: int, r: Row, cols) -> str:
-        e = html.escape
-        name_x, timeline_x, notes_x, _ = cols
-        y = TOP + i * ROW_H
-        mid = y + ROW_H / 2
-        bx = self._x(r.start_ms, timeline_x)
-        bw = max(r.span["duration_ms"] / self.total_ms * BAR_W, 2)
-        service, kind = r.span["service"], r.span["kind"]
-        out = [f'<g class="span" data-span-id="{e(r.span["span_id"])}"><title>{e(self._row_tip(r))}</title>',
-               f'<circle cx="14" cy="{mid:.1f}" r="4" fill="{self.color[service]}"/>',
-               f'<text x="24" y="{y + 16}" fill="#333">{e(service)}</text>',
-               f'<text x="{name_x + 14 * r.depth:.1f}" y="{y + 16}">{e(("└─ " if r.depth else "") + r.span["name"])}'
-               f'<tspan fill="#888" font-size="10"> {e(kind)}</tspan></text>',
-               f'<rect x="{bx:.1f}" y="{y + 5}" width="{bw:.1f}" height="{ROW_H - 10}" rx="3" '
-               f'fill="{self.color[service]}"' + (f' stroke="{ERROR_RED}" stroke-width="2"' if r.error else "") + '/>']
-        for ev in r.events:
-            x = min(max(self._x(r.start_ms if ev.at_ms is None else ev.at_ms, timeline_x), bx), bx + bw)
-            when = "time unknown" if ev.in_span_ms is None else f"at +{fmt_ms(ev.in_span_ms)} into the span"
-            tip = f"◆ {ev.name} ({when})" + (f"\n{fmt_attrs(ev.attributes, chr(10))}" if ev.attributes else "")
-            out.append(f'<g class="event"><title>{e(tip)}</title>'
-                       f'<svg x="{x - 5:.1f}" y="{mid - 5:.1f}" width="10" height="10" viewBox="0 0 10 10">'
-                       f'<path d="M5,0.5 L9.5,5 L5,9.5 L0.5,5 z" fill="#222" stroke="white" stroke-width="1"/>'
-                       f'</svg></g>')
-        notes = [f'<tspan>{fmt_ms(r.span["duration_ms"])}</tspan>']
-        if r.error:
-            notes.append(f'<tspan fill="{ERROR_RED}" font-weight="bold">  ✗ ERROR</tspan>')
-        if r.events:
-            notes.append(f'<tspan fill="#555">  ◆ {e(r.event_names())}</tspan>')
-        for t, s in self._outside_links(r):
-            notes.append(f'<tspan fill="{LINK_GREY}" font-size="11">  ↗ link to {t}/{s}</tspan>')
-        out.append(f'<text x="{notes_x:.1f}" y="{y + 16}" xml:space="preserve">{"".join(notes)}</text></g>')
-        return "".join(out)
-
-    def _svg_links(self, cols) -> list[str]:
-        """Dashed arrows from each linked span in the picture to the span that links to it."""
-        _, timeline_x, _, _ = cols
-        out, k = [], 0
-        for i, r in enumerate(self.rows):
-            for _, _, j in r.links:
-                if j is None or j == i:
-                    continue
-                target = self.rows[j]
-                x_from, x_to = self._x(target.start_ms, timeline_x), self._x(r.start_ms, timeline_x)
-                y_from, y_to = TOP + j * ROW_H + ROW_H / 2, TOP + i * ROW_H + ROW_H / 2
-                elbow = max(min(x_from, x_to) - 10 - 5 * (k % 4), timeline_x - 24)
-                k += 1
-                dash = f'stroke="{LINK_GREY}" stroke-width="1.2" stroke-dasharray="4 3"'
-                tip = f"link: {r.span['name']} ({r.span['service']}) ↗ {target.span['name']} ({target.span['service']})"
-                out.append(f'<g class="link" data-from="{target.span["span_id"]}" data-to="{r.span["span_id"]}">'
-                           f'<title>{html.escape(tip)}</title>'
-                           f'<line x1="{x_from:.1f}" y1="{y_from:.1f}" x2="{elbow:.1f}" y2="{y_from:.1f}" {dash}/>'
-                           f'<line x1="{elbow:.1f}" y1="{y_from:.1f}" x2="{elbow:.1f}" y2="{y_to:.1f}" {dash}/>'
-                           f'<line x1="{elbow:.1f}" y1="{y_to:.1f}" x2="{x_to - 7:.1f}" y2="{y_to:.1f}" {dash}/>'
-                           f'<svg x="{x_to - 8:.1f}" y="{y_to - 4:.1f}" width="8" height="8" viewBox="0 0 8 8">'
-                           f'<path d="M0,0 L8,4 L0,8 z" fill="{LINK_GREY}"/></svg></g>')
-        return out
+    # -- the picture, the HTML, the details ------------------------------------------
 
     def _repr_svg_(self) -> str | None:
-        if not self.rows:
-            return None
-        e = html.escape
-        cols = name_x, timeline_x, notes_x, width = self._columns()
-        height = TOP + ROW_H * len(self.rows) + 8
-        n = len(self.rows)
-        out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
-               f'font-family="Helvetica, Arial, sans-serif" font-size="12">',
-               f'<rect width="{width:.0f}" height="{height}" fill="white"/>',
-               f'<text x="8" y="18" font-size="13" font-weight="bold">{e(self._ids())}</text>',
-               f'<text x="8" y="35" fill="#333">{n} span{"s" * (n != 1)} · {len(self.services)} '
-               f'service{"s" * (len(self.services) != 1)} · started {fmt_utc(self.t0)} · '
-               f'total {fmt_ms(self.total_ms)}</text>']
-        for i in range(1, n, 2):  # a stripe on every other row, to follow a row across
-            out.append(f'<rect x="0" y="{TOP + i * ROW_H}" width="{width:.0f}" height="{ROW_H}" fill="#f5f6f8"/>')
-        for caption, x in (("service", 8), ("span", name_x), ("duration · notes", notes_x)):
-            out.append(f'<text x="{x:.1f}" y="{TOP - 6}" fill="#888" font-size="10">{caption}</text>')
-        for q in range(5):
-            gx = timeline_x + BAR_W * q / 4
-            anchor = "start" if q == 0 else "end" if q == 4 else "middle"
-            out.append(f'<line x1="{gx:.1f}" y1="{TOP - 2}" x2="{gx:.1f}" y2="{height - 6}" stroke="#ddd"/>'
-                       f'<text x="{gx:.1f}" y="{TOP - 6}" text-anchor="{anchor}" fill="#888" font-size="10">'
-                       f'{fmt_ms(self.total_ms * q / 4)}</text>')
-        out += [self._svg_row(i, r, cols) for i, r in enumerate(self.rows)]
-        out += self._svg_links(cols)
-        out.append("</svg>")
-        return "".join(out)
+        """The picture as SVG (the receiver's page draws it; the PNG is drawn from it)."""
+        from kit.views.waterfall_svg import draw
+        return draw(self) if self.rows else None
 
-    # -- in a notebook: the picture, then the span details ---------------------------
+    def svg(self, width: float | None = None) -> str | None:
+        """The picture as SVG, laid out for ``width`` px (default :data:`kit.views.svg.CANVAS`)."""
+        from kit.views.waterfall_svg import draw
+        return (draw(self, width) if width else draw(self)) if self.rows else None
+
+    def _repr_html_(self) -> str | None:
+        """The rows, each a ``<details>``: click one to open its span (see :mod:`kit.views.waterfall_html`)."""
+        from kit.views.waterfall_html import draw
+        return draw(self) if self.rows else None
+
+    def _repr_png_(self) -> bytes | None:
+        """The picture as a PNG (its first :data:`PNG_ROWS` rows), twice its size on screen."""
+        from kit.views import png
+        from kit.views.waterfall_svg import draw
+        return png.to_png(draw(self, rows=PNG_ROWS)) if self.rows else None
 
     def details(self):
         """Every span's ids, attributes, events and links: a :class:`SpanDetails`."""
@@ -328,12 +252,14 @@ class Waterfall:
         return SpanDetails(self)
 
     def _ipython_display_(self):
+        """One output: the rows to click (HTML), the picture (PNG) and the text form."""
         from IPython.display import display
-        svg = self._repr_svg_()
-        display({"text/plain": repr(self), **({"image/svg+xml": svg} if svg else {})}, raw=True)
-        if self.rows:
-            display(self.details())
-
+        if not self.rows:
+            display({"text/plain": repr(self)}, raw=True)
+            return
+        from kit.views.svg import CANVAS
+        display({"text/plain": repr(self), "text/html": self._repr_html_(), "image/png": self._repr_png_()},
+                metadata={"image/png": {"width": CANVAS}}, raw=True)
 
 def waterfall(spans: pd.DataFrame | None = None, trace_id: str | list[str] | None = None) -> Waterfall:
     """Draw one trace. With no arguments: the latest trace captured in this kernel.
@@ -344,7 +270,11 @@ def waterfall(spans: pd.DataFrame | None = None, trace_id: str | list[str] | Non
     the producer's trace its span links to."""
     if spans is None:
         spans = capture.spans_df()
-    if trace_id is None and not spans.empty:
-        trace_id = spans.sort_values("start").trace_id.iloc[-1]
-    ids = [trace_id] if isinstance(trace_id, str) or trace_id is None else list(trace_id)
-    return Waterfall(spans[spans.trace_id.isin(ids)], trace_id)
+    if spans.empty:
+        return Waterfall(spans, trace_id)
+    ids = spans.trace_id.map(text)
+    if trace_id is None:
+        starts = [(t, i) for i, t in enumerate(spans.start.map(when)) if t is not None]
+        trace_id = ids.iloc[max(starts)[1] if starts else -1]
+    wanted = [trace_id] if isinstance(trace_id, str) or trace_id is None else list(trace_id)
+    return Waterfall(spans[ids.isin([text(t) for t in wanted])], trace_id)

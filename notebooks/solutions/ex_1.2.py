@@ -11,4 +11,4 @@ def parse_reading(text):
             return None
 
 
-check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse reading")
+check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse reading", exercise="1.2")

@@ -20,4 +20,4 @@ with http_provider.get_tracer("exercise").start_as_current_span("sent over HTTP"
 grpc_provider.force_flush()
 http_provider.force_flush()
 
-check_otlp_export(receiver, grpc_provider=grpc_provider, http_provider=http_provider)
+check_otlp_export(receiver, grpc_provider=grpc_provider, http_provider=http_provider, exercise="1.4")

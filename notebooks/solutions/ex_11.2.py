@@ -13,4 +13,4 @@ def extract_at_edge(carrier):
     return ctx
 
 
-check_edge_extract(extract_at_edge, allowed=ALLOWED)
+check_edge_extract(extract_at_edge, allowed=ALLOWED, exercise="11.2")

@@ -11,4 +11,4 @@ for _ in range(2):
 console_provider.force_flush()
 
 check_console_reader(console_provider, "console_count", 2, {"messaging.destination.name": "sensors/temp"},
-                     interval_ms=60_000)
+                     interval_ms=60_000, exercise="2.3")

@@ -17,4 +17,4 @@ disk.warning("disk almost full")
 disk_provider.force_flush()
 
 check_otlp_logs(receiver, "disk almost full", service="disk-monitor", severity="WARN", logger="myapp.disk",
-                provider=disk_provider)
+                provider=disk_provider, exercise="3.2")

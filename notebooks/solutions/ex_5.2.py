@@ -24,4 +24,5 @@ dashboard.wait(1, timeout_s=2)
 board.disconnect()
 board.loop_stop()
 
-check_retained(dashboard.messages, "lab/status", b"online", qos=1)
+check_retained(dashboard.messages, "lab/status", b"online", qos=1, clients=("lab-sensor", "lab-dashboard"),
+               exercise="5.2")

@@ -19,4 +19,4 @@ class PropertiesSetter(Setter):
         object.__setattr__(carrier, "UserProperty", pairs + [(key, value)])  # plain assignment would append
 
 
-check_getter_setter(PropertiesGetter(), PropertiesSetter())
+check_getter_setter(PropertiesGetter(), PropertiesSetter(), exercise="6.1")

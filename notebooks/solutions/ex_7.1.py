@@ -29,4 +29,4 @@ def extract_json(payload: bytes):
     return propagate.extract({k: v for k, v in obj.items() if isinstance(v, str)})  # a field may hold any JSON value
 
 
-check_json_propagation(inject_json, extract_json)
+check_json_propagation(inject_json, extract_json, exercise="7.1")

@@ -7,4 +7,4 @@ trace_spans = spans[spans.trace_id == first]
 ends = trace_spans.start + pd.to_timedelta(trace_spans.duration_ms, unit="ms")
 end_to_end_ms = (ends.max() - trace_spans.start.min()).total_seconds() * 1000
 
-check_end_to_end(receiver, end_to_end_ms, sensor="s-2")
+check_end_to_end(receiver, end_to_end_ms, sensor="s-2", exercise="9.2")

@@ -41,8 +41,9 @@ waterfall()
 
 # %% [markdown]
 # Read the waterfall from top to bottom: `hello` is the **root span**; `say hello to MQTT`
-# is its child (indented, `└─`) and starts after it and ends before it. The bar lengths are
-# the durations. In Jaeger or Zipkin the same trace looks the same, only bigger.
+# is its child (indented, `└`) and starts after it and ends before it. The bar lengths are
+# the durations. **Click a row** (its name or its bar) to open that span: its ids, timing,
+# status and attributes. In Jaeger or Zipkin the same trace looks the same, only bigger.
 #
 # The picture also has a text form, which is what you see in a terminal, or wherever
 # pictures are not shown:
@@ -91,23 +92,33 @@ from kit.environment import check_environment
 check_environment()
 
 # %% [markdown]
-# Every line should start with ✓ (a `·` line is information). A ✗ line says what to run.
+# Every line should start with ✓ (a `·` line is information): Python, OpenTelemetry, paho-mqtt
+# 2.x and the embedded MQTT broker (amqtt) are then ready for the rest of the lessons. A ✗
+# line says what to run.
 #
 # ## Exercise 0.1: a third span
 #
 # Add a span called `say goodbye` **inside** `hello` (after `say hello to MQTT`), run the
-# cell, and read the self-check. To see its waterfall too, add `waterfall()` as the last
-# line of your cell.
+# cell, and read the self-check. The cell below shows the trace to aim for; the
+# self-check compares the whole trace your cell makes with it, span by span, and names
+# the first difference.
+
+# %%
+from kit.checks import check_trace, exercise
+
+exercise("0.1")
+
+# %% [markdown]
+# The self-check is the last line of the cell, so its ✓ or ✗ is what the cell shows. To
+# see your waterfall too, put `display(waterfall())` on a line just above it.
 
 # %% tags=["exercise"]
-from kit.checks import check_parent
-
 with tele.tracer.start_as_current_span("hello"):
     with tele.tracer.start_as_current_span("say hello to MQTT"):
         pass
     # your span here
 
-check_parent("say goodbye", "hello", sibling="say hello to MQTT")
+check_trace("0.1")
 
 # %% [markdown]
 # **Solution:** the collapsed cell below loads it. Run it once to see the code (it
@@ -120,15 +131,16 @@ check_parent("say goodbye", "hello", sibling="say hello to MQTT")
 # ## Exercise 0.2: a trace of your own
 #
 # From an empty cell: a parcel delivery. The span `deliver parcel` holds `load van` and then
-# `drive`, and inside `drive` there is a `traffic jam`. Write it with `tele.tracer`, look at
-# its waterfall, and let the self-check compare its shape.
+# `drive`, and inside `drive` there is a `traffic jam`. Write it with `tele.tracer`, and let
+# the self-check compare its shape with this one:
+
+# %%
+exercise("0.2")
 
 # %% tags=["exercise"]
-from kit.checks import check_tree
-
 # your code here
 
-check_tree({"deliver parcel": {"load van": {}, "drive": {"traffic jam": {}}}})
+check_trace("0.2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -143,4 +155,5 @@ waterfall()
 # > **Key points**
 # > - A trace is a tree of spans; the waterfall shows it as bars on a timeline.
 # > - `kit.telemetry.setup("name")` sets up a service; `tele.tracer` makes its spans.
+# > - A self-check compares the whole trace your cell made with the one to aim for, and names the first difference.
 # > - Everything runs in the notebook; the same code exports to a collector through `OTEL_*` variables.

@@ -300,15 +300,19 @@ waterfall()
 #
 # Give the span `read sensor` the attribute `sensor.id` = `"s-1"` and an event called
 # `reading taken`. (A self-check judges the cell it is in: keep your code and the check
-# together, and re-run it as often as you like.)
+# together, and re-run it as often as you like.) It compares the whole trace your cell
+# makes with the trace to aim for:
+
+# %%
+from kit.checks import check_trace, exercise
+
+exercise("1.1")
 
 # %% tags=["exercise"]
-from kit.checks import check_span
-
 with tele.tracer.start_as_current_span("read sensor") as span:
     pass  # your code here
 
-check_span("read sensor", attributes={"sensor.id": "s-1"}, events=["reading taken"])
+check_trace("1.1")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -321,7 +325,10 @@ check_span("read sensor", attributes={"sensor.id": "s-1"}, events=["reading take
 #
 # `parse_reading` swallows bad input and returns `None`. Make its span record the
 # `ValueError` and end with status `ERROR`, without letting the exception escape (the
-# self-check calls `parse_reading("twenty")` and `parse_reading("21.5")`).
+# self-check calls `parse_reading("twenty")` and `parse_reading("21.5")`: two calls, two spans).
+
+# %%
+exercise("1.2")
 
 # %% tags=["exercise"]
 from kit.checks import check_handled_error
@@ -335,7 +342,7 @@ def parse_reading(text):
             return None  # your code here
 
 
-check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse reading")
+check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse reading", exercise="1.2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -347,13 +354,16 @@ check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse r
 # ### Exercise 1.3: the right kind
 #
 # Make `publish sensors/temp` a span of the kind a publish should be, with
-# `messaging.system` = `"mqtt"`.
+# `messaging.system` = `"mqtt"`: one span, this one.
+
+# %%
+exercise("1.3")
 
 # %% tags=["exercise"]
 with tele.tracer.start_as_current_span("publish sensors/temp"):
     pass
 
-check_span("publish sensors/temp", kind="PRODUCER", attributes={"messaging.system": "mqtt"})
+check_trace("1.3")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -367,7 +377,10 @@ check_span("publish sensors/temp", kind="PRODUCER", attributes={"messaging.syste
 # Give `grpc_provider` a `BatchSpanProcessor` with the **gRPC** `OTLPSpanExporter`, sending
 # to `receiver.grpc_endpoint`, and `http_provider` one with the **HTTP** exporter, sending
 # to the receiver's HTTP port. Then make both send their span now. The self-check asks the
-# receiver what arrived, and how.
+# receiver what arrived, and how: these two spans, each once, and nothing else.
+
+# %%
+exercise("1.4")
 
 # %% tags=["exercise"]
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
@@ -387,7 +400,7 @@ with http_provider.get_tracer("exercise").start_as_current_span("sent over HTTP"
     pass
 # your code: send them now
 
-check_otlp_export(receiver, grpc_provider=grpc_provider, http_provider=http_provider)
+check_otlp_export(receiver, grpc_provider=grpc_provider, http_provider=http_provider, exercise="1.4")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

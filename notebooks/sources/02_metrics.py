@@ -183,17 +183,22 @@ for metric in reader.get_metrics_data().resource_metrics[0].scope_metrics[0].met
 # ### Exercise 2.1: count per topic
 #
 # Count received messages in a counter called `messages_received`, with the topic in the
-# attribute `messaging.destination.name`.
+# attribute `messaging.destination.name`. The messages are drawn anew at each run of the
+# next cell (the self-check knows which):
+
+# %%
+from kit.checks import check_metric, exercise
+
+lab = exercise("2.1")
+topics = lab.topics
+lab
 
 # %% tags=["exercise"]
-from kit.checks import check_metric
-
 received = meter.create_counter("messages_received", unit="{message}")
-for topic in ["sensors/temp", "sensors/temp", "sensors/humidity", "sensors/temp"]:
+for topic in topics:
     received.add(1)  # your change here
 
-check_metric("messages_received", {"sensors/temp": 3, "sensors/humidity": 1}, by="messaging.destination.name",
-             kind="counter")
+check_metric("messages_received", by="messaging.destination.name", kind="counter", exercise="2.1")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -205,14 +210,18 @@ check_metric("messages_received", {"sensors/temp": 3, "sensors/humidity": 1}, by
 # ### Exercise 2.2: measure sizes
 #
 # Record the size in bytes of each payload in a histogram called `received_payload_size`.
+# This run's payloads:
+
+# %%
+lab = exercise("2.2")
+payloads = lab.payloads
+lab
 
 # %% tags=["exercise"]
-payloads = [b'{"t": 20}', b'{"t": 21}', b'{"t": 22, "note": "window open"}']
 sizes = meter.create_histogram("received_payload_size", unit="By")
 # your code here
 
-check_metric("received_payload_size", 3, kind="histogram", total=sum(len(p) for p in payloads),
-             values=[len(p) for p in payloads])
+check_metric("received_payload_size", kind="histogram", exercise="2.2")  # one measurement per payload: its size
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -226,8 +235,9 @@ check_metric("received_payload_size", 3, kind="histogram", total=sum(len(p) for 
 # Build `console_provider`: a `MeterProvider` with a `PeriodicExportingMetricReader` that
 # sends to a `ConsoleMetricExporter` once a minute. Count two messages on `sensors/temp` in
 # its counter `console_count`, and make it print them now, with `force_flush()`, rather than
-# in a minute. (The self-check makes the reader print once more itself, reads what it
-# printed, then shuts the provider down so it never prints into a later cell.)
+# in a minute. (The self-check makes sure your cell printed them, makes the reader print once
+# more itself, into a buffer, to read what it prints, then shuts the provider down so it
+# never prints into a later cell.)
 
 # %% tags=["exercise"]
 from opentelemetry.sdk.metrics.export import ConsoleMetricExporter, PeriodicExportingMetricReader
@@ -241,7 +251,7 @@ for _ in range(2):
 # your code: print them now
 
 check_console_reader(console_provider, "console_count", 2, {"messaging.destination.name": "sensors/temp"},
-                     interval_ms=60_000)
+                     interval_ms=60_000, exercise="2.3")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

@@ -168,10 +168,15 @@ receiver.grpc_endpoint
 #
 # ### Exercise 3.1: a warning in the right place
 #
-# Log the warning `temperature too high` so that it belongs to the span `check temperature`.
+# Log the warning `temperature too high` so that it belongs to the span `check temperature`,
+# the one span of this trace:
+
+# %%
+from kit.checks import check_log_in_span, exercise
+
+exercise("3.1")
 
 # %% tags=["exercise"]
-from kit.checks import check_log_in_span
 
 alerts = logging.getLogger("myapp.alerts")
 
@@ -180,7 +185,7 @@ with tele.tracer.start_as_current_span("check temperature"):
 if reading > 30:
     alerts.warning("temperature too high")
 
-check_log_in_span("temperature too high", "check temperature", severity="WARN")
+check_log_in_span("temperature too high", "check temperature", severity="WARN", exercise="3.1")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -214,7 +219,7 @@ disk.warning("disk almost full")
 # your code: send it now
 
 check_otlp_logs(receiver, "disk almost full", service="disk-monitor", severity="WARN", logger="myapp.disk",
-                provider=disk_provider)
+                provider=disk_provider, exercise="3.2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

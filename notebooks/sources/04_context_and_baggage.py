@@ -174,11 +174,14 @@ for label, value in bad_values.items():
 # ### Exercise 4.1: continue the trace
 #
 # Service B extracts the context but its span `ship order` does not join the trace of
-# `place order`. Fix the consumer side.
+# `place order`. Fix the consumer side. The trace to aim for:
+
+# %%
+from kit.checks import check_trace, exercise
+
+exercise("4.1")
 
 # %% tags=["exercise"]
-from kit.checks import check_parent
-
 with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
     carrier = {}
     propagate.inject(carrier)
@@ -187,7 +190,7 @@ ctx = propagate.extract(carrier)
 with shipping.tracer.start_as_current_span("ship order", kind=SpanKind.CONSUMER):
     pass
 
-check_parent("ship order", "place order", remote=True)
+check_trace("4.1")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -198,15 +201,20 @@ check_parent("ship order", "place order", remote=True)
 # %% [markdown]
 # ### Exercise 4.2: baggage to billing
 #
-# The order service knows the tenant: `tenant.id` = `"acme"`. Send it as **baggage** in the
-# carrier, and have the billing service read it from what it extracted and put it on its
-# span `bill order` as the attribute `tenant.id`. (The check looks at the carrier too: the
-# value must travel in it. Exercise 4.3 then makes sure it is read from there.)
+# The order service knows the tenant, `tenant` (drawn for this run in the next cell). Send it
+# as **baggage** `tenant.id` in the carrier, and have the billing service read it from what it
+# extracted and put it on its span `bill order` as the attribute `tenant.id`. (The check
+# looks at the carrier too: the value must travel in it. Exercise 4.3 then makes sure it is
+# read from there.)
+
+# %%
+billing = setup("billing-service")
+lab = exercise("4.2")
+tenant = lab.tenant
+lab
 
 # %% tags=["exercise"]
 from kit.checks import check_baggage
-
-billing = setup("billing-service")
 
 with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):
     carrier = {}
@@ -216,7 +224,8 @@ ctx = propagate.extract(carrier)
 with billing.tracer.start_as_current_span("bill order", context=ctx, kind=SpanKind.CONSUMER) as span:
     pass  # ... and this side
 
-check_baggage(carrier, "tenant.id", "acme", "bill order", service="billing-service", producer="place order")
+check_baggage(carrier, "tenant.id", tenant, "bill order", service="billing-service", producer="place order",
+              exercise="4.2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -231,8 +240,11 @@ check_baggage(carrier, "tenant.id", "acme", "bill order", service="billing-servi
 # inject the current context, with the baggage `order.id` = `order_id`, into a new dict,
 # and return it. Write `receive(carrier)`: extract it and, with `shipping.tracer`, start the
 # CONSUMER span `receive order` in that context, with the attribute `order.id` read from
-# the baggage. The self-check calls
-# them with two orders.
+# the baggage. The self-check calls them with this run's orders, drawn in the next cell:
+# each call of the two makes one pair of spans of this trace.
+
+# %%
+exercise("4.3")
 
 # %% tags=["exercise"]
 from kit.checks import check_round_trip
@@ -246,8 +258,7 @@ def receive(carrier):
     ...  # your code here
 
 
-check_round_trip(send, receive, key="order.id", values=("o-1", "o-2"), producer="send order",
-                 consumer="receive order")
+check_round_trip(send, receive, key="order.id", producer="send order", consumer="receive order", exercise="4.3")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

@@ -226,7 +226,7 @@ for topic in ("lab/temp", "lab/humidity", "office/temp"):
     sender.publish(topic, b"1", qos=1).wait_for_publish(5)
 lab.wait(3, timeout_s=0.5)  # on 127.0.0.1 whatever can arrive is in well within half a second
 client.disconnect(), sender.disconnect()
-check_received(lab.messages, ["lab/temp", "lab/humidity"], topic_filter=TOPIC_FILTER)
+check_received(lab.messages, ["lab/temp", "lab/humidity"], topic_filter=TOPIC_FILTER, exercise="5.1")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -241,7 +241,8 @@ check_received(lab.messages, ["lab/temp", "lab/humidity"], topic_filter=TOPIC_FI
 # message, section 4). Then write two clients with paho: `lab-sensor` publishes `b"online"`
 # on `lab/status` at QoS 1 so that clients connecting **later** get it; then `lab-dashboard`
 # connects, subscribes to `lab/status` at QoS 1 in its `on_connect`, and collects what arrives
-# in the `Inbox` called `dashboard`. Wait for the message, disconnect both.
+# in the `Inbox` called `dashboard`. Wait for the message, disconnect both. (The self-check
+# also looks at the clients this cell made: two of them, each disconnected at the end.)
 
 # %% tags=["exercise"]
 from kit.checks import check_retained
@@ -256,7 +257,8 @@ dashboard = Inbox()
 
 # your code here
 
-check_retained(dashboard.messages, "lab/status", b"online", qos=1)
+check_retained(dashboard.messages, "lab/status", b"online", qos=1, clients=("lab-sensor", "lab-dashboard"),
+               exercise="5.2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

@@ -126,7 +126,7 @@ class PropertiesSetter(Setter):
         carrier.UserProperty = [(key, value)]
 
 
-check_getter_setter(PropertiesGetter(), PropertiesSetter())
+check_getter_setter(PropertiesGetter(), PropertiesSetter(), exercise="6.1")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -369,10 +369,14 @@ print(f"link:   the batch's own trace lasts {linked.duration_ms:.2f} ms; it link
 #
 # This subscriber's span starts a new trace every time. Make `process orders/new` a child
 # of the publisher's span. The self-check reads the message too, and says which side is
-# wrong.
+# wrong; then it compares the cell's whole trace with this one:
+
+# %%
+from kit.checks import check_hop, exercise
+
+exercise("6.2")
 
 # %% tags=["exercise"]
-from kit.checks import check_hop
 
 
 def handle_order(client, userdata, msg):
@@ -388,7 +392,7 @@ with sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRO
     publisher.publish("orders/new", b'{"id": 7}', qos=1, properties=properties)
 orders.wait(1)
 
-check_hop(orders, "process orders/new", "publish orders/new")
+check_hop(orders, "process orders/new", "publish orders/new", exercise="6.2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -400,7 +404,10 @@ check_hop(orders, "process orders/new", "publish orders/new")
 # ### Exercise 6.3: the publisher side
 #
 # Now the subscriber extracts correctly, but its span still starts a new trace. Find what
-# is missing and fix it.
+# is missing and fix it. The trace to aim for:
+
+# %%
+exercise("6.3")
 
 # %% tags=["exercise"]
 def handle_alert(client, userdata, msg):
@@ -415,7 +422,7 @@ with sensor.tracer.start_as_current_span("publish alerts/high", kind=SpanKind.PR
     publisher.publish("alerts/high", b'{"t": 31.5}', qos=1)
 alerts.wait(1)
 
-check_hop(alerts, "process alerts/high", "publish alerts/high")
+check_hop(alerts, "process alerts/high", "publish alerts/high", exercise="6.3")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

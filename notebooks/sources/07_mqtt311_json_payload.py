@@ -57,10 +57,13 @@ def connect(client_id, subscribe_to=None, on_message=None):
 # On the publishing side: parse the payload, and only if it is a JSON **object** add the
 # context fields at its root with `propagate.inject(obj)` (a dict is a carrier the
 # propagator writes into as it is), then serialize it again. Anything else (bytes that are
-# not UTF-8, not JSON, a bare number or an array) goes out exactly as it came: an MQTT
-# payload is the application's, and telemetry must never break it. On the consuming side:
-# parse, and `propagate.extract(obj)`; for anything that is not an object, an empty
-# context, so the consumer starts a new trace. `json.loads` takes bytes and raises
+# not UTF-8, not JSON, a bare number or an array) goes out exactly as it came, byte for
+# byte (not `json.dumps` of it: `21.50` would come back as `21.5`): an MQTT payload is the
+# application's, and telemetry must never break it. On the consuming side: parse, and hand
+# the propagator the object's **text** fields, `propagate.extract({k: v for k, v in
+# obj.items() if isinstance(v, str)})` (a field can hold any JSON value, and the propagator
+# expects text: given `{"traceparent": 5}` it raises); for anything that is not an object,
+# an empty context, so the consumer starts a new trace. `json.loads` takes bytes and raises
 # `ValueError` (its `JSONDecodeError` and `UnicodeDecodeError` are both ValueErrors) for
 # what it cannot read.
 #
@@ -71,8 +74,9 @@ def connect(client_id, subscribe_to=None, on_message=None):
 # ### Exercise 7.1: inject and extract, by hand
 #
 # Write `inject_json(payload)` and `extract_json(payload)` as described above. The
-# self-check calls them on a JSON reading and on payloads that are not JSON objects (a
-# number, an array, a PNG header, empty bytes, text, bytes that are not UTF-8).
+# self-check calls them on JSON readings (with a context it makes up at each run) and on
+# payloads that are not JSON objects (numbers such as `21.50`, an array, a PNG header, empty
+# bytes, text, bytes that are not UTF-8).
 
 # %% tags=["exercise"]
 import json
@@ -93,7 +97,7 @@ def extract_json(payload: bytes):
     return propagate.extract({})  # your code here
 
 
-check_json_propagation(inject_json, extract_json)
+check_json_propagation(inject_json, extract_json, exercise="7.1")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -180,10 +184,14 @@ with sensor.tracer.start_as_current_span("publish"):
 # ### Exercise 7.2: the consumer side on 3.1.1
 #
 # The publisher puts the context in the JSON payload. Make `process orders/new` continue
-# its trace.
+# its trace. The trace to aim for:
+
+# %%
+from kit.checks import check_hop, exercise
+
+exercise("7.2")
 
 # %% tags=["exercise"]
-from kit.checks import check_hop
 
 
 def handle_order(client, userdata, msg):
@@ -197,7 +205,7 @@ with sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRO
     publisher.publish("orders/new", inject_json_payload(b'{"id": 7}'), qos=1)
 orders.wait(1)
 
-check_hop(orders, "process orders/new", "publish orders/new", placement="json")
+check_hop(orders, "process orders/new", "publish orders/new", placement="json", exercise="7.2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

@@ -142,6 +142,7 @@ failed["name"], failed["status"], failed["attributes"]["error.type"], [e[0] for 
 # | `links_only=True` | | process spans link to the publisher instead of being its children (lesson 06) |
 # | `retained_as_link=True` | | the same, for retained messages only |
 # | `publish_hook`, `process_hook` | | add your own attributes (exercise 8.1) |
+# | `message_body_size=True` | | the payload's size in bytes, `messaging.message.body.size`, on its spans (opt-in in the conventions; exercise 8.2) |
 # | `duration_histograms=False` | `OTEL_PYTHON_PAHO_MQTT_DURATION_HISTOGRAMS=false` | no duration histograms, for hot paths (lesson 11) |
 # | `metric_destination="topic"` | `OTEL_PYTHON_PAHO_MQTT_METRIC_DESTINATION=topic` | the topic on metrics, when your topics are few |
 # | `destination_templates=["sensors/+/temp"]` | `OTEL_PYTHON_PAHO_MQTT_DESTINATION_TEMPLATES` | name a topic's template on publish too |
@@ -228,14 +229,15 @@ receiver.stop()
 # (A self-check judges the cell it is in: keep your code and the check together.)
 #
 # Instrument paho again so that every publish span carries `app.sensor.id` = `"s-1"`.
-# A `publish_hook(span, client, topic, payload)` is called with each publish span.
+# A `publish_hook(span, client, topic, payload)` is called with each publish span. The
+# spans must come from the instrumentation itself:
+
+# %%
+from kit.checks import check_trace, exercise
+
+exercise("8.1")
 
 # %% tags=["exercise"]
-from kit.checks import check_span
-
-HOOK_HINT = ("Give instrument() a publish_hook(span, client, topic, payload) that calls "
-             "span.set_attribute('app.sensor.id', 's-1'); if paho is already instrumented, "
-             "instrument() does nothing: uninstrument() first.")
 tele = setup("sensor-app")
 PahoMqttInstrumentor().instrument()
 
@@ -244,8 +246,7 @@ lab.publish("lab/temp", b'{"t": 20.0}', qos=1).wait_for_publish(5)
 lab.disconnect()
 PahoMqttInstrumentor().uninstrument()
 
-check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-1"}, how=HOOK_HINT,
-           made_by="opentelemetry.instrumentation.paho_mqtt")
+check_trace("8.1")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -257,23 +258,24 @@ check_span("publish lab/temp", kind="PRODUCER", attributes={"app.sensor.id": "s-
 # ## Exercise 8.2: an instrumented app, from scratch
 #
 # Instrument paho again so that every **process** span carries the payload's size in bytes
-# as `messaging.message.body.size` (an opt-in attribute of the messaging conventions: find
-# how in `PahoMqttInstrumentor??`, or write a `process_hook(span, client, message)`). Then, with `connect(...)`, a
-# subscriber on `greenhouse/#` and a publisher; publish the three readings on
-# `greenhouse/temp`, wait until all three have arrived, disconnect both, and uninstrument.
+# as `messaging.message.body.size` (an opt-in attribute of the messaging conventions: the
+# options table above says how, or write a `process_hook(span, client, message)`). Then,
+# with `connect(...)`, a subscriber on `greenhouse/#` and a publisher; publish the readings
+# on `greenhouse/temp`, wait until all of them have arrived, disconnect both, and
+# uninstrument.
+# This run's readings, and the trace to aim for:
+
+# %%
+lab = exercise("8.2")
+readings = lab.readings
+lab
 
 # %% tags=["exercise"]
-from kit.checks import check_each
-
-readings = [b'{"t": 20.5}', b'{"t": 21.0, "rh": 40}', b'{"t": 19.5, "rh": 42, "co2": 600}']
 tele = setup("greenhouse")
 
 # your code here
 
-check_each("process greenhouse/temp", 3, kind="CONSUMER", attribute="messaging.message.body.size",
-           values=[len(r) for r in readings], parent="publish greenhouse/temp",
-           how="PahoMqttInstrumentor().instrument(message_body_size=True), or a process_hook(span, client, "
-               "message) that sets it to len(message.payload).")
+check_trace("8.2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

@@ -168,7 +168,7 @@ from kit.checks import check_first_alert
 
 alert_trace = None  # your answer here
 
-check_first_alert(receiver, alert_trace, sensor="s-2")
+check_first_alert(receiver, alert_trace, sensor="s-2", exercise="9.1")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -182,14 +182,15 @@ check_first_alert(receiver, alert_trace, sensor="s-2")
 # From `spans`, compute `end_to_end_ms`: for the trace of the first alert raised for s-2,
 # the time from the start of its first span (the reading) to the end of its last span (the
 # alerter done), in milliseconds. (A span ends at `start + duration_ms`; `start` is a
-# timestamp, so add `pd.to_timedelta(duration_ms, unit="ms")`.)
+# timestamp, so add `pd.to_timedelta(duration_ms, unit="ms")`.) The check accepts an answer
+# within 0.05 ms, so the value rounded to 0.1 ms, as the check prints it, is right too.
 
 # %% tags=["exercise"]
 from kit.checks import check_end_to_end
 
 end_to_end_ms = None  # your answer here
 
-check_end_to_end(receiver, end_to_end_ms, sensor="s-2")
+check_end_to_end(receiver, end_to_end_ms, sensor="s-2", exercise="9.2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.

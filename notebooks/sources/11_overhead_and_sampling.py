@@ -187,8 +187,10 @@ for _ in range(4):
 # ones you do not run, and anyone upstream can set it. Two rules:
 #
 # 1. **Never put secrets or personal data in baggage** (tokens, e-mail addresses, names).
-# 2. **Do not trust baggage that crosses into your system**: at the edge, extract only the
-#    trace context from outside messages.
+# 2. **Do not trust baggage that crosses into your system**: at the edge, keep the trace
+#    context of outside messages and drop their baggage, except the keys you have decided to
+#    accept (an allow-list). Even an accepted key is only what the sender claims: a service
+#    that acts on its value checks it first against what it knows of the sender.
 
 # %%
 from opentelemetry import baggage, propagate
@@ -205,9 +207,10 @@ print("at the trust boundary:", baggage.get_all(trace_only))
 # %% [markdown]
 # The instrumentation does the same at a client's door: `incoming_baggage="drop"` lets no
 # entry of a delivered message's baggage in (the trace context still joins the trace), a
-# set of names lets in only those, and the default `"keep"` lets in everything, which your
-# publishes then forward downstream. From the environment:
-# `OTEL_PYTHON_PAHO_MQTT_INCOMING_BAGGAGE=tenant.id`.
+# set of names lets in only those (an allow-list), and the default `"keep"` lets in
+# everything, which your publishes then forward downstream. From the environment:
+# `OTEL_PYTHON_PAHO_MQTT_INCOMING_BAGGAGE=tenant.id`. Here the edge accepts `tenant.id`, and
+# nothing else, from a client that is not ours:
 
 # %%
 from opentelemetry.instrumentation.paho_mqtt import PahoMqttInstrumentor
@@ -233,6 +236,13 @@ for client in (edge, outsider):
     client.loop_stop()
 
 # %% [markdown]
+# `user.role=admin` stayed outside; `tenant.id` came in, because the allow-list accepts that
+# key. Its value is still the outsider's claim (`someone-else`): use it where a wrong value
+# does no harm (a label on a span, a log field), and before anything decides by it (whose
+# data to read, whom to bill), compare it with the sender's identity, for an MQTT client the
+# username its connection authenticated.
+
+# %% [markdown]
 # ## Exercise 11.1: keep one trace in ten
 #
 # Make `exercise_provider` keep 10 % of new traces, while every span whose parent was
@@ -244,7 +254,7 @@ from kit.checks import check_sampler
 
 exercise_provider = TracerProvider(sampler=TraceIdRatioBased(0.1))
 
-check_sampler(exercise_provider, ratio=0.1)
+check_sampler(exercise_provider, ratio=0.1, exercise="11.1")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -271,7 +281,7 @@ def extract_at_edge(carrier):
     return propagate.extract(carrier)  # trusts everything the sender wrote: fix it
 
 
-check_edge_extract(extract_at_edge, allowed=ALLOWED)
+check_edge_extract(extract_at_edge, allowed=ALLOWED, exercise="11.2")
 
 # %% [markdown]
 # **Solution:** run the collapsed cell below once to load it, once more to run it.
@@ -286,5 +296,5 @@ check_edge_extract(extract_at_edge, allowed=ALLOWED)
 # > - `ParentBased(TraceIdRatioBased(r))` keeps a fraction of traces, whole, consistently across services.
 # > - Metrics are not sampled: rates and latencies stay exact.
 # > - Tune the batch processor's queue for bursts; flush on shutdown.
-# > - Baggage is public and forgeable: no secrets in it, and only trace context from outside your trust boundary
-# >   (`incoming_baggage="drop"` or an allow-list at the instrumented client).
+# > - Baggage is public and forgeable: no secrets in it; from outside your trust boundary keep the trace
+# >   context and only the baggage keys you accept (`incoming_baggage="drop"` or an allow-list), as claims.

@@ -1,6 +1,8 @@
 """What learners get wrong in each exercise, and what its self-check must say about it.
 
-One module per lesson (``lesson_01.py`` …) holds ``WRONG = {"1.2": [Wrong(...), ...]}``.
+One module per lesson (``lesson_01.py`` …) holds ``WRONG = {"1.2": [Wrong(...), ...]}``, and
+may hold ``RIGHT``: other correct answers than the solution (written another way), which
+the check must pass.
 A wrong answer is usually the solution (or the blank) with one edit, the way a
 learner makes it: ``Wrong(why, expect, edits=[(old, new)])``. ``expect`` is a piece of
 the ✗ message the check must give: the mistake named, and the fix.
@@ -38,4 +40,12 @@ def all_wrong() -> dict[str, list[Wrong]]:
     out: dict[str, list[Wrong]] = {}
     for path in sorted(Path(__file__).parent.glob("lesson_*.py")):
         out.update(importlib.import_module(f"wrong_answers.{path.stem}").WRONG)
+    return out
+
+
+def all_right() -> dict[str, list[Wrong]]:
+    """Correct answers written otherwise than the solution (``expect`` unused): each must get ✓."""
+    out: dict[str, list[Wrong]] = {}
+    for path in sorted(Path(__file__).parent.glob("lesson_*.py")):
+        out.update(getattr(importlib.import_module(f"wrong_answers.{path.stem}"), "RIGHT", {}))
     return out

@@ -32,7 +32,7 @@ WRONG["3.1"].append(
                   '    if reading > 30:\n        alerts.warning("temperature too high")',
                   'with tele.tracer.start_as_current_span("check temperature") as span:\n    reading = 31.5\n'
                   'if reading > 30:\n    with trace.use_span(span):\n        alerts.warning("temperature too high")'),
-                 ("from kit.checks import check_log_in_span\n", "from opentelemetry import trace\n\nfrom kit.checks import check_log_in_span\n")]))
+                 ('alerts = logging.getLogger("myapp.alerts")', 'from opentelemetry import trace\n\nalerts = logging.getLogger("myapp.alerts")')]))
 WRONG["3.2"] += [
     Wrong("a SimpleLogRecordProcessor", "The task (and production) uses a BatchLogRecordProcessor",
           edits=[("    BatchLogRecordProcessor(OTLPLogExporter(", "    SimpleLogRecordProcessor(OTLPLogExporter(")]),
@@ -43,3 +43,39 @@ WRONG["3.2"] += [
                   "from opentelemetry.sdk._logs.export import BatchLogRecordProcessor\n"
                   "from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter as HttpLogExporter\n")]),
 ]
+
+# Written from issue 17's classes.
+WRONG["3.1"] += [
+    Wrong("the span's block written twice: once to read, once to warn", "'check temperature' appears twice",
+          edits=[('    reading = 31.5\n    if reading > 30:\n        alerts.warning("temperature too high")',
+                  '    reading = 31.5\nwith tele.tracer.start_as_current_span("check temperature"):\n'
+                  '    if reading > 30:\n        alerts.warning("temperature too high")')]),
+    Wrong("the span attached by hand and never detached", "still the current context",
+          edits=[('with tele.tracer.start_as_current_span("check temperature"):\n    reading = 31.5\n'
+                  '    if reading > 30:\n        alerts.warning("temperature too high")',
+                  'from opentelemetry import context, trace\n\nspan = tele.tracer.start_span("check temperature")\n'
+                  'context.attach(trace.set_span_in_context(span))\nreading = 31.5\nif reading > 30:\n'
+                  '    alerts.warning("temperature too high")\nspan.end()')]),
+]
+WRONG["3.2"] += [
+    Wrong("the handler on the root logger, as the blog does", "The LoggingHandler for your provider is on the root "
+          "logger, not on 'myapp.disk'",
+          edits=[("disk.handlers[:] = [LoggingHandler(logger_provider=disk_provider)]",
+                  "logging.getLogger().addHandler(LoggingHandler(logger_provider=disk_provider))")]),
+    Wrong("addHandler, in a cell run a second time", "now has 2 LoggingHandlers",
+          edits=[("disk.handlers[:] = [LoggingHandler(logger_provider=disk_provider)]",
+                  "disk.addHandler(LoggingHandler(logger_provider=disk_provider))")]),
+    Wrong("force_flush before the warning is logged", "call it after logging",
+          edits=[('disk.warning("disk almost full")\ndisk_provider.force_flush()\n',
+                  'disk_provider.force_flush()\ndisk.warning("disk almost full")\n')]),
+]
+
+WRONG["3.2"].append(
+    Wrong("the handler on the parent logger myapp", "is on the logger 'myapp', not on 'myapp.disk'",
+          edits=[("disk.handlers[:] = [LoggingHandler(logger_provider=disk_provider)]",
+                  "logging.getLogger('myapp').handlers[:] = [LoggingHandler(logger_provider=disk_provider)]\n"
+                  "disk.handlers[:] = []")]))
+RIGHT = {
+    "3.1": [Wrong("the warning logged on the root logger", "",
+                  edits=[('        alerts.warning("temperature too high")', '        logging.warning("temperature too high")')])],
+}

@@ -55,7 +55,7 @@ WRONG = {
                      ('with sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRODUCER):\n',
                       'shared = {}\nwith sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRODUCER) as pub:\n'
                       '    shared["span"] = pub\n')]),
-        Wrong("the consumer span made with the publisher's tracer", "comes from the same service as the publisher",
+        Wrong("the consumer span made with the publisher's tracer", "comes from service 'sensor', not 'processor'",
               edits=[('processor.tracer.start_as_current_span("process orders/new"',
                       'sensor.tracer.start_as_current_span("process orders/new"')]),
         Wrong("the blog's dict() with the default getter: breaks on a message without properties",
@@ -89,3 +89,80 @@ WRONG["6.3"].append(
                   '    publisher.publish("alerts/high", b\'{"t": 31.5}\', qos=1)\n'
                   '    publisher.publish("alerts/high", b\'{"t": 31.5}\', qos=1, properties=properties)'),
                  ("alerts.wait(1)", "alerts.wait(2)")]))
+
+# Written from issue 17's classes: odd shapes from the learner's code, contexts left attached, kinds, the whole trace.
+WRONG["6.1"] += [
+    Wrong("get() yields the values: a generator, not a list", "getter.get(...) returned a generator",
+          edits=[("        values = [v for k, v in pairs if k == key]  # every value, in the order sent\n"
+                  "        return values or None\n",
+                  "        return (v for k, v in pairs if k == key)\n")]),
+    Wrong("get() raises KeyError for a key that is not there", "gave KeyError",
+          edits=[("        return values or None\n", "        if not values:\n            raise KeyError(key)\n"
+                                                   "        return values\n")]),
+    Wrong("get() as a method without self", "raised TypeError",
+          edits=[("    def get(self, carrier, key):", "    def get(carrier, key):")]),
+    Wrong("the setter appends to the list it finds, or to none", "on a fresh Properties(PacketTypes.PUBLISH) raised",
+          edits=[(SETTER, "        carrier.UserProperty.append((key, value))\n")]),
+]
+HANDLER = '''    ctx = propagate.extract(msg.properties, getter=user_properties_getter)
+    with processor.tracer.start_as_current_span("process orders/new", context=ctx, kind=SpanKind.CONSUMER):
+        pass
+'''
+WRONG["6.2"] += [
+    Wrong("the extracted context attached in on_message and never detached", "Your on_message handler left a context "
+          "extracted from a message attached",
+          edits=[(HANDLER, '''    ctx = propagate.extract(msg.properties, getter=user_properties_getter)
+    context.attach(ctx)
+    with processor.tracer.start_as_current_span("process orders/new", kind=SpanKind.CONSUMER):
+        pass
+''')], before="from opentelemetry import context"),
+    Wrong("the blog's SERVER kind on the consumer", "has kind SERVER, expected CONSUMER",
+          edits=[('context=ctx, kind=SpanKind.CONSUMER', 'context=ctx, kind=SpanKind.SERVER')]),
+    Wrong("a second consumer span inside the first", "'process orders/new' appears twice, one inside the other",
+          edits=[(HANDLER, '''    ctx = propagate.extract(msg.properties, getter=user_properties_getter)
+    with processor.tracer.start_as_current_span("process orders/new", context=ctx, kind=SpanKind.CONSUMER):
+        with processor.tracer.start_as_current_span("process orders/new", kind=SpanKind.CONSUMER):
+            pass
+''')]),
+    Wrong("the consumer span linked to the producer, not its child", "is linked to 'publish orders/new' but is not its child",
+          edits=[(HANDLER, '''    ctx = propagate.extract(msg.properties, getter=user_properties_getter)
+    producer = trace.get_current_span(ctx).get_span_context()
+    with processor.tracer.start_as_current_span("process orders/new", kind=SpanKind.CONSUMER, links=[Link(producer)]):
+        pass
+''')]),
+]
+WRONG["6.3"] += [
+    Wrong("the blog's CLIENT span around the PRODUCER", "The 2023 blog wrapped its PRODUCER span in a CLIENT span",
+          edits=[('with sensor.tracer.start_as_current_span("publish alerts/high", kind=SpanKind.PRODUCER):',
+                  'with sensor.tracer.start_as_current_span("Service1_Publish_Message", kind=SpanKind.CLIENT), '
+                  'sensor.tracer.start_as_current_span("publish alerts/high", kind=SpanKind.PRODUCER):')]),
+    Wrong("the publish span a CLIENT, as the blog's", "has kind CLIENT, expected PRODUCER",
+          edits=[('"publish alerts/high", kind=SpanKind.PRODUCER', '"publish alerts/high", kind=SpanKind.CLIENT')]),
+    Wrong("the producer's context attached to inject it, never detached", "still the current context",
+          edits=[('with sensor.tracer.start_as_current_span("publish alerts/high", kind=SpanKind.PRODUCER):\n'
+                  '    properties = Properties(PacketTypes.PUBLISH)\n'
+                  '    propagate.inject(properties, setter=user_properties_setter)\n',
+                  'from opentelemetry import context\n\n'
+                  'publish_span = sensor.tracer.start_span("publish alerts/high", kind=SpanKind.PRODUCER)\n'
+                  'context.attach(trace.set_span_in_context(publish_span))\nif True:\n'
+                  '    properties = Properties(PacketTypes.PUBLISH)\n'
+                  '    propagate.inject(properties, setter=user_properties_setter)\n'),
+                 ("alerts.wait(1)\n", "alerts.wait(1)\npublish_span.end()\n")]),
+]
+
+WRONG["6.2"].append(
+    Wrong("the handler set as on_message itself, not through the Inbox the check reads", "No message arrived in this cell",
+          edits=[("subscriber.on_message = orders", "subscriber.on_message = handle_order")]))
+RIGHT = {
+    "6.1": [Wrong("get() returns a tuple", "",
+                  edits=[("        return values or None\n", "        return tuple(values) or None\n")])],
+    "6.2": [Wrong("the context attached in on_message, and detached in a finally", "",
+                  edits=[(HANDLER, '''    ctx = propagate.extract(msg.properties, getter=user_properties_getter)
+    token = context.attach(ctx)
+    try:
+        with processor.tracer.start_as_current_span("process orders/new", kind=SpanKind.CONSUMER):
+            pass
+    finally:
+        context.detach(token)
+''')], before="from opentelemetry import context")],
+}

@@ -60,3 +60,36 @@ WRONG["7.2"].append(
                   'shared = {}\nwith sensor.tracer.start_as_current_span("publish orders/new", kind=SpanKind.PRODUCER) as pub:\n'
                   '    shared["span"] = pub\n'),
                  ("def handle_order(", "from opentelemetry import trace\n\n\ndef handle_order(")]))
+
+# Written from issue 17's classes: bytes changed, contexts left attached, kinds.
+WRONG["7.1"] += [
+    Wrong("every JSON payload re-serialised, numbers too (21.50 -> 21.5)", "re-serializing it changed its bytes",
+          edits=[("    if not isinstance(obj, dict):  # a number, a string, an array: nowhere to put fields\n"
+                  "        return payload\n",
+                  "    if not isinstance(obj, dict):  # a number, a string, an array: nowhere to put fields\n"
+                  "        return json.dumps(obj).encode()\n")]),
+    Wrong("extract attaches the context it read, and never detaches it", "After extract_json(...) returned",
+          edits=[("    return propagate.extract({k: v for k, v in obj.items() if isinstance(v, str)})",
+                  "    ctx = propagate.extract({k: v for k, v in obj.items() if isinstance(v, str)})\n"
+                  "    context.attach(ctx)\n    return ctx")],
+          before="from opentelemetry import context"),
+    Wrong("a payload that is not an object sent as text, not bytes", "leave every other payload byte for byte",
+          edits=[("    except ValueError:  # not UTF-8, not JSON\n        return payload\n",
+                  "    except ValueError:  # not UTF-8, not JSON\n        return payload.decode('latin-1')\n")]),
+    Wrong("extract gives None for a payload without context", "expected an empty Context",
+          edits=[("    if not isinstance(obj, dict):\n        return propagate.extract({})",
+                  "    if not isinstance(obj, dict):\n        return None")]),
+]
+WRONG["7.2"] += [
+    Wrong("the extracted context attached in on_message and never detached", "Your on_message handler left a context "
+          "extracted from a message attached",
+          edits=[("    ctx = extract_json_payload(msg.payload)\n", "    ctx = extract_json_payload(msg.payload)\n"
+                  "    context.attach(ctx)\n"),
+                 ("context=ctx, kind=SpanKind.CONSUMER", "kind=SpanKind.CONSUMER")],
+          before="from opentelemetry import context"),
+    Wrong("the blog's SERVER kind on the consumer", "has kind SERVER, expected CONSUMER",
+          edits=[("context=ctx, kind=SpanKind.CONSUMER", "context=ctx, kind=SpanKind.SERVER")]),
+    Wrong("the consumer span made by the publisher's service", "comes from service 'sensor', not 'processor'",
+          edits=[('processor.tracer.start_as_current_span("process orders/new"',
+                  'sensor.tracer.start_as_current_span("process orders/new"')]),
+]

@@ -33,3 +33,17 @@ WRONG["9.1"].append(
 WRONG["9.1"].append(
     Wrong("a Series, not one value", "is a pandas Series",
           edits=[("alert_trace = alerts.trace_id.iloc[0]", "alert_trace = alerts.trace_id.head(1)")]))
+
+# Written from issue 17's classes.
+WRONG["9.1"] += [
+    Wrong("the trace id as bytes", "should be a trace id, 32 hex characters",
+          edits=[("alert_trace = alerts.trace_id.iloc[0]", "alert_trace = alerts.trace_id.iloc[0].encode()")]),
+]
+WRONG["9.2"] += [
+    Wrong("the duration as a Timedelta, not a number of milliseconds", "is a Timedelta",
+          edits=[("end_to_end_ms = (ends.max() - trace_spans.start.min()).total_seconds() * 1000",
+                  "end_to_end_ms = ends.max() - trace_spans.start.min()")]),
+    Wrong("the last span's start, not its end", "is not the time from the first span's start to the last span's end",
+          edits=[("end_to_end_ms = (ends.max() - trace_spans.start.min()).total_seconds() * 1000",
+                  "end_to_end_ms = (trace_spans.start.max() - trace_spans.start.min()).total_seconds() * 1000")]),
+]

@@ -39,3 +39,34 @@ WRONG["11.1"] += [
                  ("from kit.checks import check_sampler\n",
                   "from opentelemetry.sdk.trace.sampling import ALWAYS_OFF\n\nfrom kit.checks import check_sampler\n")]),
 ]
+
+# Written from issue 17's classes: values typed in, contexts left attached, a lost context=ctx.
+WRONG["11.2"] += [
+    Wrong("the tenant typed in, not passed on from the message", "pass on the value the message carries",
+          edits=[("            ctx = baggage.set_baggage(key, offered[key], context=ctx)",
+                  "            ctx = baggage.set_baggage(key, 'acme', context=ctx)")]),
+    Wrong("the trace context attached to build on it, and never detached", "After extract_at_edge(...) returned",
+          edits=[("    ctx = w3c.extract(carrier)  # the trace context only\n",
+                  "    ctx = w3c.extract(carrier)  # the trace context only\n    context.attach(ctx)\n"),
+                 ("            ctx = baggage.set_baggage(key, offered[key], context=ctx)",
+                  "            ctx = baggage.set_baggage(key, offered[key])")],
+          before="from opentelemetry import context"),
+    Wrong("set_baggage without context=ctx: the trace is lost", "baggage.set_baggage(key, value) without context= "
+          "starts from the current context",
+          edits=[("            ctx = baggage.set_baggage(key, offered[key], context=ctx)",
+                  "            ctx = baggage.set_baggage(key, offered[key])")]),
+    Wrong("keys let in by their prefix, not by name", "keeps baggage the sender had no right to set",
+          edits=[("    for key in ALLOWED:\n        if key in offered:\n            ctx = baggage.set_baggage(key, offered[key], context=ctx)\n",
+                  "    for key, value in offered.items():\n        if key.startswith(ALLOWED):\n"
+                  "            ctx = baggage.set_baggage(key, value, context=ctx)\n")]),
+]
+
+RIGHT = {
+    "11.2": [Wrong("everything extracted, then every key not allowed removed", "",
+                   edits=[("    ctx = w3c.extract(carrier)  # the trace context only\n"
+                           "    offered = baggage.get_all(propagate.extract(carrier))  # what the sender put in its baggage\n"
+                           "    for key in ALLOWED:\n        if key in offered:\n"
+                           "            ctx = baggage.set_baggage(key, offered[key], context=ctx)\n",
+                           "    ctx = propagate.extract(carrier)\n    for key in list(baggage.get_all(ctx)):\n"
+                           "        if key not in ALLOWED:\n            ctx = baggage.remove_baggage(key, context=ctx)\n")])],
+}
