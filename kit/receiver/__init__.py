@@ -79,19 +79,21 @@ class Receiver(ReceivedFrames):
     """A running OTLP endpoint (see the module's docstring): ``spans_df()``, ``logs_df()``,
     ``metric_points_df()``, ``requests_df()`` read what it received."""
 
-    def __init__(self, host, grpc_port, http_port):
+    def __init__(self, host, grpc_port, http_port, gate=None, routes=None):
         self.received = Received()
         self.host = host
         self.page = None
-        self._grpc, self.grpc_port = grpc_server.bind(self.received, host, grpc_port)
-        self._http = http_server.HTTPServer((host, http_port), self.received)
+        self._grpc, self.grpc_port = (None, None) if grpc_port is None else \
+            grpc_server.bind(self.received, host, grpc_port, gate)
+        self._http = http_server.HTTPServer((host, http_port), self.received, gate, routes)
         self.http_port = self._http.server_port
-        self._grpc.start()
+        if self._grpc is not None:
+            self._grpc.start()
         threading.Thread(target=self._http.serve_forever, name="otlp-http", daemon=True).start()
 
     @property
-    def grpc_endpoint(self) -> str:
-        return f"http://{self.host}:{self.grpc_port}"
+    def grpc_endpoint(self) -> str | None:
+        return None if self.grpc_port is None else f"http://{self.host}:{self.grpc_port}"
 
     @property
     def http_endpoint(self) -> str:
@@ -119,11 +121,14 @@ class Receiver(ReceivedFrames):
     def stop(self) -> None:
         if self.page is not None:
             self.page.stop()
-        self._grpc.stop(grace=None)
+        if self._grpc is not None:
+            self._grpc.stop(grace=None)
         self._http.shutdown()
         self._http.server_close()
 
 
-def start_receiver(grpc_port: int = 4317, http_port: int = 4318, host: str = "127.0.0.1") -> Receiver:
-    """Start OTLP/gRPC and OTLP/HTTP endpoints in background threads (port 0: a free one)."""
-    return Receiver(host, grpc_port, http_port)
+def start_receiver(grpc_port: int | None = 4317, http_port: int = 4318, host: str = "127.0.0.1",
+                   gate=None, routes=None) -> Receiver:
+    """Start OTLP/gRPC and OTLP/HTTP endpoints in background threads (port 0: a free one;
+    ``grpc_port=None``: no gRPC). ``gate`` and ``routes``: see :mod:`kit.receiver.http_server`."""
+    return Receiver(host, grpc_port, http_port, gate, routes)

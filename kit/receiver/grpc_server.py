@@ -24,10 +24,15 @@ SERVICES = {"traces": "opentelemetry.proto.collector.trace.v1.TraceService",
             "logs": "opentelemetry.proto.collector.logs.v1.LogsService"}
 
 
-def handlers(received) -> list:
-    """The three Export methods, taking the raw bytes so that a bad body is INVALID_ARGUMENT."""
+def handlers(received, gate=None) -> list:
+    """The three Export methods, taking the raw bytes so that a bad body is INVALID_ARGUMENT;
+    ``gate("grpc", path, metadata)`` may refuse a call first (UNAUTHENTICATED)."""
     def export_for(signal, path):
         def export(body, context):
+            why = _gate(gate, path, context)
+            if why is not None:
+                received.note("grpc", path, "UNAUTHENTICATED", why, signal=decode.SIGNALS[signal][2])
+                context.abort(grpc.StatusCode.UNAUTHENTICATED, why)
             try:
                 reply = received.accept(signal, body, "application/x-protobuf", "grpc", path)
             except decode.Invalid as err:
@@ -44,9 +49,18 @@ def handlers(received) -> list:
         for signal, service in SERVICES.items()]
 
 
-def bind(received, host: str, port: int) -> tuple[grpc.Server, int]:
+def _gate(gate, path, context):
+    if gate is None:
+        return None
+    try:
+        return gate("grpc", path, {k: v for k, v in context.invocation_metadata() if isinstance(v, str)})
+    except Exception as err:  # noqa: BLE001  a gate that fails refuses
+        return f"the gate failed: {type(err).__name__}"
+
+
+def bind(received, host: str, port: int, gate=None) -> tuple[grpc.Server, int]:
     """A gRPC server for ``received`` bound to ``host:port`` (not started yet), and its port."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), handlers=handlers(received),
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), handlers=handlers(received, gate),
                          maximum_concurrent_rpcs=limits.GRPC_MAX_RPCS,
                          options=[("grpc.max_receive_message_length", limits.MAX_REQUEST_BYTES)])
     bound = server.add_insecure_port(f"{host}:{port}")

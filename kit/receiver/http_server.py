@@ -10,6 +10,10 @@ answer as the Collector does: 200 with the Export…ServiceResponse, or an error
 JSON (:mod:`kit.receiver.zipkin`) and answers 202. Any other path is 404; a GET on these
 paths 405.
 
+Two hooks for what is built on the receiver (:mod:`kit.classroom`): a ``gate`` sees each
+POST's headers before its body is read and may refuse it (401, as a Collector's
+authenticator does), and ``routes`` adds GET paths, each answered by its own function.
+
 It stays small whatever it is sent: at most ``limits.MAX_CONNECTIONS`` connections are
 served at once (then 503), a request waits at most ``limits.READ_TIMEOUT_S`` for each read
 and ``limits.REQUEST_DEADLINE_S`` in all (then 408, or its connection is shut), an idle
@@ -87,6 +91,8 @@ def _handler(received, budget):
 
         def do_POST(self):
             path = urlsplit(self.path).path
+            if self.server.gate is not None and self._refused(path):
+                return
             if path == zipkin.PATH:
                 return self._zipkin()
             try:  # the framing first, as an HTTP server does before any handler
@@ -149,7 +155,22 @@ def _handler(received, budget):
             received.keep("spans", rows, "http", self.path)
             return self._reply(202, content_type="text/plain")
 
+        def _refused(self, path) -> bool:
+            """The server's gate said no (its reason, or an error in it): 401, the body left unread."""
+            try:
+                why = self.server.gate("http", path, self.headers)
+            except Exception as err:  # noqa: BLE001  a gate that fails refuses
+                why = f"the gate failed: {type(err).__name__}"
+            if why is None:
+                return False
+            self.close_connection = True
+            self._reply(401, str(why).encode("utf-8", "replace"), "text/plain; charset=utf-8")
+            return True
+
         def do_GET(self):
+            route = self.server.routes.get(urlsplit(self.path).path)
+            if route is not None:  # a page built on the receiver (kit.classroom's board): it answers itself
+                return route(self)
             allowed = urlsplit(self.path).path in _HTTP_SIGNALS or urlsplit(self.path).path == zipkin.PATH
             self.close_connection = True
             if allowed:
@@ -203,8 +224,10 @@ class HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the listen backlog: connections waiting to be accepted
 
-    def __init__(self, address, received):
+    def __init__(self, address, received, gate=None, routes=None):
         self.received = received
+        self.gate = gate              # gate("http", path, headers) -> None to accept, else why it refuses (401)
+        self.routes = dict(routes or {})  # GET path -> route(handler), which sends the whole reply
         self._watched: dict = {}
         self._lock = threading.Lock()
         self._active = 0
