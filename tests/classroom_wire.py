@@ -200,6 +200,7 @@ def learner_attempts(tele) -> dict:
     """Exercise 0.1 and 7.1 tried as a learner does (blank, a typo holding MARKER, the solution),
     with the lesson's own names."""
     solution_01 = (ROOT / "notebooks/solutions/ex_0.1.py").read_text()
+    solution_02 = (ROOT / "notebooks/solutions/ex_0.2.py").read_text()
     solution_71 = (ROOT / "notebooks/solutions/ex_7.1.py").read_text()
     blank_01 = ('with tele.tracer.start_as_current_span("hello"):\n'
                 '    with tele.tracer.start_as_current_span("say hello to MQTT"):\n        pass\n\ncheck_trace("0.1")\n')
@@ -207,6 +208,8 @@ def learner_attempts(tele) -> dict:
         "0.1 blank": blank_01,
         "0.1 typo": solution_01.replace('"say goodbye"', f'"say goodbye {MARKER}"'),
         "0.1 solution": solution_01,
+        "0.2 blank": '# your code here\n\ncheck_trace("0.2")\n',
+        "0.2 solution": solution_02,
         "7.1 marker": solution_71.replace("return payload\n    if not isinstance",
                                           f"return payload + b'{MARKER}'\n    if not isinstance", 1)
                                  .replace("propagate.inject(obj)", f"obj['{MARKER}'] = 1\n    propagate.inject(obj)"),
@@ -224,7 +227,7 @@ def run_attempts(names: list[str]) -> list[dict]:
     out = []
     for name in names:
         attempts.start(source=cells[name])
-        namespace = {"tele": tele, "check_trace": check_trace, "__name__": "__main__"}
+        namespace = {"tele": tele, "check_trace": check_trace, "time": __import__("time"), "__name__": "__main__"}
         code = cells[name].rstrip().splitlines()
         *body, last = code
         exec("\n".join(body), namespace)
@@ -247,6 +250,54 @@ def main(argv: list[str]) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- a room of learners
+
+SCRIPTS = [  # what learner i tries: SCRIPTS[i % 6]
+    ["0.1 blank", "0.1 solution"],
+    ["0.1 blank", "0.1 typo", "0.1 solution", "0.2 blank", "0.2 solution"],
+    ["0.1 typo", "0.1 typo", "0.1 blank"],
+    ["7.1 marker", "7.1 marker"],
+    ["0.1 solution", "0.2 blank", "7.1 solution"],
+    [],
+]
+
+
+def room(endpoint: str, code: str, n: int, out_dir: str) -> int:
+    """``room ENDPOINT CODE N OUT_DIR``: N learners, each a process of its own (forked once the
+    kit is imported, so that 60 fit on two cores), join and try SCRIPTS; each writes its
+    verdicts to OUT_DIR/learner-NN.json. Prints the wall time."""
+    import os
+    import time
+
+    import kit.checks  # noqa: F401  imported once, before the fork
+    import kit.classroom
+    import kit.telemetry  # noqa: F401
+    started = time.monotonic()
+    children = []
+    for i in range(n):
+        pid = os.fork()
+        if pid == 0:  # the learner
+            code_ = 1
+            try:
+                name = f"learner-{i:02d}"
+                member = kit.classroom.join(endpoint, room=code, name=name, say=lambda text: None)
+                verdicts = run_attempts(SCRIPTS[i % len(SCRIPTS)])
+                flushed = member.flush(30)
+                stats = dict(member.stats)
+                kit.classroom.leave()
+                Path(out_dir, f"{name}.json").write_text(json.dumps(
+                    {"name": name, "verdicts": verdicts, "flushed": flushed, "stats": stats}))
+                code_ = 0
+            finally:
+                os._exit(code_)
+        children.append(pid)
+    failed = sum(os.waitpid(pid, 0)[1] != 0 for pid in children)
+    print(json.dumps({"seconds": time.monotonic() - started, "failed": failed}), flush=True)
+    return 0
+
+
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT / "notebooks"))
+    if sys.argv[1] == "room":
+        sys.exit(room(sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]))
     sys.exit(main(sys.argv[1:]))

@@ -425,3 +425,27 @@ def test_a_black_hole_board_never_slows_or_prints_into_a_later_cell():
             assert hole.connections >= 1
         finally:
             kernel.__exit__(None, None, None)
+
+
+def test_joined_for_a_with_block_leaves_the_room_joined_before_out_of_it(room, capsys):
+    """Lesson 10's demo: a learner in a workshop joins a local board for one check; the
+    workshop's board hears nothing of it, and everything after."""
+    import kit.classroom
+    from kit.checks import verdicts
+    from kit.checks._result import Result
+    demo = Room(port=0, code="DEMO42")
+    try:
+        kit.classroom.join(room.endpoint, room=room.code, name="outer")
+        with kit.classroom.joined(demo.endpoint, room=demo.code, name="inner") as member:
+            verdicts.publish("0.1", Result(False, "no span", reason="span-missing"), time.time_ns(), time.time_ns())
+            assert member.flush(10)
+        verdicts.publish("0.2", Result(True, "ok"), time.time_ns(), time.time_ns())
+        assert kit.classroom.current().flush(10)
+        assert demo.wait_for(lambda p: len(p.records) == 1, 10) and room.wait_for(lambda p: len(p.records) == 1, 10)
+        assert [r[1:5] for r in demo.progress.records] == [("inner", 0, "0.1", "fail")]
+        assert [r[1:5] for r in room.progress.records] == [("outer", 0, "0.2", "pass")]
+        assert repr(kit.classroom.status()).startswith(f"in room {room.code}")
+    finally:
+        kit.classroom.leave()
+        demo.close()
+    assert repr(kit.classroom.status()).startswith("Not in a classroom: nothing is sent.")

@@ -25,7 +25,8 @@ header).
 The package, one job per module:
 
     record       what a record holds, the room header, KIT_CLASSROOM's format (both sides)
-    learner      join(), leave(), status(): the learner's providers and exporters
+    learner      join(), joined() (for a with block), leave(), status(): the learner's providers
+                 and exporters
     reasons      a short label for each ✗ reason code of kit.checks
     progress     learners × exercises from the records, bounded; the CSV
     board_page   the board in a browser: its page, its JSON, its CSV
@@ -35,9 +36,9 @@ The package, one job per module:
 (:mod:`kit.checks.verdicts`) and the learner's side listens.
 """
 
-from kit.classroom.learner import current, join, leave, status
+from kit.classroom.learner import current, join, joined, leave, status
 
-__all__ = ["join", "leave", "status", "current", "open_room"]
+__all__ = ["join", "joined", "leave", "status", "current", "open_room"]
 
 
 def open_room(*args, **kwargs):

@@ -33,12 +33,13 @@ PAGE = """<!doctype html>
   <div class="room">Room <b id="code"></b></div>
   <div class="join">Join: <code id="join"></code></div>
   <div class="counts" id="counts"></div>
-  <a id="csv" href="/board.csv" download>Download CSV</a>
 </header>
 <main>
   <section id="gridbox" aria-label="Learners by exercise">
     <table class="grid" id="grid"><thead></thead><tbody></tbody></table>
-    <p id="empty" class="note">No one has joined yet: learners run the join line above in a notebook.</p>
+    <div id="empty"><p>No one has joined yet. Learners run, in a notebook:</p>
+      <pre>import kit.classroom
+<span id="join-big"></span></pre></div>
   </section>
   <aside id="side">
     <section><h2>Stop and explain</h2><ol id="hot"></ol></section>
@@ -47,7 +48,8 @@ PAGE = """<!doctype html>
 </main>
 <footer><span class="c pass">✓</span> passed <span class="c fail">✗2</span> failing, 2 attempts
   <span class="c stuck">✗4</span> stuck: failing for over <span id="stuck-min"></span> min
-  <span class="c idle">·</span> not tried <span id="status"></span></footer>
+  <span class="c idle">·</span> not tried <span id="status"></span>
+  <a id="csv" href="/board.csv" download>Download CSV</a></footer>
 <script src="/board/board.js"></script>
 </body></html>
 """
@@ -71,7 +73,9 @@ header code { font-size: 17px; overflow-wrap: anywhere; }
 header a { color: #fff; margin-left: auto; }
 main { flex: 1; min-height: 0; display: flex; gap: 14px; padding: 10px 14px 4px; }
 main.locked { display: block; padding: 40px; font-size: 22px; }
-#gridbox { flex: 1; min-width: 0; overflow: auto; border: 1px solid var(--line); }
+#gridbox { flex: 0 1 auto; min-width: 0; overflow: auto; border: 1px solid var(--line); }
+#empty { padding: 16px 24px; font-size: 24px; }
+#empty pre { font-size: 26px; white-space: pre-wrap; overflow-wrap: anywhere; margin: 8px 0; }
 table.grid { border-collapse: separate; border-spacing: 0; }
 .grid th, .grid td { border-bottom: 1px solid var(--line); border-right: 1px solid var(--line); padding: 0;
                      text-align: center; white-space: nowrap; }
@@ -94,7 +98,7 @@ table.grid { border-collapse: separate; border-spacing: 0; }
 .idle { color: var(--muted); font-weight: 400; }
 .grid .picked { box-shadow: inset 0 0 0 3px #1a4fa0; }
 .grid tr.picked th { background: var(--pick); }
-aside { flex: 0 0 380px; overflow: auto; }
+aside { flex: 1 0 360px; overflow: auto; }
 aside h2 { font-size: 20px; margin: 4px 0 6px; }
 aside ol { margin: 0 0 12px; padding-left: 0; list-style: none; }
 aside li { margin: 0 0 10px; }
@@ -107,10 +111,16 @@ aside table { border-collapse: collapse; width: 100%; }
 aside td, aside th { border-bottom: 1px solid var(--line); padding: 3px 6px; text-align: left; vertical-align: top; }
 #detail-title { overflow-wrap: anywhere; }
 .note { color: var(--muted); margin: 12px; }
-footer { padding: 4px 14px 8px; font-size: 16px; color: var(--muted); }
+footer { padding: 4px 14px 8px; font-size: 16px; color: var(--muted); display: flex; flex-wrap: wrap;
+         align-items: baseline; gap: 4px; }
+footer a { margin-left: auto; color: #1a4fa0; }
 footer .c { margin-left: 12px; }
 #status { margin-left: 16px; color: var(--fail); }
 @media (max-width: 1150px) {
+  aside { flex-basis: 290px; }
+  .grid tbody th button { max-width: 170px; }
+}
+@media (max-width: 900px) {
   main { flex-direction: column; }
   #gridbox { flex: 1 1 60%; }
   aside { flex: 0 1 40%; display: flex; gap: 20px; }
@@ -171,7 +181,7 @@ function hot() {
   if (!ranked.length) { list.append(el("li", "note", "No one is failing an exercise right now.")); return; }
   for (const [ex, p] of ranked) {
     const b = el("button", "", ex); b.dataset.exercise = ex;
-    const li = el("li", "", b, " · " + (p.fail + p.stuck) + " failing" + (p.stuck ? ", " + p.stuck + " stuck" : ""));
+    const li = el("li", "", b, " · " + (p.fail + p.stuck) + " failing" + (p.stuck ? " (" + p.stuck + " stuck)" : ""));
     for (const r of state.reasons[ex].slice(0, 3)) li.append(el("div", "why", el("span", "n", r.count), el("span", "", r.label)));
     list.append(li);
   }
@@ -205,12 +215,14 @@ function detail() {
 function render() {
   $("code").textContent = state.room.code;
   $("join").textContent = state.room.join;
+  $("join-big").textContent = state.room.join.replace('name="…"', 'name="your name"');
   $("stuck-min").textContent = state.stuck_minutes;
   const refused = Object.values(state.refused).reduce((a, b) => a + b, 0);
   $("counts").textContent = state.learners.length + " learners · " + state.records + " checks"
     + (refused ? " · " + refused + " refused" : "");
   $("counts").title = Object.entries(state.refused).map(([k, v]) => v + " " + k).join("\n");
   $("empty").hidden = state.learners.length > 0;
+  $("grid").hidden = state.learners.length === 0;
   $("grid").tHead.replaceChildren(head());
   $("grid").tBodies[0].replaceChildren(...state.learners.map(row));
   hot(); detail();

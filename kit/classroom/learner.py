@@ -298,9 +298,37 @@ def join(endpoint: str, room: str, name: str | None = None, *, say=print) -> Mem
     """Join the class board at ``endpoint`` with the room's code; ``name``: how the board shows
     you (a pseudonym is fine; none: a random one). Says whether the board answered. Joining
     again leaves the room joined before. None if the board refused the code."""
-    invitation = record.Invitation(record.endpoint(endpoint), record.room_code(room),
-                                   record.pseudonym(name or "") or f"learner-{secrets.token_hex(2)}")
+    invitation = _invitation(endpoint, room, name)
     leave()
+    member = _open(invitation, say)
+    if member is not None:
+        _current.append(member)
+    return member
+
+
+@contextmanager
+def joined(endpoint: str, room: str, name: str | None = None, *, say=print):
+    """Joined for a ``with`` block only; the room joined before (if any) hears nothing meanwhile
+    and everything after."""
+    outer = current()
+    if outer is not None:
+        verdicts.unsubscribe(outer.on_checked)
+    member = _open(_invitation(endpoint, room, name), say)
+    try:
+        yield member
+    finally:
+        if member is not None:
+            member.leave()
+        if outer is not None and outer.active:
+            verdicts.subscribe(outer.on_checked)
+
+
+def _invitation(endpoint, room, name) -> record.Invitation:
+    return record.Invitation(record.endpoint(endpoint), record.room_code(room),
+                             record.pseudonym(name or "") or f"learner-{secrets.token_hex(2)}")
+
+
+def _open(invitation: record.Invitation, say) -> Membership | None:
     took, why = probe(invitation)
     where = f"the class board at {invitation.endpoint}"
     if took is False:
@@ -309,7 +337,6 @@ def join(endpoint: str, room: str, name: str | None = None, *, say=print) -> Mem
         return None
     member = Membership(invitation)
     member.start()
-    _current.append(member)
     sent = ("each self-check also sends one record: the exercise, ✓ or ✗, which ✗ (its code), the attempt and "
             "the seconds since the lesson started. Never your code, its output or this machine's details.")
     if took:
@@ -328,13 +355,20 @@ def leave() -> None:
         _current.pop().leave()
 
 
-def status() -> str:
+class Said(str):
+    """A sentence that shows as itself in a notebook (no quotes)."""
+
+    def __repr__(self):
+        return str(self)
+
+
+def status() -> Said:
     """What this kernel sends to a class board (and has sent), or that it sends nothing."""
     member = current()
     if member is None:
-        return ("Not in a classroom: nothing is sent. In a workshop, join the class board with the line your "
-                "instructor shows: kit.classroom.join(\"http://…:4318\", room=\"…\", name=\"…\").")
-    return member.status()
+        return Said("Not in a classroom: nothing is sent. In a workshop, join the class board with the line your "
+                    "instructor shows: kit.classroom.join(\"http://…:4318\", room=\"…\", name=\"…\").")
+    return Said(member.status())
 
 
 def join_from_environment(say=print) -> Membership | None:

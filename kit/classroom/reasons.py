@@ -7,14 +7,17 @@ which the learner sees, says the rest.
 
     >>> label("span-parent-wrong")
     'a span under the wrong parent'
+
+Codes are stable; the same code may come from several checks (``span-missing`` from every
+check that looks for a span), so a label names the mistake, not the check.
 """
 
 from __future__ import annotations
 
 LABELS = {
     # the trace contract (kit/checks/contract.py): spans
-    "span-missing": "the cell made no span at all",
-    "span-name": "a span is missing or misnamed",
+    "span-missing": "a span is missing",
+    "span-name": "a typo in a span's name",
     "span-count": "a span made too often or too rarely",
     "span-duplicate": "a span started twice, one in the other",
     "span-scope": "a span made by hand, not by the instrumentation",
@@ -23,7 +26,7 @@ LABELS = {
     "span-not-root": "a span that should start its own trace",
     "span-old-parent": "a span under an earlier cell's span",
     "span-linked": "linked instead of a child",
-    "span-no-parent": "a span with no parent (a trace of its own)",
+    "span-no-parent": "a span with no parent (a new trace)",
     "span-parent-unknown": "a parent from elsewhere",
     "span-too-deep": "a span nested one level too deep",
     "span-parent-wrong": "a span under the wrong parent",
@@ -36,8 +39,8 @@ LABELS = {
     "span-attribute": "an attribute is missing",
     "span-attribute-value": "an attribute has the wrong value",
     "span-event": "an event is missing",
-    "span-exception": "the exception is not recorded",
-    "span-status": "an ERROR status where nothing failed",
+    "span-exception": "record_exception missing or misplaced",
+    "span-status": "the wrong span status",
     "no-such-exercise": "no such exercise",
     # what every exercise must leave behind (kit/checks/cleanup.py)
     "context-leaked": "a context attached and never detached",
@@ -46,7 +49,7 @@ LABELS = {
     "callback-signature": "a paho callback with the wrong signature",
     "callback-crashed": "a paho callback raised",
     "client-connected": "a client left connected",
-    "handler-on-root": "a second LoggingHandler on the root logger",
+    "handler-on-root": "the LoggingHandler on the wrong logger",
     "handler-twice": "a logging handler added twice",
     "still-instrumented": "paho left instrumented",
     "instrumented-before": "paho instrumented by an earlier cell",
@@ -77,7 +80,7 @@ LABELS = {
     "interval": "the wrong export interval",
     "not-flushed": "the reader did not print yet (no flush)",
     "console-no-metric": "the counter is not from this provider",
-    "metric-kind": "not a counter",
+    "metric-kind": "the wrong kind of instrument",
     "console-value": "the printed value is wrong",
     # logs.py
     "log-missing": "the log record is missing",
