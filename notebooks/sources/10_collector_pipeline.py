@@ -328,16 +328,19 @@ with kit.classroom.joined(board.endpoint, room=board.code, name="you") as member
 verdict
 
 # %% [markdown]
-# What the board received: the log record, with the trace and span ids of the check's span,
-# and its attributes (the whole record: there is nothing else in it).
+# What the board received: the log record, its attributes (the whole record: there is nothing
+# else in it), and the span it was written in. The record carries that span's trace and span
+# ids: the trace context, as your own log records carry it since lesson 03.
 
 # %%
 records = board.receiver.logs_df()
 check = records[records.body.str.startswith("self-check")].iloc[-1]
-print(f"body: {check.body}    trace_id: {check.trace_id}    span_id: {check.span_id}")
+span = board.receiver.spans_df().iloc[-1]
+print(f"log record  {check.body!r:20}  trace_id {check.trace_id}  span_id {check.span_id}")
 for key, value in check.attributes.items():
-    print(f"  {key:22} {value}" + (" s" if key.endswith("_s") else ""))
-waterfall(board.receiver.spans_df())
+    print(f"    {key:22} {value}" + (" s" if key.endswith("_s") else ""))
+print(f"span        {span['name']!r:20}  trace_id {span.trace_id}  span_id {span.span_id}  ({span.service})")
+check.trace_id == span.trace_id and check.span_id == span.span_id
 
 # %% [markdown]
 # And what the instructor sees of it, one cell of the board's grid (learners × exercises,
