@@ -166,7 +166,8 @@ def test_the_lessons_telemetry_never_sees_the_classrooms(room):
     """In one learner's process, joined and with the lesson's logging bridge on: the kit's
     capture holds no classroom span or log record, the watermark and the checks judge as if
     no classroom were there (the solution twice: ✓ ✓, no 'self-check' span extra), and a
-    board that then goes away leaves no exporter warning in the lesson's logs or on stderr."""
+    board that then goes away (its queue overflowing) leaves no warning in the lesson's logs, on
+    stderr, or held for the lesson's next ``flush()`` to report."""
     script = """
 import json, logging, sys
 sys.path.insert(0, "tests")
@@ -176,12 +177,16 @@ member = c.join(sys.argv[1], room=sys.argv[2], name="cy")
 verdicts = w.run_attempts(["0.1 solution", "0.1 solution", "7.1 solution"])
 flushed = member.flush(10)
 c.leave()
-logging.getLogger("opentelemetry").setLevel(logging.DEBUG)   # let every warning the SDK has through
 import kit.classroom.learner as L
+from kit.telemetry import _notices
+L.QUEUE, L.BATCH = 2, 1                       # the board goes away, and its queue overflows:
 dead = L.Membership(L.record.Invitation(sys.argv[3], sys.argv[2], "cy"), timeout_s=0.5)
-dead.start(); w.run_attempts(["0.1 blank"]); dead.flush(5); dead.leave()
+dead.start(); w.run_attempts(["0.1 blank"] * 6); dead.flush(5); dead.leave()
+held = dict(_notices.notices.pending)         # what the lesson's next flush() would report
+_notices.report()
 spans, logs = capture.spans_df(), capture.logs_df()
 print(json.dumps({"verdicts": [v["passed"] for v in verdicts], "flushed": flushed, "failed": dead.stats["failed"],
+                  "held": held,
                   "span_names": sorted(set(spans.name)), "services": sorted(set(spans.service) | set(logs.service)),
                   "log_bodies": [str(b) for b in logs.body]}))
 """
@@ -193,7 +198,7 @@ print(json.dumps({"verdicts": [v["passed"] for v in verdicts], "flushed": flushe
     assert out["failed"] >= 1, "the dead board's exports failed (else the test saw no warning to keep out)"
     assert not any(n.startswith("self-check") for n in out["span_names"]) and "kit-classroom" not in out["services"]
     assert not any("export" in b.lower() or "kit-classroom" in b for b in out["log_bodies"]), out["log_bodies"]
-    assert done.stderr.strip() == "", done.stderr
+    assert out["held"] == {} and done.stderr.strip() == "", done.stderr   # no "Queue full", no failed export
     assert room.wait_for(lambda p: len(p.records) == 3, 10)  # and the live board got every check
 
 
@@ -406,11 +411,14 @@ def test_kit_classroom_joins_a_kernel_and_its_checks_reach_the_board(room):
 
 
 def test_a_black_hole_board_never_slows_or_prints_into_a_later_cell():
-    """A kernel joined to a board that takes connections and never answers: the join says so
-    once; every later cell shows only its own result, also while the exports time out."""
+    """A kernel joined to a board that takes connections and never answers, with the learner's
+    own logging to stderr (lesson 03's basicConfig): the join says so once; every later cell
+    shows only its own result, also while the exports time out and retry."""
     with BlackHole() as hole:
         kernel = _kernel({"KIT_CLASSROOM": f"{hole.url},room=HOLE42,name=hal"})
         try:
+            mine = kernel.run("import logging\nlogging.basicConfig(level=logging.INFO)  # a learner's own logging")
+            assert not (mine.stdout or mine.stderr or mine.error), mine
             first = kernel.run(SETUP)
             assert "cannot be reached now" in first.stdout and not first.stderr, first
             outs = [kernel.run("check_trace('0.1')") for _ in range(3)] + [kernel.run(SOLUTION)]
@@ -418,7 +426,7 @@ def test_a_black_hole_board_never_slows_or_prints_into_a_later_cell():
                                 "while m.stats['failed'] == 0 and time.monotonic() < deadline:\n"
                                 "    time.sleep(0.1)\nm.stats['failed'] > 0")
             assert waited.result == "True", "the exports to the black hole failed by now"
-            later = [kernel.run("check_trace('0.1')"), kernel.run(SOLUTION), kernel.run("1 + 1")]
+            later = [kernel.run("check_trace('0.1')"), kernel.run(SOLUTION), kernel.run("tele.flush(); 1 + 1")]
             for out in outs + later:
                 assert out.stdout == "" and out.stderr == "" and not out.displays, out
             assert [o.verdict for o in outs + later[:2]] == ["✗", "✗", "✗", "✓", "✗", "✓"]
