@@ -17,7 +17,7 @@ is the time *added* to a cell (budget: 5 ms), printed with the ratio to the base
 Black hole and slow also fill the classroom's bounded queue, so the cells after the
 first hundred or so are timed with records being dropped.
 
-    python benchmarks/bench_classroom.py [cells per round] [rounds]
+    python benchmarks/bench_classroom.py [cells per round] [rounds] [checks for the listener alone]
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def _board():
     raise RuntimeError("the board did not start")
 
 
-def run(cells: int = 40, rounds: int = 5) -> dict:
+def run(cells: int = 40, rounds: int = 5, checks: int = 2000) -> dict:
     """Time the checked cell in every condition; return {condition: [seconds per cell]}."""
     from kit import attempts, capture
     from kit.checks import check_trace, verdicts
@@ -131,7 +131,7 @@ def run(cells: int = 40, rounds: int = 5) -> dict:
                 if member is not None:
                     verdicts.unsubscribe(member.on_checked)
         _report(times, members)
-        _listener_cost(members, verdicts)
+        _listener_cost(members, verdicts, checks)
     finally:
         for member in members.values():
             member.leave(0.2)

@@ -457,3 +457,14 @@ def test_joined_for_a_with_block_leaves_the_room_joined_before_out_of_it(room, c
         kit.classroom.leave()
         demo.close()
     assert repr(kit.classroom.status()).startswith("Not in a classroom: nothing is sent.")
+
+
+def test_the_benchmark_runs_and_reports_every_board(capsys):
+    """benchmarks/bench_classroom.py still runs (its figures are for people: never asserted)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_classroom
+    times = bench_classroom.run(cells=2, rounds=1, checks=20)
+    assert set(times) == {"baseline", "up", "down", "black hole", "slow"} and all(len(t) == 2 for t in times.values())
+    out = capsys.readouterr().out
+    for board in ("up", "down", "black hole", "slow"):
+        assert f"joined, board {board}" in out and f"board {board}" in out.split("per check")[1]
