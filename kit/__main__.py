@@ -127,7 +127,8 @@ def _classroom(args) -> int:
         with open(path, "w", encoding="utf-8", newline="") as out:
             out.write(room.progress.csv())
     refused = sum(state["refused"].values()) + room.refused_total()
-    print(f"board stopped: {len(state['learners'])} learners, {state['records']} checks, {refused} refused"
+    n = len(state["learners"])
+    print(f"board stopped: {n} learner{'s' * (n != 1)}, {state['records']} checks, {refused} refused"
           + (f"; every check in {path}" if path else ""), flush=True)
     return 0
 

@@ -468,3 +468,52 @@ def test_the_benchmark_runs_and_reports_every_board(capsys):
     out = capsys.readouterr().out
     for board in ("up", "down", "black hole", "slow"):
         assert f"joined, board {board}" in out and f"board {board}" in out.split("per check")[1]
+
+
+def test_python_m_kit_classroom_on_the_lan_address_takes_a_learner_there(capsys):
+    """``--host lan``: the board listens on this machine's network address, prints the join line
+    with it, and a learner joining that address (Host: that address) gets through."""
+    from kit.__main__ import _lan_address
+    import kit.classroom
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "KIT_CLASSROOM"))}
+    board = subprocess.Popen([sys.executable, "-m", "kit", "classroom", "--host", "lan", "--port", "0", "--room",
+                              "LAN123", "--csv", "", "--lessons", "0"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        lines = []
+        for line in board.stdout:
+            lines.append(line)
+            if "kit.classroom.join(" in line:
+                break
+        endpoint = "".join(lines).split('kit.classroom.join("')[1].split('"')[0]
+        assert endpoint.startswith(f"http://{_lan_address()}:")
+        assert kit.classroom.join(endpoint, room="LAN123", name="lan") is not None
+        assert "✓ Joined room LAN123" in capsys.readouterr().out
+    finally:
+        kit.classroom.leave()
+        board.send_signal(2)
+        out, _ = board.communicate(timeout=30)
+    assert "board stopped: 1 learner, 0 checks, 0 refused" in out
+
+
+def test_a_board_started_again_with_the_same_code_gets_the_records_of_learners_still_joined():
+    import kit.classroom
+    from kit.checks import verdicts
+    from kit.checks._result import Result
+    first = Room(port=0, code="AGAIN1")
+    port = first.receiver.http_port
+    try:
+        member = kit.classroom.join(first.endpoint, room="AGAIN1", name="ida", say=lambda text: None)
+        first.close()
+        verdicts.publish("0.1", Result(False, "x", reason="span-name"), time.time_ns(), time.time_ns())
+        member.flush(10)   # fails: the board is down (the record is lost, the notebook unaffected)
+        again = Room(port=port, code="AGAIN1")
+        try:
+            verdicts.publish("0.2", Result(True, "ok"), time.time_ns(), time.time_ns())
+            member.flush(10)
+            assert again.wait_for(lambda p: len(p.records) == 1, 10)
+            assert [r[1:5] for r in again.progress.records] == [("ida", 0, "0.2", "pass")]
+        finally:
+            again.close()
+    finally:
+        kit.classroom.leave()

@@ -37,7 +37,9 @@ keeps is bounded twice: the newest ``MAX_ITEMS`` of each signal, and the newest
 ``MAX_BYTES`` (estimated) of each. ``requests_df()`` lists every request, refused ones too,
 and ``spans_df()`` says how each span came (``transport``: ``"grpc"`` or ``"http"``).
 ``serve_page()`` shows it all in a browser (:mod:`kit.receiver.page`); a notebook in
-another process reads it with :func:`kit.remote.connect`.
+another process reads it with :func:`kit.remote.connect`. ``start_receiver(gate=...,
+routes=...)`` lets what is built on it (:mod:`kit.classroom`) refuse requests and add pages
+(:mod:`kit.receiver.http_server`); ``grpc_port=None`` serves OTLP/HTTP alone.
 
 The package, one job per module; the arrows point down this list, never up:
 
