@@ -517,3 +517,21 @@ def test_a_board_started_again_with_the_same_code_gets_the_records_of_learners_s
             again.close()
     finally:
         kit.classroom.leave()
+
+
+def test_the_records_go_to_any_otlp_endpoint_as_to_a_collector():
+    """No board needed to receive them: an OTLP/HTTP endpoint that knows nothing of rooms (the
+    kit's plain receiver, as a Collector's otlp receiver would) takes the records, each joined
+    to its span by the trace context."""
+    from kit.receiver import start_receiver
+    receiver = start_receiver(grpc_port=None, http_port=0)
+    try:
+        out = learner(receiver.http_endpoint, "ANY123", "jo", attempts=["0.1 blank", "0.1 solution"])
+        assert "✓ Joined room ANY123" in out["stdout"] and out["flushed"]
+        logs, spans = receiver.logs_df(), receiver.spans_df()
+        checks = logs[logs.body.str.startswith("self-check")]
+        assert list(checks.body) == ["self-check 0.1 ✗", "self-check 0.1 ✓"] and set(logs.service) == {"kit-classroom"}
+        joined = checks.merge(spans, on=["trace_id", "span_id"])
+        assert list(joined.name) == ["self-check 0.1", "self-check 0.1"]
+    finally:
+        receiver.stop()
