@@ -535,3 +535,19 @@ def test_the_records_go_to_any_otlp_endpoint_as_to_a_collector():
         assert list(joined.name) == ["self-check 0.1", "self-check 0.1"]
     finally:
         receiver.stop()
+
+
+def test_the_classroom_never_presents_the_lessons_client_certificate(monkeypatch):
+    """OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE / _KEY / _CERTIFICATE are the lesson's (they say who
+    the learner is, to the lesson's collector): the classroom's exporters never take them."""
+    from kit.classroom import learner as L
+    for name in ("", "_LOGS", "_TRACES"):
+        monkeypatch.setenv(f"OTEL_EXPORTER_OTLP{name}_CLIENT_CERTIFICATE", "/home/ada/me.pem")
+        monkeypatch.setenv(f"OTEL_EXPORTER_OTLP{name}_CLIENT_KEY", "/home/ada/me.key")
+        monkeypatch.setenv(f"OTEL_EXPORTER_OTLP{name}_CERTIFICATE", "/home/ada/company-ca.pem")
+    member = L.Membership(record.Invitation("https://10.0.0.5:4318", "ROOM42", "ada"))
+    try:
+        assert [(s.cert, s.verify, s.trust_env) for s in member._sessions] == [(None, True, False)] * 2
+    finally:
+        member.active = True
+        member.leave(0.5)

@@ -108,13 +108,18 @@ def _classroom_work():
 
 class _Session(requests.Session):
     """Exactly the headers the classroom means, one connection per request (a board serves a
-    room of learners), no proxy and no ``.netrc`` (the board is on the room's network)."""
+    room of learners), no proxy and no ``.netrc`` (the board is on the room's network), and
+    never the lesson's ``OTEL_EXPORTER_OTLP_*CERTIFICATE`` / ``CLIENT_KEY`` (a client
+    certificate says who you are): the system's CAs, no client certificate."""
 
     def __init__(self, room: str):
         super().__init__()
         self.trust_env = False
         self.headers.clear()
         self._mine = {record.HEADER: room, "User-Agent": "kit-classroom", "Connection": "close"}
+
+    cert = property(lambda self: None, lambda self, value: None)     # the exporter's setting is ignored
+    verify = property(lambda self: True, lambda self, value: None)
 
     def request(self, method, url, headers=None, **kwargs):
         kept = {k: v for k, v in (headers or {}).items() if k.lower() in ("content-type", "content-encoding")}
@@ -200,10 +205,11 @@ class Membership:
                                                meter_provider=quiet_meters)
         self._logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False, meter_provider=quiet_meters)
         url = invitation.endpoint
+        self._sessions = (_Session(invitation.room), _Session(invitation.room))
         with _classroom_work():
-            spans = OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=timeout_s, session=_Session(invitation.room),
+            spans = OTLPSpanExporter(endpoint=f"{url}/v1/traces", timeout=timeout_s, session=self._sessions[0],
                                      compression=Compression.NoCompression, meter_provider=quiet_meters)
-            logs = OTLPLogExporter(endpoint=f"{url}/v1/logs", timeout=timeout_s, session=_Session(invitation.room),
+            logs = OTLPLogExporter(endpoint=f"{url}/v1/logs", timeout=timeout_s, session=self._sessions[1],
                                    compression=Compression.NoCompression, meter_provider=quiet_meters)
         self._tracer_provider.add_span_processor(BatchSpanProcessor(
             _Spans(spans, self.stats, SpanExportResult.FAILURE), max_queue_size=QUEUE, max_export_batch_size=BATCH,
