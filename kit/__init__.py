@@ -27,6 +27,15 @@ Modules, one job each (open any with ``??`` in a notebook to read it):
 * :mod:`kit.service_runtime` -- what the example services in ``services/`` share
 * :mod:`kit.doctor`    -- ``python -m kit doctor``: is this machine ready?
 * :mod:`kit.ports`     -- free ports, and who listens
+* :mod:`kit.classroom` -- the class board: a workshop's self-checks, live on the instructor's screen
+  (opt-in: ``kit.classroom.join(...)``, or ``KIT_CLASSROOM`` set before Jupyter starts)
 """
 
+import os as _os
+
 __version__ = "0.1.0"
+
+if _os.environ.get("KIT_CLASSROOM"):  # a workshop: this kernel joins the class board (kit.classroom)
+    from kit.classroom.learner import join_from_environment as _join_the_room
+
+    _join_the_room()

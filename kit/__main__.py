@@ -1,5 +1,6 @@
 """Command line: ``python -m kit doctor``, ``python -m kit broker --protocol 5 --port 1883``,
-``python -m kit receiver`` (OTLP on 4317/4318, its traces on a page at http://127.0.0.1:16686).
+``python -m kit receiver`` (OTLP on 4317/4318, its traces on a page at http://127.0.0.1:16686),
+``python -m kit classroom --host lan`` (a workshop's class board: INSTRUCTOR.md).
 
 Runs one of the kit's tools in the foreground, prints one line when it is
 ready, and stops cleanly on Ctrl-C or SIGTERM.
@@ -64,6 +65,74 @@ def _receiver(args) -> int:
     return 0
 
 
+def _lan_address() -> str:
+    """This machine's address on the network its default route leaves by (no packet is sent)."""
+    import socket
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.connect(("10.255.255.255", 1))
+        return probe.getsockname()[0]
+    except OSError:
+        return "127.0.0.1"
+    finally:
+        probe.close()
+
+
+def _lessons(text: str):
+    """"0,1,4" or "0-5" → a set of lesson numbers (None: every lesson someone checks in)."""
+    if not text:
+        return None
+    out = set()
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        out.update(range(int(low), int(high or low) + 1))
+    return out
+
+
+def _classroom(args) -> int:
+    import datetime
+
+    from kit.classroom.record import Invitation
+    from kit.classroom.room import Room
+    host = _lan_address() if args.host == "lan" else args.host
+    stop = stop_on_signals()
+    try:
+        room = Room(host, args.port, args.room, args.stuck_minutes, _lessons(args.lessons), args.grpc_port)
+    except (OSError, ValueError) as exc:
+        print(f"kit classroom: {getattr(exc, 'strerror', None) or exc} (on {host}:{args.port}; "
+              f"--port 0 takes a free port)", file=sys.stderr)
+        return 1
+    env = Invitation(room.endpoint, room.code, "yourname").environment()
+    lines = [f"Class board ready for room {room.code}; Ctrl-C to stop (the CSV is written then)",
+             f"  The board, for you (open it here; it does not show the link): {room.board_url}",
+             "  Learners type, in a notebook:",
+             "      import kit.classroom",
+             f'      kit.classroom.join("{room.endpoint}", room="{room.code}", name="your name")',
+             "  or, for every notebook, before starting Jupyter:",
+             f"      set KIT_CLASSROOM={env}   (then: jupyter lab)" if sys.platform == "win32" else
+             f"      KIT_CLASSROOM={env} jupyter lab"]
+    if room.receiver.grpc_port is not None:
+        lines.append(f"  OTLP/gRPC too, on {room.receiver.grpc_endpoint} (header x-kit-room={room.code})")
+    if host in ("127.0.0.1", "localhost", "::1"):
+        lines.append(f"  Only this machine can join ({host}): for a room, --host lan, or the address of the "
+                     f"room's network")
+    print("\n".join(lines), flush=True)
+    while not stop.wait(0.5):
+        pass
+    room.close()
+    state = room.progress.state()
+    path = args.csv if args.csv is not None else \
+        f"classroom-{room.code}-{datetime.datetime.now().strftime('%Y%m%d-%H%M')}.csv"
+    if path:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            out.write(room.progress.csv())
+    refused = sum(state["refused"].values()) + room.refused_total()
+    n = len(state["learners"])
+    print(f"board stopped: {n} learner{'s' * (n != 1)}, {state['records']} checks, {refused} refused"
+          + (f"; every check in {path}" if path else ""), flush=True)
+    return 0
+
+
 def _doctor(args) -> int:
     from kit.doctor import main as doctor
     return doctor()
@@ -89,6 +158,19 @@ def main(argv=None) -> int:
                    help="also answer HTTP requests to this name (its Host header), e.g. a container's name; "
                         "loopback names and --host are always answered (repeat for more names)")
     r.set_defaults(run=_receiver)
+    c = sub.add_parser("classroom", help="run a workshop's class board: the room's OTLP endpoint and its page")
+    c.add_argument("--host", default="127.0.0.1",
+                   help="the address to listen on: 127.0.0.1 (this machine only), the room's LAN address, "
+                        "or lan (found for you)")
+    c.add_argument("--port", type=int, default=4318, help="OTLP/HTTP and the board (0: a free one)")
+    c.add_argument("--grpc-port", type=int, default=None, help="OTLP/gRPC too, on this port (default: none)")
+    c.add_argument("--room", default=None, help="the room code (default: 6 letters and digits drawn now)")
+    c.add_argument("--stuck-minutes", type=float, default=5.0, help="failing this long shows as stuck")
+    c.add_argument("--lessons", default="", help="the lessons whose exercises the board shows, e.g. 0-4 or 0,1,4 "
+                                                 "(default: those someone has checked in)")
+    c.add_argument("--csv", default=None, help="where every check is written at the end (default: "
+                                               "classroom-CODE-DATE.csv here; empty: nowhere)")
+    c.set_defaults(run=_classroom)
     d = sub.add_parser("doctor", help="check that this machine is ready for the lessons, and say what to fix")
     d.set_defaults(run=_doctor)
     args = parser.parse_args(argv)

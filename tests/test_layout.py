@@ -147,6 +147,11 @@ FORBIDDEN = [
     ("kit.capture", "kit.receiver", "the kernel's own telemetry does not depend on the receiver"),
     ("kit.rows", "kit.", "the rows' shape is a leaf: everything else builds on it"),
     ("kit.running", "kit.", "the registry is a leaf: services and receivers add themselves, attempts reads"),
+    ("kit.checks", "kit.classroom", "the checks publish each verdict (kit.checks.verdicts); the classroom listens"),
+    ("kit.checks.verdicts", "kit.", "the verdicts' listeners are a leaf: the checks publish, anyone listens"),
+    ("kit.receiver", "kit.classroom", "the board is built on the receiver, through its gate and routes"),
+    ("kit.classroom", "kit.telemetry", "the classroom's providers are its own: never the lesson's setup()"),
+    ("kit.classroom", "kit.capture", "the classroom's telemetry never reaches the lesson's capture"),
 ]
 
 

@@ -447,8 +447,9 @@ def test_every_part_answers_after_spans_with_odd_values(receiver):
         assert len(body) < 2_000_000 or path.startswith("/api/"), (path, len(body))
         assert "could not be drawn" not in body, (path, body[:500])
     status, _, listed = _get(url + "/part/results?limit=100")
-    for shown in ("42", "2.5", "True", "(&#x27;a&#x27;, 1)", "0x00ff", "(no service.name)", "a␀b␛",
-                  "&lt;script&gt;alert(1)&lt;/script&gt;", "time unknown"):
+    # each value as the Collector's AsString writes it (kit.receiver.decode): true, JSON, base64
+    for shown in ("42", "2.5", "true", "[&quot;a&quot;,1]", "AP8=", "(no service.name)", "a␀b␛",
+                  "&lt;script&gt;alert(1)&lt;/script&gt;", "1970-01-01"):  # a start of 0 is the epoch
         assert shown in listed, shown
     assert len(listed) < 100_000 and "m" * 600 not in listed          # a 1 MB name: cut (500 in its tooltip)
     for label, trace in zip(list(HOSTILE_VALUES) + ["no start"], ids):

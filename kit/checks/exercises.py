@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import functools
 import random
+import time
 from dataclasses import dataclass
 from typing import Callable
 
 from kit import attempts, capture
-from kit.checks import _paho, cleanup, drawn
+from kit.checks import _paho, cleanup, drawn, verdicts
 from kit.checks._result import Result, ok, wrong
 from kit.checks.contract import ANY, MESSAGE, Span, Trace, judge
 
@@ -169,6 +170,7 @@ def judged(check):
     4. nothing left behind: clients connected, callbacks paho cannot call, logging handlers
        added twice, the instrumentation (where the exercise says so).
 
+    The verdict is then published (:mod:`kit.checks.verdicts`: exercise, ✓/✗, reason code).
     And it never raises: a check that fails on an odd answer says so as a ✗."""
 
     @functools.wraps(check)
@@ -179,18 +181,21 @@ def judged(check):
             exercise = args[0]
         state = _Judging(exercise if isinstance(exercise, str) else None)
         _judging.append(state)
+        started = time.time_ns()
         try:
-            return _run(check, state, args, kwargs)
+            result = _run(check, state, args, kwargs)
         except Verdict as verdict:
-            return verdict.result
+            result = verdict.result
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # noqa: BLE001  a check must never raise into the learner's cell
-            return wrong(f"The check could not judge this attempt: {type(exc).__name__}: {exc}. Something in it "
-                         f"has a shape the check did not expect; look at what you pass to the check (and what your "
-                         f"functions return).", "check-failed")
+            result = wrong(f"The check could not judge this attempt: {type(exc).__name__}: {exc}. Something in it "
+                           f"has a shape the check did not expect; look at what you pass to the check (and what your "
+                           f"functions return).", "check-failed")
         finally:
             _judging.remove(state)
+        verdicts.publish(state.number, result, started, time.time_ns())  # to kit.classroom, if it listens
+        return result
 
     run.__wrapped_check__ = check
     return run

@@ -42,7 +42,9 @@ has arrived within ``BODY_BUDGET_BYTES`` (:mod:`kit.receiver.http_server`,
 ``MAX_ITEMS`` of each signal, and the newest ``MAX_BYTES`` (estimated) of each. ``requests_df()`` lists every request, refused ones too,
 and ``spans_df()`` says how each span came (``transport``: ``"grpc"`` or ``"http"``).
 ``serve_page()`` shows it all in a browser (:mod:`kit.receiver.page`); a notebook in
-another process reads it with :func:`kit.remote.connect`.
+another process reads it with :func:`kit.remote.connect`. ``start_receiver(gate=...,
+routes=...)`` lets what is built on it (:mod:`kit.classroom`) refuse requests and add pages
+(:mod:`kit.receiver.http_server`); ``grpc_port=None`` serves OTLP/HTTP alone.
 
 The package, one job per module; the arrows point down this list, never up:
 
@@ -86,20 +88,23 @@ class Receiver(ReceivedFrames):
     """A running OTLP endpoint (see the module's docstring): ``spans_df()``, ``logs_df()``,
     ``metric_points_df()``, ``requests_df()`` read what it received."""
 
-    def __init__(self, host, grpc_port, http_port, allowed_hosts=()):
+    def __init__(self, host, grpc_port, http_port, allowed_hosts=(), gate=None, routes=None):
         self.received = Received()
         self.host = host
         self.allowed_hosts = tuple(allowed_hosts)
         self.page = None
-        self._grpc, self.grpc_port = grpc_server.bind(self.received, host, grpc_port)
-        self._http = http_server.HTTPServer((host, http_port), self.received, Hosts(host, self.allowed_hosts))
+        self._grpc, self.grpc_port = (None, None) if grpc_port is None else \
+            grpc_server.bind(self.received, host, grpc_port, gate)
+        self._http = http_server.HTTPServer((host, http_port), self.received, Hosts(host, self.allowed_hosts),
+                                            gate, routes)
         self.http_port = self._http.server_port
-        self._grpc.start()
+        if self._grpc is not None:
+            self._grpc.start()
         threading.Thread(target=self._http.serve_forever, name="otlp-http", daemon=True).start()
 
     @property
-    def grpc_endpoint(self) -> str:
-        return f"http://{self.host}:{self.grpc_port}"
+    def grpc_endpoint(self) -> str | None:
+        return None if self.grpc_port is None else f"http://{self.host}:{self.grpc_port}"
 
     @property
     def http_endpoint(self) -> str:
@@ -127,14 +132,16 @@ class Receiver(ReceivedFrames):
     def stop(self) -> None:
         if self.page is not None:
             self.page.stop()
-        self._grpc.stop(grace=None)
+        if self._grpc is not None:
+            self._grpc.stop(grace=None)
         self._http.shutdown()
         self._http.server_close()
 
 
-def start_receiver(grpc_port: int = 4317, http_port: int = 4318, host: str = "127.0.0.1",
-                   allowed_hosts=()) -> Receiver:
-    """Start OTLP/gRPC and OTLP/HTTP endpoints in background threads (port 0: a free one).
-    Its HTTP servers answer only loopback names and ``host`` (:mod:`kit.receiver.hosts`):
-    ``allowed_hosts`` adds names, e.g. ``["otel.lan"]`` with ``host="0.0.0.0"``."""
-    return Receiver(host, grpc_port, http_port, allowed_hosts)
+def start_receiver(grpc_port: int | None = 4317, http_port: int = 4318, host: str = "127.0.0.1",
+                   allowed_hosts=(), gate=None, routes=None) -> Receiver:
+    """Start OTLP/gRPC and OTLP/HTTP endpoints in background threads (port 0: a free one;
+    ``grpc_port=None``: no gRPC). Its HTTP servers answer only loopback names and ``host``
+    (:mod:`kit.receiver.hosts`): ``allowed_hosts`` adds names, e.g. ``["otel.lan"]`` with
+    ``host="0.0.0.0"``. ``gate`` and ``routes``: see :mod:`kit.receiver.http_server`."""
+    return Receiver(host, grpc_port, http_port, allowed_hosts, gate, routes)

@@ -145,10 +145,11 @@ class _Readers:
             min(slow, key=lambda s: s[0])[1].set()
 
 
-def handlers(received, readers: _Readers, pool) -> list:
+def handlers(received, readers: _Readers, pool, gate=None) -> list:
     """The three Export methods, taking the raw bytes so that a bad body is INVALID_ARGUMENT
     (stream-unary on the server, so that the call's message is read when and as long as it
-    may be: a unary client sends exactly this)."""
+    may be: a unary client sends exactly this); ``gate("grpc", path, metadata)`` may refuse a
+    call first (UNAUTHENTICATED), before its message is read."""
     def export_for(signal, path):
         kind = decode.SIGNALS[signal][2]
 
@@ -157,6 +158,9 @@ def handlers(received, readers: _Readers, pool) -> list:
             await context.abort(code, message)
 
         async def export(request_iterator, context):
+            why = _gate(gate, path, context)
+            if why is not None:
+                return await refuse(context, grpc.StatusCode.UNAUTHENTICATED, why)
             deadline = time.monotonic() + limits.GRPC_MESSAGE_TIMEOUT_S
             try:
                 body = await readers.read(context, deadline)
@@ -181,16 +185,25 @@ def handlers(received, readers: _Readers, pool) -> list:
         for signal, service in SERVICES.items()]
 
 
+def _gate(gate, path, context):
+    if gate is None:
+        return None
+    try:
+        return gate("grpc", path, {k: v for k, v in context.invocation_metadata() if isinstance(v, str)})
+    except Exception as err:  # noqa: BLE001  a gate that fails refuses
+        return f"the gate failed: {type(err).__name__}"
+
+
 class GrpcServer:
     """gRPC's asyncio server on a loop in a thread of its own (see the module)."""
 
-    def __init__(self, received, host: str, port: int):
+    def __init__(self, received, host: str, port: int, gate=None):
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="otlp-grpc", daemon=True)
         self._thread.start()
         self._pool = futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="otlp-grpc-decode")
         try:
-            self._server, self.port = self._run(self._bind(received, host, port))
+            self._server, self.port = self._run(self._bind(received, host, port, gate))
         except BaseException:
             self._close_loop()
             raise
@@ -198,10 +211,10 @@ class GrpcServer:
     def _run(self, coroutine, timeout=30):
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
 
-    async def _bind(self, received, host, port):
+    async def _bind(self, received, host, port, gate=None):
         readers = _Readers()
         server = grpc.aio.server(
-            handlers=handlers(received, readers, self._pool),
+            handlers=handlers(received, readers, self._pool, gate),
             maximum_concurrent_rpcs=limits.GRPC_MAX_RPCS,
             options=[("grpc.max_receive_message_length", limits.MAX_REQUEST_BYTES),
                      ("grpc.http2.bdp_probe", 0),  # no bytes taken in for a call that does not read yet
@@ -229,7 +242,8 @@ class GrpcServer:
         self._pool.shutdown(wait=False)
 
 
-def bind(received, host: str, port: int) -> tuple[GrpcServer, int]:
-    """A gRPC server for ``received`` bound to ``host:port`` (not started yet), and its port."""
-    server = GrpcServer(received, host, port)
+def bind(received, host: str, port: int, gate=None) -> tuple[GrpcServer, int]:
+    """A gRPC server for ``received`` bound to ``host:port`` (not started yet), and its port;
+    ``gate``: see :func:`handlers`."""
+    server = GrpcServer(received, host, port, gate)
     return server, server.port

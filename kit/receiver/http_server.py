@@ -14,6 +14,10 @@ answers 202.
 Any other path is 404; a GET on these paths 405. A request whose ``Host`` is not a name of
 this receiver gets a 403 (:mod:`kit.receiver.hosts`).
 
+Two hooks for what is built on the receiver (:mod:`kit.classroom`): a ``gate`` sees each
+POST's headers before its body is read and may refuse it (401, as a Collector's
+authenticator does), and ``routes`` adds GET paths, each answered by its own function.
+
 Slow clients cost it little and keep no one out, as Go's HTTP server under the Collector
 (``read_header_timeout``, bodies read as they come) and Kestrel (a minimum body rate):
 
@@ -117,6 +121,8 @@ def _handler(received, budget, hosts):
             path = urlsplit(self.path).path
             if self._foreign(self.headers.get_content_type() if path in _HTTP_SIGNALS else None):
                 return
+            if self.server.gate is not None and self._refused(path):
+                return
             if path == zipkin.PATH:
                 return self._zipkin()
             try:  # the framing first, as an HTTP server does before any handler
@@ -191,9 +197,24 @@ def _handler(received, budget, hosts):
             received.keep("spans", rows, "http", self.path)
             return self._reply(202, content_type="text/plain")
 
+        def _refused(self, path) -> bool:
+            """The server's gate said no (its reason, or an error in it): 401, the body left unread."""
+            try:
+                why = self.server.gate("http", path, self.headers)
+            except Exception as err:  # noqa: BLE001  a gate that fails refuses
+                why = f"the gate failed: {type(err).__name__}"
+            if why is None:
+                return False
+            self.close_connection = True
+            self._reply(401, str(why).encode("utf-8", "replace"), "text/plain; charset=utf-8")
+            return True
+
         def do_GET(self):
             if self._foreign():
                 return
+            route = self.server.routes.get(urlsplit(self.path).path)
+            if route is not None:  # a page built on the receiver (kit.classroom's board): it answers itself
+                return route(self)
             allowed = urlsplit(self.path).path in _HTTP_SIGNALS or urlsplit(self.path).path == zipkin.PATH
             self.close_connection = True
             if allowed:
@@ -266,8 +287,10 @@ class HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # the listen backlog: connections waiting to be accepted
 
-    def __init__(self, address, received, hosts: Hosts | None = None):
+    def __init__(self, address, received, hosts: Hosts | None = None, gate=None, routes=None):
         self.received = received
+        self.gate = gate              # gate("http", path, headers) -> None to accept, else why it refuses (401)
+        self.routes = dict(routes or {})  # GET path -> route(handler), which sends the whole reply
         self._watched: dict = {}   # connection → when its request's headers are due
         self._late: set = set()    # connections cut at that deadline
         self._lock = threading.Lock()

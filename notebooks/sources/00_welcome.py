@@ -66,7 +66,7 @@ print(repr(waterfall()))
 # | 07 MQTT 3.1.1 JSON payload | the context in the JSON payload, by hand | 27 |
 # | 08 auto-instrumentation | `PahoMqttInstrumentor`, hooks, zero-code | 33 |
 # | 09 multi-service trace | three processes, one trace, the service map | 34 |
-# | 10 collector pipeline | direct exporters (Zipkin, Prometheus) vs a collector; configs; the real stack | 48 |
+# | 10 collector pipeline | direct exporters (Zipkin, Prometheus) vs a collector; configs; the real stack; the class board | 52 |
 # | 11 overhead and sampling | the cost per message, throughput against the blog, head sampling, baggage at a trust boundary | 33 |
 # | 12 capstone: the greenhouse | a lab: instrument an app you have not seen, by hand and with zero code | 70 |
 #
@@ -83,7 +83,19 @@ print(repr(waterfall()))
 #   Each exercise has a solution in the collapsed cell after it: running that cell loads
 #   the answer into it, and only running it again runs it, so "Run All" does not do your
 #   exercises for you.
-#
+# * In a workshop, your instructor may put the room's self-checks on a **class board**. It
+#   is opt-in: nothing leaves this notebook until you join, with the line your instructor
+#   shows, in the cell below. Each self-check then also sends its ✓ or ✗, which exercise,
+#   which ✗, the attempt and the time into the lesson, under the name you choose; never your
+#   code or its output. Lesson 10 shows how: it is the OTLP pipeline you will build.
+
+# %%
+import kit.classroom
+
+# kit.classroom.join("http://…:4318", room="…", name="…")   # in a workshop: the line your instructor shows
+kit.classroom.status()
+
+# %% [markdown]
 # ## Is your environment ready?
 
 # %%

@@ -1,7 +1,7 @@
 # %% [markdown]
 # # 10 · The collector pipeline
 #
-# **Teaching:** 28 min · **Exercises:** 20 min
+# **Teaching:** 32 min · **Exercises:** 20 min
 #
 # > **Questions**
 # > - Why send telemetry to an OpenTelemetry Collector instead of straight to Zipkin or Prometheus?
@@ -295,6 +295,64 @@ for protocol, endpoint in [("grpc", "http://localhost:4317"), ("http/protobuf", 
 # "Using OpenTelemetry Collector to collect traces":
 # https://docs.dapr.io/operations/observability/tracing/otel-collector/open-telemetry-collector/
 #
+# ## 7. Your self-checks are telemetry too: the class board
+#
+# In a workshop, the instructor may run a **class board**, `python -m kit classroom`, and
+# learners join it with one line (lesson 00 shows it; nothing is sent without it). From then
+# on, each self-check also sends **one OpenTelemetry log record** to the board, over OTLP:
+# the pipeline of this lesson, built from the parts of lessons 01 and 03.
+#
+# | Part | The class board's |
+# |---|---|
+# | resource | `service.name = kit-classroom`, and nothing else: no host, no user name |
+# | providers | a `TracerProvider` and a `LoggerProvider` of its own, never your lesson's: your checks never see them |
+# | span | `self-check 0.1` around each check; the log record is written inside it, so it **carries its trace context** |
+# | log record | the exercise, ✓ or ✗, which ✗ (a reason code), the attempt, the seconds since the lesson started; never your code or its output |
+# | processor | a `BatchLogRecordProcessor` (and a `BatchSpanProcessor`): a bounded queue, sent in the background, so a board that is down never slows a cell |
+# | exporter | `OTLPLogExporter` over HTTP, with the room code in the header `x-kit-room`, as `OTEL_EXPORTER_OTLP_HEADERS` carries headers |
+# | endpoint | the board: the kit's OTLP receiver, which refuses any request without the room code |
+#
+# The whole trip, on this machine: a board on a free port, this notebook joined to it for one
+# check (`joined` leaves the board at the end of the `with` block, and a workshop's board you
+# joined hears nothing meanwhile). The check fails on purpose: this cell makes no span.
+
+# %%
+import kit.classroom
+from kit.checks import check_trace
+
+board = kit.classroom.open_room(port=0, code="LESSON10")  # what `python -m kit classroom` starts
+
+with kit.classroom.joined(board.endpoint, room=board.code, name="you") as member:
+    verdict = check_trace("0.1")
+    member.flush()
+verdict
+
+# %% [markdown]
+# What the board received: the log record, its attributes (the whole record: there is nothing
+# else in it), and the span it was written in. The record carries that span's trace and span
+# ids: the trace context, as your own log records carry it since lesson 03.
+
+# %%
+records = board.receiver.logs_df()
+check = records[records.body.str.startswith("self-check")].iloc[-1]
+span = board.receiver.spans_df().iloc[-1]
+print(f"log record  {check.body!r:20}  trace_id {check.trace_id}  span_id {check.span_id}")
+for key, value in check.attributes.items():
+    print(f"    {key:22} {value}" + (" s" if key.endswith("_s") else ""))
+print(f"span        {span['name']!r:20}  trace_id {span.trace_id}  span_id {span.span_id}  ({span.service})")
+check.trace_id == span.trace_id and check.span_id == span.span_id
+
+# %% [markdown]
+# And what the instructor sees of it, one cell of the board's grid (learners × exercises,
+# live in a browser at `/board`), with a label for the reason:
+
+# %%
+board.progress.state()["learners"]
+
+# %%
+board.close()
+
+# %% [markdown]
 # ## Exercise 10.1: mend a config
 #
 # This config comes from a 2023 tutorial. Make it pass the check: keep the two destinations
@@ -368,3 +426,5 @@ check_collector_config(config, otlp_to="jaeger:4317", debug=True, prometheus="0.
 # > - The collector reads YAML 1.2 and refuses what it does not know: `yes` is text, a misspelt key stops it,
 # >   `memory_limiter` needs `check_interval`, and every server needs a port of its own (4317 gRPC, 4318 HTTP).
 # > - The same lesson code reaches a real stack through `OTEL_EXPORTER_OTLP_ENDPOINT` and `MQTT_BROKER_URL`.
+# > - A workshop's self-checks reach the class board the same way: a log record inside a span, a batch
+# >   processor, an OTLP exporter with a header; providers of their own, and nothing sent without joining.
