@@ -88,7 +88,7 @@ def test_without_a_watermark_everything_counts(clean_capture):
 
 def test_a_slow_gauge_anywhere_never_stalls_a_cell_beyond_the_budget(clean_capture):
     """The watermark reads every service's metrics; a callback that takes seconds must not
-    make every cell with a check wait for it."""
+    make every cell wait for it (each cell takes a reading)."""
     import time
 
     from opentelemetry.metrics import Observation
@@ -142,3 +142,14 @@ def test_a_thread_that_dies_of_an_exception_is_noted_for_the_attempt(clean_captu
     assert name == "paho-mqtt-client-x" and isinstance(exc, TypeError)
     attempts.start()
     assert attempts.thread_errors() == []
+
+
+def test_a_client_of_a_subclass_of_paho_s_client_is_found_too(clean_capture):
+    import paho.mqtt.client as mqtt
+
+    class Sensor(mqtt.Client):
+        pass
+
+    attempts.start()
+    plain, mine = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2), Sensor(mqtt.CallbackAPIVersion.VERSION2)
+    assert set(map(id, attempts.new_clients())) == {id(plain), id(mine)}
