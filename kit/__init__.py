@@ -33,7 +33,11 @@ Modules, one job each (open any with ``??`` in a notebook to read it):
 
 import os as _os
 
+from kit.environment import say_what_is_missing as _say_what_is_missing
+
 __version__ = "0.1.0"
+
+_say_what_is_missing()  # a lesson importing the paho instrumentation where it is not installed says how to fix it
 
 if _os.environ.get("KIT_CLASSROOM"):  # a workshop: this kernel joins the class board (kit.classroom)
     from kit.classroom.learner import join_from_environment as _join_the_room

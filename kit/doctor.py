@@ -2,7 +2,8 @@
 
 Run it first thing in a workshop (and as the instructor's pre-flight). It checks:
 
-* Python and the packages, against the pins in ``requirements.txt``;
+* Python and the packages, against the pins in ``requirements.txt``, and the paho-mqtt
+  instrumentation (installed from the kit's ``instrumentation/`` folder, not from PyPI);
 * that the embedded MQTT brokers (3.1.1 and v5) start and carry a message, and that the
   embedded OTLP receiver starts;
 * which of the usual ports are taken (1883 MQTT, 4317/4318 OTLP, 8888/8889 collector,
@@ -83,6 +84,15 @@ def check_packages(pins: dict[str, str] | None = None) -> list[Line]:
     if not lines:
         lines.append(Line("ok", f"{len(pins)} packages at the tested versions"))
     return lines
+
+
+def check_instrumentation() -> list[Line]:
+    """The paho-mqtt instrumentation: not in requirements.txt's pins (it is installed from its folder)."""
+    from kit.environment import INSTRUMENTATION, INSTRUMENTATION_MISSING, instrumentation_installed
+    version = instrumentation_installed()
+    if version is None:
+        return [Line("fail", INSTRUMENTATION_MISSING)]
+    return [Line("ok", f"{INSTRUMENTATION} {version} (from the kit's instrumentation/ folder)")]
 
 
 def check_brokers() -> list[Line]:
@@ -223,8 +233,8 @@ def check_docker() -> list[Line]:
 
 def run(checks=None) -> tuple[list[Line], int]:
     """Run the checks; return their lines and the exit status (1 if anything blocks the lessons)."""
-    checks = checks or [check_python, check_packages, check_brokers, check_receiver, check_ports,
-                        check_otlp_endpoint, check_docker]
+    checks = checks or [check_python, check_packages, check_instrumentation, check_brokers, check_receiver,
+                        check_ports, check_otlp_endpoint, check_docker]
     lines = []
     for check in checks:
         try:

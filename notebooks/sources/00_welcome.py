@@ -105,8 +105,8 @@ check_environment()
 
 # %% [markdown]
 # Every line should start with ✓ (a `·` line is information): Python, OpenTelemetry, paho-mqtt
-# 2.x and the embedded MQTT broker (amqtt) are then ready for the rest of the lessons. A ✗
-# line says what to run.
+# 2.x, the embedded MQTT broker (amqtt) and the kit's paho-mqtt instrumentation are then ready
+# for the rest of the lessons. A ✗ line says what to run.
 #
 # ## Exercise 0.1: a third span
 #
