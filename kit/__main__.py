@@ -97,7 +97,8 @@ def _classroom(args) -> int:
     host = _lan_address() if args.host == "lan" else args.host
     stop = stop_on_signals()
     try:
-        room = Room(host, args.port, args.room, args.stuck_minutes, _lessons(args.lessons), args.grpc_port)
+        room = Room(host, args.port, args.room, args.stuck_minutes, _lessons(args.lessons), args.grpc_port,
+                    allowed_hosts=args.allow_host)
     except (OSError, ValueError) as exc:
         print(f"kit classroom: {getattr(exc, 'strerror', None) or exc} (on {host}:{args.port}; "
               f"--port 0 takes a free port)", file=sys.stderr)
@@ -111,6 +112,9 @@ def _classroom(args) -> int:
              "  or, for every notebook, before starting Jupyter:",
              f"      set KIT_CLASSROOM={env}   (then: jupyter lab)" if sys.platform == "win32" else
              f"      KIT_CLASSROOM={env} jupyter lab"]
+    port = room.endpoint.rsplit(":", 1)[1]
+    lines += [f"  By name, http://{name}:{port} works in place of {room.endpoint} (--allow-host)"
+              for name in args.allow_host]
     if room.receiver.grpc_port is not None:
         lines.append(f"  OTLP/gRPC too, on {room.receiver.grpc_endpoint} (header x-kit-room={room.code})")
     if host in ("127.0.0.1", "localhost", "::1"):
@@ -164,6 +168,10 @@ def main(argv=None) -> int:
                         "or lan (found for you)")
     c.add_argument("--port", type=int, default=4318, help="OTLP/HTTP and the board (0: a free one)")
     c.add_argument("--grpc-port", type=int, default=None, help="OTLP/gRPC too, on this port (default: none)")
+    c.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                   help="a name the room reaches this machine by, e.g. instructor.local: its learners' records "
+                        "and your board are answered under it (the board answers only its address and loopback "
+                        "otherwise; repeat for more names)")
     c.add_argument("--room", default=None, help="the room code (default: 6 letters and digits drawn now)")
     c.add_argument("--stuck-minutes", type=float, default=5.0, help="failing this long shows as stuck")
     c.add_argument("--lessons", default="", help="the lessons whose exercises the board shows, e.g. 0-4 or 0,1,4 "

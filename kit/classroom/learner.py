@@ -35,6 +35,7 @@ import secrets
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import Counter
 from contextlib import contextmanager
@@ -183,8 +184,12 @@ def probe(invitation: record.Invitation, timeout_s: float = PROBE_TIMEOUT_S) -> 
             answer.read(1024)
         return True, ""
     except urllib.error.HTTPError as err:
-        if err.code in (401, 403):
+        if err.code == 401:
             return False, f"it refused room code {invitation.room!r}"
+        if err.code == 403:  # the receiver's Host check (kit.receiver.hosts): a name it was not given
+            name = urllib.parse.urlsplit(invitation.endpoint).hostname
+            return False, (f"it does not answer to the name {name!r}: use the address on the screen, or the "
+                           f"instructor adds --allow-host {name} to python -m kit classroom")
         return False, f"it answered {err.code} {err.reason}: is that the board's address (its OTLP/HTTP port)?"
     except (OSError, ValueError) as err:
         why = getattr(err, "reason", None) or err

@@ -1,6 +1,7 @@
 """The instructor's side: the room's OTLP endpoint and its board, on the kit's receiver.
 
     >>> room = open_room(host="10.0.0.5", port=4318)     # python -m kit classroom does this
+    >>> room = open_room(host="0.0.0.0", allowed_hosts=["instructor.local"])  # reached by a name too
     >>> room.code, room.endpoint                         # ('K7QX2M', 'http://10.0.0.5:4318')
     >>> room.board_url                                   # the board, for the instructor (its key inside)
     >>> room.progress.state()
@@ -14,7 +15,10 @@ unless asked for), given a **gate** and the board's **routes**:
   and counted (``room.refused``);
 * the board (:mod:`kit.classroom.board_page`) answers on the same port, under ``/board``,
   only to whoever has its key (a link printed for the instructor, then a cookie): the
-  learners know the room code, not the key.
+  learners know the room code, not the key;
+* like any kit receiver it answers HTTP only to its own names (:mod:`kit.receiver.hosts`):
+  loopback, the address it listens on, and the names given in ``allowed_hosts``
+  (``--allow-host``), for a room that reaches it by a name such as ``instructor.local``.
 
 A thread folds each log record the receiver keeps into :class:`~kit.classroom.progress.Progress`.
 """
@@ -42,13 +46,14 @@ class Room:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 4318, code: str | None = None,
                  stuck_minutes: float = 5.0, lessons=None, grpc_port: int | None = None, key: str | None = None,
-                 exercises=None):
+                 exercises=None, allowed_hosts=()):
         self.code = record.room_code(code) if code else record.new_code()
         self.key = key or secrets.token_urlsafe(16)
         self.refused: Counter = Counter()
         self._lock = threading.Lock()
         self.progress = Progress(_known_exercises() if exercises is None else exercises, stuck_minutes * 60, lessons)
-        self.receiver = start_receiver(grpc_port, port, host, gate=self.gate, routes=board_page.routes(self))
+        self.receiver = start_receiver(grpc_port, port, host, allowed_hosts, gate=self.gate,
+                                       routes=board_page.routes(self))
         self._closing = threading.Event()
         self._follower = threading.Thread(target=self._follow, name="classroom-board", daemon=True)
         self._follower.start()
@@ -106,6 +111,7 @@ class Room:
 
 
 def open_room(host: str = "127.0.0.1", port: int = 4318, code: str | None = None, stuck_minutes: float = 5.0,
-              lessons=None, grpc_port: int | None = None) -> Room:
-    """Start a class board (see the module); port 0: a free one."""
-    return Room(host, port, code, stuck_minutes, lessons, grpc_port)
+              lessons=None, grpc_port: int | None = None, allowed_hosts=()) -> Room:
+    """Start a class board (see the module); port 0: a free one; ``allowed_hosts``: the names,
+    besides its address, learners and the instructor reach it by."""
+    return Room(host, port, code, stuck_minutes, lessons, grpc_port, allowed_hosts=allowed_hosts)
