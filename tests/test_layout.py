@@ -14,6 +14,7 @@ Run it alone to see the arrows of every circle: ``pytest -n 0 tests/test_layout.
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,79 @@ def test_every_package_of_the_kit_is_shipped():
     listed = set(tomllib.loads((KIT.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     packages = {name for name, path in module_names().items() if path.name == "__init__.py"}
     assert packages <= listed, f"not in pyproject.toml's packages: {sorted(packages - listed)}"
+
+
+# ---------------------------------------------------------------- what the docs name exists
+
+DOCS = ["README.md", "CONTRIBUTING.md", "INSTRUCTOR.md", "TROUBLESHOOTING.md"]
+ROOT = KIT.parent
+INSTRUMENTATION = ROOT / "instrumentation" / "opentelemetry-instrumentation-paho-mqtt"
+GONE = {"kit.instrumentation.paho", "kit.instrumentation"}  # names the docs say are gone (and must stay gone)
+DOTTED = re.compile(r"(?<![\w./-])(kit(?:\.[A-Za-z_]\w*)+|opentelemetry\.instrumentation\.paho_mqtt(?:\.[A-Za-z_]\w*)*)")
+PATH = re.compile(r"(?<![\w./-])((?:kit|tests|benchmarks|tools|notebooks|capstone|services|config|instrumentation|"
+                  r"binder|k8s|\.ci)/[\w./*-]*)")
+PLACEHOLDER = re.compile(r"NN|_x\.|N\.M|test_x|XX")
+
+
+def named_in_docs(pattern) -> dict[str, list[str]]:
+    """Each name the docs give that matches ``pattern``, with where it is (file:line)."""
+    found: dict[str, list[str]] = {}
+    for doc in DOCS:
+        for number, line in enumerate((ROOT / doc).read_text().splitlines(), 1):
+            for match in pattern.finditer(line):
+                found.setdefault(match.group(1).rstrip("."), []).append(f"{doc}:{number}")
+    return found
+
+
+def _resolves(dotted: str) -> bool:
+    """A module of the kit (or the instrumentation), or a name defined in one."""
+    import importlib
+    parts = dotted.split(".")
+    for cut in range(len(parts), 0, -1):
+        try:
+            module = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        obj = module
+        for attribute in parts[cut:]:
+            if not hasattr(obj, attribute):
+                return False
+            obj = getattr(obj, attribute)
+        return True
+    return False
+
+
+def test_every_module_the_docs_name_exists():
+    """README, CONTRIBUTING, INSTRUCTOR and TROUBLESHOOTING name modules (``kit.receiver.hosts``,
+    ``kit.classroom.join``): each must be there, so that a module moved or renamed takes its
+    docs with it."""
+    named = named_in_docs(DOTTED)
+    assert len(named) > 60, "the scan found too few names: has the docs' way of naming modules changed?"
+    missing = [f"  {name}  ({', '.join(where)})" for name, where in sorted(named.items())
+               if name not in GONE and not _resolves(name)]
+    assert not missing, "the docs name modules that do not exist:\n" + "\n".join(missing)
+    assert not [name for name in GONE if _resolves(name)], "a name the docs call gone is back: fix the docs"
+
+
+def test_every_file_the_docs_name_exists():
+    """…and each file or folder they name (``kit/receiver/hosts.py``, ``benchmarks/bench_broker.py``,
+    ``tests/test_instrumentation_*.py``), from the repository's root (or, for the instrumentation's
+    own files, from its folder); not a placeholder (``NN_name``, ``test_x.py``), nor what a learner
+    makes (in ``.gitignore``)."""
+    named = named_in_docs(PATH)
+    assert len(named) > 40, "the scan found too few paths: has the docs' way of naming files changed?"
+    made_by_learners = {line.strip() for line in (ROOT / ".gitignore").read_text().splitlines()}
+    missing = [f"  {path}  ({', '.join(where)})" for path, where in sorted(named.items())
+               if not PLACEHOLDER.search(path) and path not in made_by_learners
+               and not any(base.glob(path) if "*" in path else (base / path).exists()
+                           for base in (ROOT, INSTRUMENTATION))]
+    assert not missing, "the docs name files that do not exist:\n" + "\n".join(missing)
+
+
+def test_the_readme_lists_every_module_of_the_kit():
+    """The README's map of the kit names every module but the private ones (``_x``), so a new
+    module is placed on the map when it is added."""
+    readme = (ROOT / "README.md").read_text()
+    public = [m for m in module_names() if not any(part.startswith("_") for part in m.split("."))]
+    unlisted = [m for m in sorted(public) if not re.search(rf"(?<![\w.]){re.escape(m)}(?!\w)", readme)]
+    assert not unlisted, f"modules the README's table of the kit does not name: {unlisted}"
