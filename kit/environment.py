@@ -10,7 +10,7 @@ Each line says what is fine, or what is wrong and the command that fixes it.
 ``python -m kit doctor`` (a later module) goes further: ports, brokers, endpoints.
 
 The paho-mqtt instrumentation is a distribution of its own, not on PyPI
-(``instrumentation/`` in the kit's folder): ``pip install -e .`` alone leaves it out.
+(``instrumentation/`` in the kit's folder): ``pip install -e .`` alone does not install it.
 Then the check says so, and so does every lesson that imports it: once ``kit`` is
 imported, ``import opentelemetry.instrumentation.paho_mqtt`` fails with
 :class:`InstrumentationMissing` (an ``ImportError``), which names the fix instead of
@@ -34,7 +34,8 @@ INSTRUMENTATION = "opentelemetry-instrumentation-paho-mqtt"
 INSTRUMENTATION_MODULE = "opentelemetry.instrumentation.paho_mqtt"
 INSTRUMENTATION_MISSING = (
     f"{INSTRUMENTATION} is not installed: the paho-mqtt instrumentation is a distribution of its own, in "
-    f"the kit's instrumentation/ folder and not on PyPI, so `pip install -e .` alone leaves it out. Run {FIX}")
+    f"the kit's instrumentation/ folder and not on PyPI, so `pip install -e .` alone does not install it. "
+    f"Run {FIX}")
 
 
 class InstrumentationMissing(ModuleNotFoundError):
