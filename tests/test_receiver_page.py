@@ -411,7 +411,11 @@ def test_a_search_filters_as_jaegers_form_does(receiver):
     assert ids(tags="error=true") == [trace_id(k) for k in (9, 5, 1)]
     assert ids(tags='messaging.destination.name="greenhouse/3/temperature" messaging.mqtt.qos=1') == \
         [trace_id(k) for k in (11, 8, 5, 2)]
-    assert ids(tags="host.name=lab-3") == []   # resource attributes: searched once the rows keep them
+    assert ids(tags="host.name=lab-3") == every   # a resource attribute (Jaeger's process tag): the sensor's
+    assert ids(tags='host.name=lab-3 messaging.destination.name="greenhouse/3/temperature"') == \
+        [trace_id(k) for k in (11, 8, 5, 2)]
+    assert ids(tags="host.name=lab-3 messaging.destination.name=alerts/greenhouse") == []  # not on one span
+    assert ids(tags="host.name=lab-4") == [] and ids(tags="deployment.environment.name") == every
     assert ids(minDuration="5.1ms") == every and ids(maxDuration="5ms") == [] and ids(minDuration="6ms") == []
     assert ids(limit=3) == every[:3] and ids(limit=3, offset=3) == every[3:6]
     assert ids(traceID=trace_id(4)) == [trace_id(4)] and ids(traceID=trace_id(4)[:30]) == every  # or its start
@@ -498,10 +502,10 @@ def test_a_part_that_has_not_changed_answers_204(receiver):
     assert _get(page.url + f"/part/trace/{trace}?v={tv}")[0] == 204    # that trace did not change
 
 
-def test_span_details_show_the_fields_the_rows_will_keep(receiver):
+def test_span_details_show_the_fields_the_rows_keep(receiver):
     """The Process (resource attributes), the status message, the trace state, the links'
-    attributes and dropped counts: shown when a row has them (the receiver will keep them),
-    skipped when not."""
+    attributes and dropped counts: shown when a row has them, skipped when not (a row of
+    another shape: Zipkin's, an older receiver's)."""
     import re
     from datetime import datetime, timezone
     page = receiver.serve_page(port=0)
@@ -528,7 +532,7 @@ def test_span_details_show_the_fields_the_rows_will_keep(receiver):
     status, _, body = _get(page.url + f"/part/trace/{'ab' * 16}")
     serials = re.findall(r'\[(\d+), \d+, -?\d+\]', body)
     status, _, extra = _get(page.url + f"/part/span/{max(serials, key=int)}")
-    assert "the receiver does not keep it yet" in extra and "trace state" not in extra and "no other resource attribute" in extra
+    assert "no status message in this row" in extra and "trace state" not in extra and "no other resource attribute" in extra
     receiver.received.keep("spans", [dict(plain, span_id="03" * 8, status_message="")], "http", "/v1/traces")
     status, _, body = _get(page.url + f"/part/trace/{'ab' * 16}")
     newest = max(re.findall(r"\[(\d+), \d+, -?\d+\]", body), key=int)

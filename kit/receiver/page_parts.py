@@ -404,21 +404,24 @@ def span(index, serial: int) -> str:
     for k, v in list(x["resource"].items())[:page_values.ATTRIBUTES]:
         if k != "service.name":
             process.append(_kv(k, v, serial, [next(key for key in page_values.RESOURCE_KEYS if key in row), k]))
-    if not x["resource"]:
-        process.append('<span class="dim">(the receiver keeps no other resource attribute for this span)</span>')
+    if not any(k != "service.name" for k in x["resource"]):
+        process.append('<span class="dim">(no other resource attribute sent)</span>' if any(
+            key in row for key in page_values.RESOURCE_KEYS) else
+            '<span class="dim">(no other resource attribute in this row)</span>')
     scope = text(row.get("scope"), missing="(none)")
     if x["scope_version"]:
         scope += f" {text(x['scope_version'])}"
     sections = [("Process", "<br>".join(process)), ("scope", e(clip(scope, 200)))]
     status = text(row.get("status"))
     message = x["status_message"]
+    shown_status = f'<b class="err">ERROR</b>' if status == "ERROR" else e(clip(status, 40))
     if message is not None:
-        sections.append(("status", f'{e(clip(status, 40))}: <span class="status-message">{e(clip(text(message), 400))}'
+        sections.append(("status", f'{shown_status}: <span class="status-message">{e(clip(text(message), 400))}'
                                    f'</span>'))
     elif status == "ERROR":
         why = ("no status message sent" if any(k in row for k in page_values.STATUS_MESSAGE_KEYS)
-               else "no status message: the receiver does not keep it yet")
-        sections.append(("status", f'<b class="err">ERROR</b> <span class="dim">({why})</span>'))
+               else "no status message in this row")
+        sections.append(("status", f'{shown_status} <span class="dim">({why})</span>'))
     if x["trace_state"] is not None:
         sections.append(("trace state", f"<code>{e(clip(text(x['trace_state']), 400))}</code>"))
     if x["links"]:

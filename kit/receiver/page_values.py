@@ -8,9 +8,10 @@ kilobytes whatever was sent: a span named with a megabyte of text is drawn with 
 190 characters, and :func:`cuts` lists what was cut, each with the path the page's
 ``/part/value/<serial>?path=…`` answers with the whole value, as text.
 
-The fields the rows do not have yet (the resource's attributes, the status message, the
-trace state, link attributes, dropped counts) are read defensively by :func:`extras`: under
-any of the names they may come with, shown when present, skipped when not.
+What a span's details add to the waterfall's (the resource's attributes, the scope's version,
+the status message, the trace state, link attributes, dropped counts: columns of
+:mod:`kit.rows`) is read by :func:`extras`, defensively: a row of another shape (Zipkin's, one
+a test built, one from an older receiver) shows what it has and skips the rest.
 
     >>> display_row({"name": "x" * 1_000_000, ...})["name"]
     'xxxx…'                                  # 190 characters
@@ -21,7 +22,7 @@ any of the names they may come with, shown when present, skipped when not.
 
 from __future__ import annotations
 
-from kit.rows import SpanEvent
+from kit.rows import SpanEvent, SpanLink
 from kit.views.values import text
 
 SHOWN = 190          # characters of a string shown (quoted, it stays within the 200 the views' span details
@@ -79,9 +80,11 @@ def _sequence(value) -> list:
 
 def display_row(row: dict) -> dict:
     """A span row cut for display (see the module's docstring); the row itself is left as it is."""
-    out = {k: shrink(v) for k, v in row.items() if k not in ("attributes", "events", "links", "start")}
+    out = {k: shrink(v) for k, v in row.items() if k not in ("attributes", "events", "links", "start", "resource")}
     out["start"] = row.get("start")
     out["attributes"] = _attributes(row.get("attributes"))
+    if "resource" in row:
+        out["resource"] = _attributes(row.get("resource"))
     events = []
     for e in _sequence(row.get("events"))[:EVENTS]:
         if isinstance(e, (list, tuple)) and len(e) >= 2:
@@ -91,8 +94,8 @@ def display_row(row: dict) -> dict:
     out["events"] = events
     links = []
     for link in _sequence(row.get("links"))[:LINKS]:
-        trace, span, _ = link_parts(link)
-        links.append((shrink(trace), shrink(span)))
+        trace, span, attrs = link_parts(link)
+        links.append(SpanLink(shrink(trace), shrink(span), _attributes(attrs)))
     out["links"] = links
     return out
 
