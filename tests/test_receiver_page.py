@@ -645,3 +645,43 @@ def test_the_value_route_takes_any_path_it_is_given(receiver):
         assert _get(page.url + "/part/value/1?path=" + quote(path))[0] == 404, path
     assert _get(page.url + "/part/value/1?path=" + quote('["name"]')) == (200, "text/plain; charset=utf-8",
                                                                           "read temperature")
+
+
+@pytest.mark.parametrize("width", [220, 320, 700])
+def test_a_trace_from_1970_does_not_squash_the_scatter(receiver, width):
+    """A span sent with no start time starts in 1970 (as the Collector shows it): its trace is
+    drawn at the scatter's left edge, with a note, and the time and duration axes stay on the
+    other traces, whose dots spread over the plot as before."""
+    import re
+    import time
+    from datetime import datetime, timezone
+
+    from view_audit import problems
+
+    from kit.receiver import page_parts
+    page = receiver.serve_page(port=0)
+    for k in range(7):                                       # a trace every 10 s in the last minute
+        _small_traces(receiver, k, 1, time.time_ns() - (70 - 10 * k) * 10**9)
+    now = datetime.now(timezone.utc)
+    receiver.received.keep("spans", [{
+        "trace_id": "70" * 16, "span_id": "71" * 8, "parent_span_id": None, "name": "no start time", "kind": "INTERNAL",
+        "service": "sensor", "start": datetime(1970, 1, 1, tzinfo=timezone.utc),
+        "duration_ms": (now - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * 1000, "status": "UNSET",
+        "attributes": {}, "events": [], "links": []}], "http", "/v1/traces")
+    status, _, body = _get(page.url + f"/part/results?lookback=all&w={width}")
+    svg = re.search(r'<svg class="scatter".*?</svg>', body, re.S).group(0)
+    dots = dict(re.findall(r'data-trace-id="([0-9a-f]+)".*?<circle cx="([\d.]+)"', svg, re.S))
+    viewbox = [float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups()]
+    others = sorted(float(x) for t, x in dots.items() if t != "70" * 16)
+    assert viewbox[0] == width and len(others) == 7
+    assert others[-1] - others[0] > (width - 90) * 0.9                              # spread over the plot
+    assert float(dots["70" * 16]) < others[0] - 8                                   # at the left edge
+    assert "◂ 1 trace: no start time (1970)</text>" in svg                               # whole, at any width
+    assert 'class="edge-note"' in svg and "off the time axis" in svg
+    heights = [float(v) for v in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', svg)]
+    assert all(0 < cy < viewbox[1] - 36 for cy in heights)                           # every dot inside the plot
+    ticks = re.findall(r'text-anchor="end" fill="[^"]+">([^<]+)</text>', svg)
+    assert ticks and {t.split()[-1] for t in ticks if ":" not in t} == {"µs"}, ticks   # 0.55 ms traces, not years
+    assert [p for p in problems(svg) if "px in a 700 px column" not in p] == []
+    alone = page_parts.scatter([page.index.summary("70" * 16)], width)               # only 1970: axes on it
+    assert "edge-note" not in alone and alone.count("<circle") == 1
