@@ -270,3 +270,19 @@ def test_the_store_counts_what_the_new_fields_hold(receiver, otel_env):
     plain, rich = decode.rows(request(0, 0), 100), decode.rows(request(1000, 1000), 100)
     assert rich.sizes[0] - plain.sizes[0] >= 2000 * decode.ITEM_BYTES     # same wire share: the items count
     assert len(rich.rows[0]["resource"]) == 1000 and len(rich.rows[0]["links"][0].attributes) == 1000
+
+
+def test_zipkin_spans_keep_what_zipkin_carries(receiver, otel_env):
+    """The SDK's Zipkin exporter writes the resource, the scope, the status message and the
+    dropped counts as tags: they go back to their columns (as text: Zipkin has no types)."""
+    from opentelemetry.exporter.zipkin.json import ZipkinExporter
+    send_red_span(ZipkinExporter(endpoint=receiver.http_endpoint + "/api/v2/spans"))
+    [span] = receiver.spans_df().to_dict("records")
+    assert {k: span["resource"].get(k) for k in ("service.name", "service.version", "host.name", "host.cpu.count",
+                                                  "deployment.environment.name")} == \
+        {"service.name": "sensor", "service.version": "1.2.0", "host.name": "lab-3", "host.cpu.count": "4",
+         "deployment.environment.name": "workshop"}
+    assert not any(k.startswith(("service.", "host.", "telemetry.", "otel.")) for k in span["attributes"])
+    assert (span["scope"], span["scope_version"], span["status"]) == ("greenhouse.sensor", "0.3.1", "ERROR")
+    assert span["status_message"] == MESSAGE and span["trace_state"] == ""
+    assert (span["dropped_attributes_count"], span["dropped_events_count"], span["dropped_links_count"]) == (1, 1, 1)
