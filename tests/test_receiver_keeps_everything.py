@@ -166,12 +166,14 @@ def test_a_red_span_arrives_with_everything_the_sdk_sent(receiver, otel_env, kin
     for shown in ("Process", "service.version = &#x27;1.2.0&#x27;", "host.cpu.count = 4", "lab.ready = True",
                   "lab.ratio = 0.5", "lab.seats = (&#x27;a1&#x27;, &#x27;b2&#x27;)",
                   "lab.note = &#x27;&lt;b&gt;bold&lt;/b&gt; &amp; co&#x27;", "greenhouse.sensor 0.3.1",
-                  '<b class="err">ERROR</b>: <span class="status-message">reading above 35 °C '
-                  '&lt;script&gt;alert(1)&lt;/script&gt;</span>', "vendor=abc,lab=3",
+                  "vendor=abc,lab=3",
                   "link.reason = &#x27;batched with&#x27;", "batch.size = 3",
                   "attributes count: 1", "events count: 1", "links count: 1"):
         assert shown in extra, shown
     assert "<script>" not in extra and "<b>bold" not in extra          # values are text
+    drawn = get(f"{page.url}/part/trace/{PARENT_TRACE:032x}")          # the status message beside the status
+    assert "✗ ERROR</b>: <code>&#x27;reading above 35 °C &lt;script&gt;alert(1)&lt;/script&gt;&#x27;</code>" in drawn
+    assert "<script>alert" not in drawn and drawn.count("lab.note") == 0    # the Process: in the span's part, once
     assert "does not keep" not in extra and "no other resource attribute" not in extra
 
 
@@ -186,9 +188,10 @@ def test_the_notebook_views_span_details_show_the_status_message_and_the_process
         assert "reading above 35 °C &lt;script&gt;alert(1)&lt;/script&gt;" in html
         assert "<script>" not in html
         for part in ("host.name = &#x27;lab-3&#x27;", "lab.seats = (&#x27;a1&#x27;, &#x27;b2&#x27;)",
-                     "greenhouse.sensor 0.3.1", "vendor=abc,lab=3", "link.reason = &#x27;batched with&#x27;",
+                     "service.version = &#x27;1.2.0&#x27;", "vendor=abc,lab=3", "link.reason = &#x27;batched with&#x27;",
                      "attributes: 1, events: 1, links: 1"):
             assert part in html, part
+        assert "telemetry.sdk" not in html and "service.instance.id" not in html   # the SDK's, on every span
     assert f"status ERROR: {MESSAGE}" in repr(picture.details())
 
 

@@ -6,8 +6,9 @@
                                  opening its span), the tree the page folds, its service map
                                  (:func:`kit.views.service_map`) and its logs
     span(index, serial)          what the waterfall's details lack: the Process (the resource's
-                                 attributes), the status message, the trace state, the links
-                                 with their attributes, the values cut for display, a permalink
+                                 attributes), the scope's version, the trace state, the links
+                                 with their attributes, dropped counts, the values cut for
+                                 display, a permalink (the status message is beside the status)
     compare(index, a, b)         two traces' spans matched side by side (:mod:`kit.receiver.trace_compare`)
     service_map(index)           the service map of every trace kept, from the index's flows
     summary(receiver)            the totals and the endpoints, for the page's header
@@ -441,10 +442,10 @@ def span(index, serial: int) -> str:
     status = text(row.get("status"))
     message = x["status_message"]
     shown_status = f'<b class="err">ERROR</b>' if status == "ERROR" else e(clip(status, 40))
-    if message is not None:
+    if message is not None and not isinstance(message, str):   # (the views show a text message beside the status)
         sections.append(("status", f'{shown_status}: <span class="status-message">{e(clip(text(message), 400))}'
                                    f'</span>'))
-    elif status == "ERROR":
+    elif message is None and status == "ERROR":
         why = ("no status message sent" if any(k in row for k in page_values.STATUS_MESSAGE_KEYS)
                else "no status message in this row")
         sections.append(("status", f'{shown_status} <span class="dim">({why})</span>'))

@@ -22,7 +22,7 @@ a test built, one from an older receiver) shows what it has and skips the rest.
 
 from __future__ import annotations
 
-from kit.rows import SpanEvent, SpanLink
+from kit.rows import SpanEvent
 from kit.views.values import text
 
 SHOWN = 190          # characters of a string shown (quoted, it stays within the 200 the views' span details
@@ -36,6 +36,7 @@ DEPTH = 6            # lists in lists: deeper ones are shown as text
 RESOURCE_KEYS = ("resource", "resource_attributes")
 STATUS_MESSAGE_KEYS = ("status_message", "status_description")
 TRACE_STATE_KEYS = ("trace_state", "tracestate")
+PAGE_ONLY = (*RESOURCE_KEYS, "scope", "scope_version", *TRACE_STATE_KEYS)   # and dropped_*: the page's span part shows them
 
 
 def shrink(value, depth: int = 0):
@@ -79,12 +80,15 @@ def _sequence(value) -> list:
 
 
 def display_row(row: dict) -> dict:
-    """A span row cut for display (see the module's docstring); the row itself is left as it is."""
-    out = {k: shrink(v) for k, v in row.items() if k not in ("attributes", "events", "links", "start", "resource")}
+    """A span row cut for display (see the module's docstring); the row itself is left as it is.
+    What the page's span part (:func:`kit.receiver.page_parts.span`) shows from the row itself,
+    with its whole values a click away, is left out (the resource, the scope's version, the
+    scope, the trace state, dropped counts, link attributes), so that a span's details show each once;
+    the status message stays, beside the status in the views' details."""
+    out = {k: shrink(v) for k, v in row.items() if k not in ("attributes", "events", "links", "start")
+           and k not in PAGE_ONLY and not (isinstance(k, str) and k.startswith("dropped_"))}
     out["start"] = row.get("start")
     out["attributes"] = _attributes(row.get("attributes"))
-    if "resource" in row:
-        out["resource"] = _attributes(row.get("resource"))
     events = []
     for e in _sequence(row.get("events"))[:EVENTS]:
         if isinstance(e, (list, tuple)) and len(e) >= 2:
@@ -94,8 +98,8 @@ def display_row(row: dict) -> dict:
     out["events"] = events
     links = []
     for link in _sequence(row.get("links"))[:LINKS]:
-        trace, span, attrs = link_parts(link)
-        links.append(SpanLink(shrink(trace), shrink(span), _attributes(attrs)))
+        trace, span, _ = link_parts(link)
+        links.append((shrink(trace), shrink(span)))
     out["links"] = links
     return out
 

@@ -1,5 +1,7 @@
 """The details of a waterfall's spans: ids, status (and its message), attributes, events,
-links (and their attributes), the process (the resource's attributes) and the scope.
+links (and their attributes), the process (the resource's attributes the app set: those the
+SDK sets on every span, ``telemetry.sdk.*`` and ``service.instance.id``, are left to the
+DataFrame's ``resource`` column), the trace state and dropped counts when there are any.
 
 In a notebook each row of the waterfall opens onto its span's details (click it: plain
 HTML ``<details>``, no JavaScript); the receiver's page lists them under its picture,
@@ -28,6 +30,10 @@ WHOLE = 100_000     # characters of a value behind its "show all" (more: read it
 
 
 DROPPED = ("dropped_attributes_count", "dropped_events_count", "dropped_links_count")
+# the resource attributes every span of a kernel has, that the SDK (or kit.telemetry.setup) sets:
+# not repeated under each span (the DataFrame's resource column and the receiver's page have them)
+SDK_RESOURCE = {"service.name", "service.instance.id", "telemetry.sdk.language", "telemetry.sdk.name",
+                "telemetry.sdk.version", "telemetry.auto.version", "telemetry.distro.name", "telemetry.distro.version"}
 
 
 def status_message(row: dict) -> str:
@@ -126,12 +132,9 @@ class SpanDetails:
                 + "".join(f"<br/>&#160;&#160;&#160;{value(v, k)}"
                           for k, v in (mapping(getattr(sent[n], "attributes", None)) if n < len(sent) else {}).items())
                 for n, (t, sp, i) in enumerate(r.links))))
-        process = {k: v for k, v in mapping(s.raw.get("resource")).items() if k != "service.name"}
+        process = {k: v for k, v in mapping(s.raw.get("resource")).items() if k not in SDK_RESOURCE}
         if process:
             rows.append(("process", "<br/>".join(value(v, k) for k, v in process.items())))
-        scope, version = s.raw.get("scope"), s.raw.get("scope_version")
-        if isinstance(scope, str) and scope:
-            rows.append(("scope", _e(clip(scope + (f" {text(version)}" if version else ""), SHOWN))))
         trace_state = s.raw.get("trace_state")
         if trace_state:
             rows.append(("trace state", value(trace_state)))
