@@ -289,3 +289,28 @@ def test_zipkin_spans_keep_what_zipkin_carries(receiver, otel_env):
     assert (span["scope"], span["scope_version"], span["status"]) == ("greenhouse.sensor", "0.3.1", "ERROR")
     assert span["status_message"] == MESSAGE and span["trace_state"] == ""
     assert (span["dropped_attributes_count"], span["dropped_events_count"], span["dropped_links_count"]) == (1, 1, 1)
+
+
+def test_the_kernels_own_capture_has_the_same_columns_filled(clean_capture, otel_env):
+    """kit.capture's DataFrames (what the lessons read) carry the same fields as a receiver's."""
+    from kit import capture
+    from kit.telemetry import setup
+    tele = setup("capture-everything", resource_attributes={"host.name": "lab-3", "host.cpu.count": 4})
+    parent = NonRecordingSpan(SpanContext(PARENT_TRACE, PARENT_SPAN, is_remote=True, trace_flags=TraceFlags(1),
+                                          trace_state=TraceState([("vendor", "abc")])))
+    tracer = tele.tracer_provider.get_tracer("greenhouse.sensor", "0.3.1")
+    with tracer.start_as_current_span("check reading", context=trace.set_span_in_context(parent),
+                                      links=[Link(SpanContext(LINKED_TRACE, LINKED_SPAN, True), {"why": "batch"})]) as span:
+        span.set_status(Status(StatusCode.ERROR, MESSAGE))
+        tele.logger.warning("reading above 35 °C")
+    tele.meter.create_counter("greenhouse.readings", description="Readings taken").add(1)
+    tele.flush()
+    [s] = capture.spans_df(trace_id=f"{PARENT_TRACE:032x}").to_dict("records")
+    assert (s["resource"]["host.name"], s["resource"]["host.cpu.count"]) == ("lab-3", 4)
+    assert (s["scope_version"], s["status_message"], s["trace_state"]) == ("0.3.1", MESSAGE, "vendor=abc")
+    assert s["links"][0].attributes == {"why": "batch"} and s["dropped_links_count"] == 0
+    [log] = capture.logs_df(trace_id=f"{PARENT_TRACE:032x}").to_dict("records")
+    assert log["severity_number"] == 13 and log["observed_time"] is not None and log["event_name"] == ""
+    points = capture.metric_points_df("greenhouse.readings").to_dict("records")
+    assert points and {(p["description"], p["temporality"]) for p in points} == {("Readings taken", "cumulative")}
+    assert all(p["start_time"] is not None and p["start_time"] <= p["time"] for p in points)
