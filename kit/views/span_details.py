@@ -136,7 +136,7 @@ class SpanDetails:
         if process:
             rows.append(("process", "<br/>".join(value(v, k) for k, v in process.items())))
         trace_state = s.raw.get("trace_state")
-        if trace_state:
+        if isinstance(trace_state, str) and trace_state:   # (a frame without the column has NaN here)
             rows.append(("trace state", value(trace_state)))
         dropped = {k: int(s.raw[k]) for k in DROPPED
                    if isinstance(s.raw.get(k), numbers.Integral) and not isinstance(s.raw[k], bool) and s.raw[k] > 0}
