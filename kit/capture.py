@@ -274,8 +274,10 @@ def metrics_df(name: str | None = None) -> pd.DataFrame:
 
     Counters are cumulative: ``value`` is the total so far. A histogram's value
     is a dict with ``count``, ``sum``, ``min``, ``max``, ``bounds`` and ``buckets``.
+    The columns are ``service, name, kind, unit, attributes, value``: each point's
+    description, start time, temporality and resource are in :func:`metric_points_df`.
     """
-    df = metric_points_df(name)
+    df = metric_points_df(name).drop(columns=["description", "start_time", "temporality", "resource"])
     if df.empty:
         return df.drop(columns="time")
     key = df.service + "\x00" + df.name + "\x00" + df.attributes.map(
