@@ -7,7 +7,7 @@ the views draw any of them.
 
     SPAN_COLUMNS     trace_id, span_id, parent_span_id (None for a root), name, kind, service,
                      start (UTC datetime), duration_ms, status, attributes (dict),
-                     events (list of SpanEvent), links (list of (trace_id, span_id)),
+                     events (list of SpanEvent), links (list of SpanLink: (trace_id, span_id)),
                      parent_remote (True/False, None when unknown), scope (the tracer's name),
                      and what the SDK sends besides (the views show it in a span's details):
                      resource (dict: every resource attribute, service.name too, typed as
