@@ -21,13 +21,13 @@ the views draw any of them.
                      start_time (UTC datetime or None: where a cumulative sum starts counting),
                      temporality ("cumulative", "delta"; None for a gauge or a summary, which
                      have none), resource
-
-Each link is a :class:`SpanLink`: a ``(trace_id, span_id)`` pair that also has ``.attributes``.
     REQUEST_COLUMNS  a receiver's log of requests: time, transport, path, signal, status,
                      items, names, note
 
+Each link is a :class:`SpanLink`: a ``(trace_id, span_id)`` pair that also has ``.attributes``.
 A receiver adds ``transport`` (``"grpc"`` or ``"http"``) to spans and logs
-(:data:`RECEIVED_COLUMNS`).
+(:data:`RECEIVED_COLUMNS`), right after the columns the first lessons show (``scope``,
+``attributes``), before the ones added since.
 
 What a sender may put in them, and what the rows hold whatever it sent (a receiver keeps
 any valid OTLP, :mod:`kit.receiver.decode`):
