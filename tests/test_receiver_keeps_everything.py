@@ -261,18 +261,21 @@ def test_the_store_counts_what_the_new_fields_hold(receiver, otel_env):
     from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
     from opentelemetry.proto.trace.v1 import trace_pb2
 
-    def request(resource_attributes: int, link_attributes: int) -> trace_service_pb2.ExportTraceServiceRequest:
+    def request(resource_attributes: int, link_attributes: int, rejected: int = 0):
         link = trace_pb2.Span.Link(trace_id=b"\x03" * 16, span_id=b"\x04" * 8, attributes=[
             KeyValue(key=f"l{i}", value=AnyValue(int_value=i)) for i in range(link_attributes)])
         return trace_service_pb2.ExportTraceServiceRequest(resource_spans=[trace_pb2.ResourceSpans(
             resource={"attributes": [KeyValue(key=f"r{i}", value=AnyValue(int_value=i))
                                      for i in range(resource_attributes)]},
             scope_spans=[trace_pb2.ScopeSpans(spans=[trace_pb2.Span(
-                trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name="s", links=[link])])])])
+                trace_id=b"\x01" * 16, span_id=b"\x02" * 8, name="s", links=[link])] + [
+                trace_pb2.Span(trace_id=b"\x01" * 16, span_id=bytes(8), name="bad id") for _ in range(rejected)])])])
 
     plain, rich = decode.rows(request(0, 0), 100), decode.rows(request(1000, 1000), 100)
     assert rich.sizes[0] - plain.sizes[0] >= 2000 * decode.ITEM_BYTES     # same wire share: the items count
     assert len(rich.rows[0]["resource"]) == 1000 and len(rich.rows[0]["links"][0].attributes) == 1000
+    alone = decode.rows(request(1000, 0, rejected=999), 100)     # the one row kept holds the whole resource
+    assert alone.rejected == 999 and len(alone.rows) == 1 and alone.sizes[0] - plain.sizes[0] >= 1000 * decode.ITEM_BYTES
 
 
 def test_zipkin_spans_keep_what_zipkin_carries(receiver, otel_env):

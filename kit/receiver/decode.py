@@ -186,14 +186,21 @@ def _service(resource, out: "Decoded") -> str:
     return ""
 
 
-def _resource(resource, rows: int) -> tuple[dict, int]:
-    """The resource's attributes as sent (one dict, shared by its ``rows`` rows), and each
-    row's share of its estimated bytes (a row that goes last lets the dict go)."""
+def _resource(resource) -> tuple[dict, int]:
+    """The resource's attributes as sent (one dict, shared by the rows of that resource) and
+    its estimated bytes, which :func:`_share_out` adds to those rows."""
     attributes = _attrs(resource.attributes)
-    if not attributes:
-        return attributes, 0
-    size = ITEM_BYTES * len(attributes) + resource.ByteSize()
-    return attributes, -(-size // max(rows, 1))
+    return attributes, (ITEM_BYTES * len(attributes) + resource.ByteSize()) if attributes else 0
+
+
+def _share_out(sizes: list, first: int, size: int) -> None:
+    """Add a resource's ``size`` to the rows kept of it (``sizes[first:]``), each its share: the
+    dict lives as long as one of them does, and rows rejected count for nothing."""
+    kept = len(sizes) - first
+    if size and kept:
+        each = -(-size // kept)
+        for i in range(first, len(sizes)):
+            sizes[i] += each
 
 
 def _remote(span, parent: bytes):
@@ -311,7 +318,8 @@ def _spans(request, share: int | None) -> Decoded:
     rows, sizes, event, base = out.rows, out.sizes, SpanEvent, ROW_BYTES["spans"]
     for rs in request.resource_spans:
         service = _service(rs.resource, out)
-        resource, share_of_resource = _resource(rs.resource, sum(len(ss.spans) for ss in rs.scope_spans))
+        resource, resource_bytes = _resource(rs.resource)
+        first = len(sizes)
         for ss in rs.scope_spans:
             scope, version = ss.scope.name or None, ss.scope.version or None
             for s in ss.spans:
@@ -347,8 +355,8 @@ def _spans(request, share: int | None) -> Decoded:
                     "dropped_events_count": s.dropped_events_count, "dropped_links_count": s.dropped_links_count})
                 items = len(attributes) + (sum(1 + len(link.attributes) for link in links) if links else 0) + \
                     (sum(1 + len(e.attributes) for e in events) if events else 0)
-                sizes.append(base + (s.ByteSize() if share is None else share) + ITEM_BYTES * items
-                             + share_of_resource)
+                sizes.append(base + (s.ByteSize() if share is None else share) + ITEM_BYTES * items)
+        _share_out(sizes, first, resource_bytes)
     return out
 
 
@@ -356,7 +364,8 @@ def _logs(request, share: int | None) -> Decoded:
     out = Decoded("logs")
     for rl in request.resource_logs:
         service = _service(rl.resource, out)
-        resource, share_of_resource = _resource(rl.resource, sum(len(sl.log_records) for sl in rl.scope_logs))
+        resource, resource_bytes = _resource(rl.resource)
+        first = len(out.sizes)
         for sl in rl.scope_logs:
             for r in sl.log_records:
                 if r.trace_id and not _valid_id(r.trace_id, 16) or r.span_id and not _valid_id(r.span_id, 8):
@@ -371,7 +380,8 @@ def _logs(request, share: int | None) -> Decoded:
                     "observed_time": _time(r.observed_time_unix_nano), "event_name": r.event_name,
                     "resource": resource})
                 out.sizes.append(ROW_BYTES["logs"] + (r.ByteSize() if share is None else share)
-                                 + ITEM_BYTES * len(r.attributes) + share_of_resource)
+                                 + ITEM_BYTES * len(r.attributes))
+        _share_out(out.sizes, first, resource_bytes)
     return out
 
 
@@ -412,9 +422,8 @@ def _metrics(request, share: int | None) -> Decoded:
     out = Decoded("metrics")
     for rm in request.resource_metrics:
         service = _service(rm.resource, out)
-        resource, share_of_resource = _resource(rm.resource, sum(
-            max(len(getattr(m, m.WhichOneof("data")).data_points), 1) if m.WhichOneof("data") else 1
-            for sm in rm.scope_metrics for m in sm.metrics))
+        resource, resource_bytes = _resource(rm.resource)
+        first = len(out.sizes)
         for sm in rm.scope_metrics:
             for m in sm.metrics:
                 kind = m.WhichOneof("data")
@@ -433,13 +442,13 @@ def _metrics(request, share: int | None) -> Decoded:
                                      "start_time": _time(p.start_time_unix_nano),
                                      "temporality": temporality, "resource": resource})
                     out.sizes.append(ROW_BYTES["metrics"] + (p.ByteSize() if share is None else share)
-                                     + ITEM_BYTES * len(p.attributes) + share_of_resource)
+                                     + ITEM_BYTES * len(p.attributes))
                 if not points:  # shown too: a metric the SDK declared and has nothing for yet
                     out.rows.append({"time": None, "service": service, "name": m.name, "kind": shown,
                                      "unit": m.unit, "attributes": {}, "value": None, "description": m.description,
                                      "start_time": None, "temporality": temporality, "resource": resource})
-                    out.sizes.append(ROW_BYTES["metrics"] + (m.ByteSize() if share is None else share)
-                                     + share_of_resource)
+                    out.sizes.append(ROW_BYTES["metrics"] + (m.ByteSize() if share is None else share))
+        _share_out(out.sizes, first, resource_bytes)
     return out
 
 
