@@ -168,7 +168,7 @@ def test_a_red_span_arrives_with_everything_the_sdk_sent(receiver, otel_env, kin
                   "lab.note = &#x27;&lt;b&gt;bold&lt;/b&gt; &amp; co&#x27;", "greenhouse.sensor 0.3.1",
                   "vendor=abc,lab=3",
                   "link.reason = &#x27;batched with&#x27;", "batch.size = 3",
-                  "attributes count: 1", "events count: 1", "links count: 1"):
+                  "<th>dropped</th><td>attributes: 1, events: 1, links: 1</td>"):
         assert shown in extra, shown
     assert "<script>" not in extra and "<b>bold" not in extra          # values are text
     drawn = get(f"{page.url}/part/trace/{PARENT_TRACE:032x}")          # the status message beside the status

@@ -523,7 +523,7 @@ def test_span_details_show_the_fields_the_rows_keep(receiver):
     status, _, extra = _get(page.url + f"/part/span/{serial}")
     for shown in ("Process", "host.name = &#x27;lab-3&#x27;", "service.version = &#x27;1.2.0&#x27;",
                   "greenhouse 1.2", "vendor=abc", "link.reason = &#x27;batched with&#x27;",
-                  "attributes count: 3", f"#trace={'ab' * 16}&amp;span={'cd' * 8}", f"#trace={'ef' * 16}&amp;span={'01' * 8}"):
+                  "<th>dropped</th><td>attributes: 3</td>", f"#trace={'ab' * 16}&amp;span={'cd' * 8}", f"#trace={'ef' * 16}&amp;span={'01' * 8}"):
         assert shown in extra, shown
     assert "✗ ERROR</b>: <code>&#x27;reading above 35 °C&#x27;</code>" in body   # beside the status, in the waterfall's
     assert body.count("reading above 35 °C") == 1 and "status-message" not in extra   # details: once

@@ -460,8 +460,9 @@ def span(index, serial: int) -> str:
                          f'<code>{e(clip(text(sp), 64))}</code></a>{attr}')
         sections.append((f"links ({len(x['links'])})", "<br>".join(lines)))
     if x["dropped"]:
-        sections.append(("dropped", e(", ".join(f"{k.removeprefix('dropped_').replace('_', ' ')}: {text(v)}"
-                                                 for k, v in list(x["dropped"].items())[:10]))))
+        counts = list(x["dropped"].items())[:10]   # "attributes: 1, events: 1, links: 1"
+        sections.append(("dropped", e(", ".join(f"{k.removeprefix('dropped_').removesuffix('_count').replace('_', ' ')}: "
+                                                 f"{text(v)}" for k, v in counts))))
     if row.get("transport") is not None:
         sections.append(("received", e(f"over {text(row.get('transport'))}")))
     cut = page_values.cuts(row)

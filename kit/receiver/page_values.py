@@ -36,7 +36,7 @@ DEPTH = 6            # lists in lists: deeper ones are shown as text
 RESOURCE_KEYS = ("resource", "resource_attributes")
 STATUS_MESSAGE_KEYS = ("status_message", "status_description")
 TRACE_STATE_KEYS = ("trace_state", "tracestate")
-PAGE_ONLY = (*RESOURCE_KEYS, "scope", "scope_version", *TRACE_STATE_KEYS)   # and dropped_*: the page's span part shows them
+PAGE_ONLY = (*RESOURCE_KEYS, "scope", "scope_version", *TRACE_STATE_KEYS)   # and dropped_*: the span part's
 
 
 def shrink(value, depth: int = 0):
