@@ -42,6 +42,7 @@ from kit.rows import (  # noqa: F401  (none_for_missing: kept here too, as befor
     METRIC_COLUMNS,
     SPAN_COLUMNS,
     SpanEvent,
+    SpanLink,
     frame_of,
     none_for_missing,
 )
@@ -129,9 +130,11 @@ class CaptureMetricExporter(MetricExporter):
         rows = []
         for rm in metrics_data.resource_metrics:
             service = rm.resource.attributes.get("service.name", "")
+            resource = dict(rm.resource.attributes)
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
                     kind = _metric_kind(metric.data)
+                    temporality = getattr(metric.data, "aggregation_temporality", None)
                     for point in metric.data.data_points:
                         rows.append({
                             "time": _ns_to_datetime(point.time_unix_nano),
@@ -141,6 +144,10 @@ class CaptureMetricExporter(MetricExporter):
                             "unit": metric.unit or "",
                             "attributes": dict(point.attributes or {}),
                             "value": _point_value(point),
+                            "description": metric.description or "",
+                            "start_time": _ns_to_datetime(getattr(point, "start_time_unix_nano", None) or None),
+                            "temporality": temporality.name.lower() if temporality is not None else None,
+                            "resource": resource,
                         })
         _keep(_metric_points, "points", rows)
         return MetricExportResult.SUCCESS
@@ -212,7 +219,9 @@ def spans_df(trace_id: str | None = None, service: str | None = None,
     (an extracted context) or was a span current here; ``scope`` names the tracer (the
     instrumentation library) that made it; ``duration_ms`` is a float; ``attributes`` a dict; ``events`` a
     list of ``(name, attributes)`` (each a :class:`SpanEvent`: its ``.time`` says when);
-    ``links`` a list of ``(trace_id, span_id)``.
+    ``links`` a list of ``(trace_id, span_id)`` (each a :class:`kit.rows.SpanLink`: its
+    ``.attributes`` too); then ``resource`` (the resource's attributes), ``scope_version``,
+    ``status_message``, ``trace_state`` and the ``dropped_*_count`` of the SDK's limits.
     """
     rows = []
     for span in finished_spans(since):
@@ -231,10 +240,16 @@ def spans_df(trace_id: str | None = None, service: str | None = None,
             "attributes": dict(span.attributes or {}),
             "events": [SpanEvent(e.name, dict(e.attributes or {}), _ns_to_datetime(e.timestamp))
                        for e in span.events],
-            "links": [(format_trace_id(link.context.trace_id),
-                       format_span_id(link.context.span_id)) for link in span.links],
+            "links": [SpanLink(format_trace_id(link.context.trace_id), format_span_id(link.context.span_id),
+                               dict(link.attributes or {})) for link in span.links],
             "parent_remote": bool(span.parent.is_remote) if span.parent else None,
             "scope": span.instrumentation_scope.name if span.instrumentation_scope else None,
+            "resource": dict(span.resource.attributes),
+            "scope_version": (span.instrumentation_scope.version or None) if span.instrumentation_scope else None,
+            "status_message": span.status.description or "",
+            "trace_state": ctx.trace_state.to_header() if ctx.trace_state else "",
+            "dropped_attributes_count": span.dropped_attributes, "dropped_events_count": span.dropped_events,
+            "dropped_links_count": span.dropped_links,
         })
     df = frame_of("spans", rows, SPAN_COLUMNS)
     if trace_id is not None:
@@ -259,8 +274,10 @@ def metrics_df(name: str | None = None) -> pd.DataFrame:
 
     Counters are cumulative: ``value`` is the total so far. A histogram's value
     is a dict with ``count``, ``sum``, ``min``, ``max``, ``bounds`` and ``buckets``.
+    The columns are ``service, name, kind, unit, attributes, value``: each point's
+    description, start time, temporality and resource are in :func:`metric_points_df`.
     """
-    df = metric_points_df(name)
+    df = metric_points_df(name).drop(columns=["description", "start_time", "temporality", "resource"])
     if df.empty:
         return df.drop(columns="time")
     key = df.service + "\x00" + df.name + "\x00" + df.attributes.map(
@@ -284,6 +301,10 @@ def logs_df(trace_id: str | None = None, since: int | None = None) -> pd.DataFra
             "trace_id": _hex_or_none(rec.trace_id, format_trace_id),
             "span_id": _hex_or_none(rec.span_id, format_span_id),
             "attributes": dict(rec.attributes or {}),
+            "severity_number": getattr(rec.severity_number, "value", rec.severity_number or 0),
+            "observed_time": _ns_to_datetime(rec.observed_timestamp),
+            "event_name": getattr(rec, "event_name", None) or "",
+            "resource": dict(readable.resource.attributes),
         })
     df = frame_of("logs", rows, LOG_COLUMNS)
     if trace_id is not None:

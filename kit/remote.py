@@ -15,8 +15,9 @@ The rows travel as strict JSON from the page server's ``/api/`` (:mod:`kit.recei
 :func:`kit.rows.encode` and :func:`kit.rows.decode` are the two ends: datetimes as ISO text,
 tuples, bytes, NaN and infinities marked so that they come back as they were (a sender's own
 map that looks like a mark, ``{"$bytes": "…"}``, comes back as that map), span events as
-``SpanEvent``. The DataFrames are built as the embedded receiver's are (:mod:`kit.rows`), so
-this module needs neither gRPC nor the receiver's servers.
+``SpanEvent``, links as ``SpanLink`` (with their attributes). The DataFrames are built as the
+embedded receiver's are (:mod:`kit.rows`), so this module needs neither gRPC nor the
+receiver's servers.
 """
 
 from __future__ import annotations

@@ -7,15 +7,27 @@ the views draw any of them.
 
     SPAN_COLUMNS     trace_id, span_id, parent_span_id (None for a root), name, kind, service,
                      start (UTC datetime), duration_ms, status, attributes (dict),
-                     events (list of SpanEvent), links (list of (trace_id, span_id)),
-                     parent_remote (True/False, None when unknown), scope (the tracer's name)
-    LOG_COLUMNS      time, severity, body, logger, service, trace_id, span_id, attributes
-    METRIC_COLUMNS   time, service, name, kind, unit, attributes, value
+                     events (list of SpanEvent), links (list of SpanLink: (trace_id, span_id)),
+                     parent_remote (True/False, None when unknown), scope (the tracer's name),
+                     and what the SDK sends besides (the views show it in a span's details):
+                     resource (dict: every resource attribute, service.name too, typed as
+                     sent), scope_version, status_message ("" when none), trace_state (the
+                     W3C tracestate text, "" when none), dropped_attributes_count,
+                     dropped_events_count, dropped_links_count (what the SDK's limits cut)
+    LOG_COLUMNS      time, severity, body, logger, service, trace_id, span_id, attributes,
+                     severity_number (OTLP's 1-24, 0 unspecified), observed_time (UTC datetime
+                     or None), event_name ("" when none), resource
+    METRIC_COLUMNS   time, service, name, kind, unit, attributes, value, description,
+                     start_time (UTC datetime or None: where a cumulative sum starts counting),
+                     temporality ("cumulative", "delta"; None for a gauge or a summary, which
+                     have none), resource
     REQUEST_COLUMNS  a receiver's log of requests: time, transport, path, signal, status,
                      items, names, note
 
+Each link is a :class:`SpanLink`: a ``(trace_id, span_id)`` pair that also has ``.attributes``.
 A receiver adds ``transport`` (``"grpc"`` or ``"http"``) to spans and logs
-(:data:`RECEIVED_COLUMNS`).
+(:data:`RECEIVED_COLUMNS`), right after the columns the first lessons show (``scope``,
+``attributes``), before the ones added since.
 
 What a sender may put in them, and what the rows hold whatever it sent (a receiver keeps
 any valid OTLP, :mod:`kit.receiver.decode`):
@@ -31,6 +43,10 @@ any valid OTLP, :mod:`kit.receiver.decode`):
     attributes, body     any value as sent: str, int, float (NaN and infinities too), bool,
                          bytes, None, a tuple for an array, a dict for a map, nested
     name, kind, status   text
+    status_message, trace_state, scope_version, event_name, description
+                         text (OTLP strings; Zipkin's tags are text too)
+    resource             a dict of any values as sent, like attributes; service.name in it is
+                         as sent (7 stays 7), the service column is its text
 
     >>> frame_of("spans", rows)                   # the DataFrame the views draw
     >>> json.dumps(encode("spans", rows), allow_nan=False)   # the rows as strict JSON (the receiver's /api/)
@@ -47,16 +63,24 @@ import pandas as pd
 
 MAX_ITEMS = 50_000  # rows of each signal a store keeps (the newest): the kit's capture and a receiver's
 
-SPAN_COLUMNS = ["trace_id", "span_id", "parent_span_id", "name", "kind", "service",
-                "start", "duration_ms", "status", "attributes", "events", "links", "parent_remote", "scope"]
-METRIC_COLUMNS = ["time", "service", "name", "kind", "unit", "attributes", "value"]
-LOG_COLUMNS = ["time", "severity", "body", "logger", "service", "trace_id", "span_id",
-               "attributes"]
+_SPAN_FIRST = ["trace_id", "span_id", "parent_span_id", "name", "kind", "service",
+               "start", "duration_ms", "status", "attributes", "events", "links", "parent_remote", "scope"]
+SPAN_MORE = ["resource", "scope_version", "status_message", "trace_state", "dropped_attributes_count",
+             "dropped_events_count", "dropped_links_count"]
+_LOG_FIRST = ["time", "severity", "body", "logger", "service", "trace_id", "span_id", "attributes"]
+LOG_MORE = ["severity_number", "observed_time", "event_name", "resource"]
+METRIC_COLUMNS = ["time", "service", "name", "kind", "unit", "attributes", "value",
+                  "description", "start_time", "temporality", "resource"]
+SPAN_COLUMNS = _SPAN_FIRST + SPAN_MORE
+LOG_COLUMNS = _LOG_FIRST + LOG_MORE
 REQUEST_COLUMNS = ["time", "transport", "path", "signal", "status", "items", "names", "note"]
-RECEIVED_COLUMNS = {"spans": SPAN_COLUMNS + ["transport"], "logs": LOG_COLUMNS + ["transport"],
+# a receiver's: transport right after the columns the lessons were first shown, the rest after it
+RECEIVED_COLUMNS = {"spans": _SPAN_FIRST + ["transport"] + SPAN_MORE, "logs": _LOG_FIRST + ["transport"] + LOG_MORE,
                     "metrics": METRIC_COLUMNS, "requests": REQUEST_COLUMNS}
-_MISSING = {"spans": ["parent_span_id", "parent_remote", "scope"], "logs": ["trace_id", "span_id"]}
-_TIME_KEYS = {"spans": ("start",), "logs": ("time",), "metrics": ("time",), "requests": ("time",)}
+_MISSING = {"spans": ["parent_span_id", "parent_remote", "scope", "scope_version"],
+            "logs": ["trace_id", "span_id", "observed_time"], "metrics": ["start_time", "temporality"]}
+_TIME_KEYS = {"spans": ("start",), "logs": ("time", "observed_time"), "metrics": ("time", "start_time"),
+              "requests": ("time",)}
 
 
 class SpanEvent(tuple):
@@ -73,6 +97,22 @@ class SpanEvent(tuple):
 
     name = property(lambda self: self[0])
     attributes = property(lambda self: self[1])
+
+
+class SpanLink(tuple):
+    """A link as a plain ``(trace_id, span_id)`` pair (it compares, unpacks and prints as
+    one) that also has the link's ``.attributes`` (a dict, empty when none were sent)."""
+
+    def __new__(cls, trace_id: str, span_id: str, attributes: dict | None = None):
+        link = super().__new__(cls, (trace_id, span_id))
+        link.attributes = {} if attributes is None else attributes
+        return link
+
+    def __getnewargs__(self):  # copy and pickle keep the attributes
+        return (self[0], self[1], self.attributes)
+
+    trace_id = property(lambda self: self[0])
+    span_id = property(lambda self: self[1])
 
 
 # ---------------------------------------------------------------- DataFrames
@@ -183,7 +223,7 @@ def encode(signal: str, rows: list) -> list:
         if signal == "spans":
             row["events"] = [[e.name, e.attributes, e.time] if isinstance(e, SpanEvent)
                              else [e[0], e[1], None] for e in row["events"]]
-            row["links"] = [list(link) for link in row["links"]]
+            row["links"] = [[link[0], link[1], getattr(link, "attributes", {})] for link in row["links"]]
         out.append(_plain(row))
     return out
 
@@ -194,11 +234,12 @@ def decode(signal: str, rows: list) -> list:
     for row in rows:
         row = {k: _back(v) for k, v in row.items()}
         for key in _TIME_KEYS[signal]:
-            row[key] = datetime.fromisoformat(row[key]) if row.get(key) else None
+            if key in row:   # (a row from an older receiver has no observed_time, no start_time)
+                row[key] = datetime.fromisoformat(row[key]) if row[key] else None
         if signal == "spans":
             row["events"] = [SpanEvent(name, attrs, datetime.fromisoformat(t) if t else None)
                              for name, attrs, t in row["events"]]
-            row["links"] = [tuple(link) for link in row["links"]]
+            row["links"] = [SpanLink(link[0], link[1], link[2] if len(link) > 2 else {}) for link in row["links"]]
         if signal == "metrics" and row.get("kind") == "summary" and isinstance(row.get("value"), dict):
             row["value"]["quantiles"] = {float(q): v for q, v in row["value"]["quantiles"].items()}
         out.append(row)

@@ -10,6 +10,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import bench_broker  # noqa: E402
 import bench_paho  # noqa: E402
+import bench_receiver_page  # noqa: E402
 
 from kit import throughput  # noqa: E402
 from kit.broker import start_broker  # noqa: E402
@@ -56,3 +57,14 @@ def test_the_broker_benchmark_measures_the_memory_of_a_broker_process(tmp_path, 
     bench_broker.compare_memory(tmp_path, flood_mb=2, cycles=20, kinds=["kit"])
     out = capsys.readouterr().out
     assert "after the flood" in out and "after the connects" in out
+
+
+def test_the_receiver_page_benchmark_runs_small(capsys):
+    """benchmarks/bench_receiver_page.py over 60 traces and 5 POSTs: every step reports."""
+    bench_receiver_page.main(n_traces=60, n_posts=5)
+    out = capsys.readouterr().out
+    assert "The receiver holds 60 traces (180 spans)" in out and "no page open (baseline)" in out
+    if bench_receiver_page.CHROMIUM:
+        assert "the page open, following" in out and "goal (median <= 50 ms" in out
+        assert "2. a trace sent while the page is open is listed after" in out
+        assert "failed" not in out.split("3. the page itself")[1] and "4. the receiver's peak memory" in out

@@ -48,12 +48,16 @@ def span_row(attributes, event_attributes) -> dict:
             "service": "svc", "start": datetime(2024, 5, 1, tzinfo=timezone.utc), "duration_ms": 1.5,
             "status": "UNSET", "attributes": attributes,
             "events": [rows.SpanEvent("e", event_attributes, datetime(2024, 5, 1, tzinfo=timezone.utc))],
-            "links": [], "parent_remote": None, "scope": None, "transport": "http"}
+            "links": [rows.SpanLink("03" * 16, "04" * 8, event_attributes)], "parent_remote": None, "scope": None,
+            "transport": "http", "resource": attributes, "scope_version": "1.0", "status_message": "bad <b>",
+            "trace_state": "a=b", "dropped_attributes_count": 1, "dropped_events_count": 0, "dropped_links_count": 2}
 
 
 def log_row(body, attributes) -> dict:
     return {"time": datetime(2024, 5, 1, tzinfo=timezone.utc), "severity": "INFO", "body": body, "logger": "l",
-            "service": "svc", "trace_id": None, "span_id": None, "attributes": attributes, "transport": "http"}
+            "service": "svc", "trace_id": None, "span_id": None, "attributes": attributes, "transport": "http",
+            "severity_number": 9, "observed_time": datetime(2024, 5, 1, 0, 0, 1, tzinfo=timezone.utc),
+            "event_name": "greenhouse.alert", "resource": attributes}
 
 
 @settings(max_examples=500, deadline=None)
@@ -65,6 +69,7 @@ def test_any_value_round_trips_exactly_through_strict_json(attributes, event_att
         assert same(back, {**row, "events": back["events"]} if signal == "spans" else row)
         if signal == "spans":
             assert same(back["events"][0].attributes, event_attributes) and back["events"][0].time == row["events"][0].time
+            assert same(back["links"][0].attributes, event_attributes) and same(back["resource"], attributes)
 
 
 HOSTILE = {"a map like the kit's bytes": {"$bytes": "not base64!"}, "a map like the kit's tuple": {"$tuple": "not a tuple"},

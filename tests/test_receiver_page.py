@@ -411,7 +411,11 @@ def test_a_search_filters_as_jaegers_form_does(receiver):
     assert ids(tags="error=true") == [trace_id(k) for k in (9, 5, 1)]
     assert ids(tags='messaging.destination.name="greenhouse/3/temperature" messaging.mqtt.qos=1') == \
         [trace_id(k) for k in (11, 8, 5, 2)]
-    assert ids(tags="host.name=lab-3") == []   # resource attributes: searched once the rows keep them
+    assert ids(tags="host.name=lab-3") == every   # a resource attribute (Jaeger's process tag): the sensor's
+    assert ids(tags='host.name=lab-3 messaging.destination.name="greenhouse/3/temperature"') == \
+        [trace_id(k) for k in (11, 8, 5, 2)]
+    assert ids(tags="host.name=lab-3 messaging.destination.name=alerts/greenhouse") == []  # not on one span
+    assert ids(tags="host.name=lab-4") == [] and ids(tags="deployment.environment.name") == every
     assert ids(minDuration="5.1ms") == every and ids(maxDuration="5ms") == [] and ids(minDuration="6ms") == []
     assert ids(limit=3) == every[:3] and ids(limit=3, offset=3) == every[3:6]
     assert ids(traceID=trace_id(4)) == [trace_id(4)] and ids(traceID=trace_id(4)[:30]) == every  # or its start
@@ -498,10 +502,10 @@ def test_a_part_that_has_not_changed_answers_204(receiver):
     assert _get(page.url + f"/part/trace/{trace}?v={tv}")[0] == 204    # that trace did not change
 
 
-def test_span_details_show_the_fields_the_rows_will_keep(receiver):
+def test_span_details_show_the_fields_the_rows_keep(receiver):
     """The Process (resource attributes), the status message, the trace state, the links'
-    attributes and dropped counts: shown when a row has them (the receiver will keep them),
-    skipped when not."""
+    attributes and dropped counts: shown when a row has them, skipped when not (a row of
+    another shape: Zipkin's, an older receiver's)."""
     import re
     from datetime import datetime, timezone
     page = receiver.serve_page(port=0)
@@ -518,9 +522,11 @@ def test_span_details_show_the_fields_the_rows_will_keep(receiver):
     serial = re.search(r'class="kit-tree">\[\[(\d+),', body).group(1)
     status, _, extra = _get(page.url + f"/part/span/{serial}")
     for shown in ("Process", "host.name = &#x27;lab-3&#x27;", "service.version = &#x27;1.2.0&#x27;",
-                  "greenhouse 1.2", "reading above 35 °C", "vendor=abc", "link.reason = &#x27;batched with&#x27;",
-                  "attributes count: 3", f"#trace={'ab' * 16}&amp;span={'cd' * 8}", f"#trace={'ef' * 16}&amp;span={'01' * 8}"):
+                  "greenhouse 1.2", "vendor=abc", "link.reason = &#x27;batched with&#x27;",
+                  "<th>dropped</th><td>attributes: 3</td>", f"#trace={'ab' * 16}&amp;span={'cd' * 8}", f"#trace={'ef' * 16}&amp;span={'01' * 8}"):
         assert shown in extra, shown
+    assert "✗ ERROR</b>: <code>&#x27;reading above 35 °C&#x27;</code>" in body   # beside the status, in the waterfall's
+    assert body.count("reading above 35 °C") == 1 and "status-message" not in extra   # details: once
     plain = dict(row, links=[("ef" * 16, "01" * 8)], span_id="02" * 8)
     for key in ("status_message", "trace_state", "resource", "scope_version", "dropped_attributes_count"):
         plain.pop(key)
@@ -528,7 +534,7 @@ def test_span_details_show_the_fields_the_rows_will_keep(receiver):
     status, _, body = _get(page.url + f"/part/trace/{'ab' * 16}")
     serials = re.findall(r'\[(\d+), \d+, -?\d+\]', body)
     status, _, extra = _get(page.url + f"/part/span/{max(serials, key=int)}")
-    assert "the receiver does not keep it yet" in extra and "trace state" not in extra and "no other resource attribute" in extra
+    assert "no status message in this row" in extra and "trace state" not in extra and "no other resource attribute" in extra
     receiver.received.keep("spans", [dict(plain, span_id="03" * 8, status_message="")], "http", "/v1/traces")
     status, _, body = _get(page.url + f"/part/trace/{'ab' * 16}")
     newest = max(re.findall(r"\[(\d+), \d+, -?\d+\]", body), key=int)
@@ -641,3 +647,43 @@ def test_the_value_route_takes_any_path_it_is_given(receiver):
         assert _get(page.url + "/part/value/1?path=" + quote(path))[0] == 404, path
     assert _get(page.url + "/part/value/1?path=" + quote('["name"]')) == (200, "text/plain; charset=utf-8",
                                                                           "read temperature")
+
+
+@pytest.mark.parametrize("width", [220, 320, 700])
+def test_a_trace_from_1970_does_not_squash_the_scatter(receiver, width):
+    """A span sent with no start time starts in 1970 (as the Collector shows it): its trace is
+    drawn at the scatter's left edge, with a note, and the time and duration axes stay on the
+    other traces, whose dots spread over the plot as before."""
+    import re
+    import time
+    from datetime import datetime, timezone
+
+    from view_audit import problems
+
+    from kit.receiver import page_parts
+    page = receiver.serve_page(port=0)
+    for k in range(7):                                       # a trace every 10 s in the last minute
+        _small_traces(receiver, k, 1, time.time_ns() - (70 - 10 * k) * 10**9)
+    now = datetime.now(timezone.utc)
+    receiver.received.keep("spans", [{
+        "trace_id": "70" * 16, "span_id": "71" * 8, "parent_span_id": None, "name": "no start time", "kind": "INTERNAL",
+        "service": "sensor", "start": datetime(1970, 1, 1, tzinfo=timezone.utc),
+        "duration_ms": (now - datetime(1970, 1, 1, tzinfo=timezone.utc)).total_seconds() * 1000, "status": "UNSET",
+        "attributes": {}, "events": [], "links": []}], "http", "/v1/traces")
+    status, _, body = _get(page.url + f"/part/results?lookback=all&w={width}")
+    svg = re.search(r'<svg class="scatter".*?</svg>', body, re.S).group(0)
+    dots = dict(re.findall(r'data-trace-id="([0-9a-f]+)".*?<circle cx="([\d.]+)"', svg, re.S))
+    viewbox = [float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups()]
+    others = sorted(float(x) for t, x in dots.items() if t != "70" * 16)
+    assert viewbox[0] == width and len(others) == 7
+    assert others[-1] - others[0] > (width - 90) * 0.9                              # spread over the plot
+    assert float(dots["70" * 16]) < others[0] - 8                                   # at the left edge
+    assert "◂ 1 trace: no start time (1970)</text>" in svg                               # whole, at any width
+    assert 'class="edge-note"' in svg and "off the time axis" in svg
+    heights = [float(v) for v in re.findall(r'<circle cx="[\d.]+" cy="([\d.]+)"', svg)]
+    assert all(0 < cy < viewbox[1] - 36 for cy in heights)                           # every dot inside the plot
+    ticks = re.findall(r'text-anchor="end" fill="[^"]+">([^<]+)</text>', svg)
+    assert ticks and {t.split()[-1] for t in ticks if ":" not in t} == {"µs"}, ticks   # 0.55 ms traces, not years
+    assert [p for p in problems(svg) if "px in a 700 px column" not in p] == []
+    alone = page_parts.scatter([page.index.summary("70" * 16)], width)               # only 1970: axes on it
+    assert "edge-note" not in alone and alone.count("<circle") == 1

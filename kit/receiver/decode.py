@@ -26,6 +26,13 @@ the request's note in ``requests_df()`` says so. A span's ``start`` is always a 
 no time has ``time`` None (the checks judge such records). A span that ends before it
 starts keeps its negative ``duration_ms``.
 
+Everything else the SDKs send is kept too (the columns are in :mod:`kit.rows`): the whole
+resource (``resource``, a dict of values as sent, shared by the rows of one resource), the
+scope's version, a span's status message, trace state, link attributes (each link a
+:class:`kit.rows.SpanLink`) and dropped counts; a log record's severity number, observed time
+and event name; a metric's description, each point's start time and the temporality
+(``"cumulative"``, ``"delta"``; None for a gauge or a summary).
+
 Metric points come in every kind OTLP has, each as one row (``value``):
 
     gauge, counter, up_down_counter   the number
@@ -51,7 +58,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 from kit.receiver import wire_limits
-from kit.rows import SpanEvent
+from kit.rows import SpanEvent, SpanLink
 
 SIGNALS = {  # URL path's signal → (request, response, store, name of the partial-success count)
     "traces": (trace_service_pb2.ExportTraceServiceRequest, trace_service_pb2.ExportTraceServiceResponse,
@@ -69,6 +76,7 @@ _STATUS = {0: "UNSET", 1: "OK", 2: "ERROR"}
 _SEVERITY = {n: t for t, rng in (("TRACE", range(1, 5)), ("DEBUG", range(5, 9)), ("INFO", range(9, 13)),
                                    ("WARN", range(13, 17)), ("ERROR", range(17, 21)), ("FATAL", range(21, 25)))
              for n in rng}
+_TEMPORALITY = {0: "unspecified", 1: "delta", 2: "cumulative"}
 _ID_KEYS = {"traceId", "trace_id", "spanId", "span_id", "parentSpanId", "parent_span_id"}
 
 
@@ -176,6 +184,23 @@ def _service(resource, out: "Decoded") -> str:
                      f" ({text[:60]!r}), kept as that text")
             return text
     return ""
+
+
+def _resource(resource) -> tuple[dict, int]:
+    """The resource's attributes as sent (one dict, shared by the rows of that resource) and
+    its estimated bytes, which :func:`_share_out` adds to those rows."""
+    attributes = _attrs(resource.attributes)
+    return attributes, (ITEM_BYTES * len(attributes) + resource.ByteSize()) if attributes else 0
+
+
+def _share_out(sizes: list, first: int, size: int) -> None:
+    """Add a resource's ``size`` to the rows kept of it (``sizes[first:]``), each its share: the
+    dict lives as long as one of them does, and rows rejected count for nothing."""
+    kept = len(sizes) - first
+    if size and kept:
+        each = -(-size // kept)
+        for i in range(first, len(sizes)):
+            sizes[i] += each
 
 
 def _remote(span, parent: bytes):
@@ -293,8 +318,10 @@ def _spans(request, share: int | None) -> Decoded:
     rows, sizes, event, base = out.rows, out.sizes, SpanEvent, ROW_BYTES["spans"]
     for rs in request.resource_spans:
         service = _service(rs.resource, out)
+        resource, resource_bytes = _resource(rs.resource)
+        first = len(sizes)
         for ss in rs.scope_spans:
-            scope = ss.scope.name or None
+            scope, version = ss.scope.name or None, ss.scope.version or None
             for s in ss.spans:
                 trace_id, span_id, parent, links = s.trace_id, s.span_id, s.parent_span_id, s.links
                 if len(trace_id) != 16 or trace_id == _ZERO16:
@@ -319,10 +346,17 @@ def _spans(request, share: int | None) -> Decoded:
                     "attributes": _attrs(attributes) if attributes else {},
                     "events": [event(e.name, _attrs(e.attributes), _time(e.time_unix_nano)) for e in events]
                     if events else [],
-                    "links": [(link.trace_id.hex(), link.span_id.hex()) for link in links] if links else [],
-                    "parent_remote": _remote(s, parent), "scope": scope})
-                items = len(attributes) + len(links) + (sum(1 + len(e.attributes) for e in events) if events else 0)
+                    "links": [SpanLink(link.trace_id.hex(), link.span_id.hex(),
+                                       _attrs(link.attributes) if link.attributes else {}) for link in links]
+                    if links else [],
+                    "parent_remote": _remote(s, parent), "scope": scope,
+                    "resource": resource, "scope_version": version, "status_message": s.status.message,
+                    "trace_state": s.trace_state, "dropped_attributes_count": s.dropped_attributes_count,
+                    "dropped_events_count": s.dropped_events_count, "dropped_links_count": s.dropped_links_count})
+                items = len(attributes) + (sum(1 + len(link.attributes) for link in links) if links else 0) + \
+                    (sum(1 + len(e.attributes) for e in events) if events else 0)
                 sizes.append(base + (s.ByteSize() if share is None else share) + ITEM_BYTES * items)
+        _share_out(sizes, first, resource_bytes)
     return out
 
 
@@ -330,6 +364,8 @@ def _logs(request, share: int | None) -> Decoded:
     out = Decoded("logs")
     for rl in request.resource_logs:
         service = _service(rl.resource, out)
+        resource, resource_bytes = _resource(rl.resource)
+        first = len(out.sizes)
         for sl in rl.scope_logs:
             for r in sl.log_records:
                 if r.trace_id and not _valid_id(r.trace_id, 16) or r.span_id and not _valid_id(r.span_id, 8):
@@ -340,9 +376,12 @@ def _logs(request, share: int | None) -> Decoded:
                     "severity": r.severity_text or _SEVERITY.get(r.severity_number, ""),
                     "body": value_of(r.body), "logger": sl.scope.name, "service": service,
                     "trace_id": r.trace_id.hex() or None, "span_id": r.span_id.hex() or None,
-                    "attributes": _attrs(r.attributes)})
+                    "attributes": _attrs(r.attributes), "severity_number": r.severity_number,
+                    "observed_time": _time(r.observed_time_unix_nano), "event_name": r.event_name,
+                    "resource": resource})
                 out.sizes.append(ROW_BYTES["logs"] + (r.ByteSize() if share is None else share)
                                  + ITEM_BYTES * len(r.attributes))
+        _share_out(out.sizes, first, resource_bytes)
     return out
 
 
@@ -383,6 +422,8 @@ def _metrics(request, share: int | None) -> Decoded:
     out = Decoded("metrics")
     for rm in request.resource_metrics:
         service = _service(rm.resource, out)
+        resource, resource_bytes = _resource(rm.resource)
+        first = len(out.sizes)
         for sm in rm.scope_metrics:
             for m in sm.metrics:
                 kind = m.WhichOneof("data")
@@ -392,16 +433,22 @@ def _metrics(request, share: int | None) -> Decoded:
                 value_of_point = _VALUE.get(kind) or (lambda p: getattr(p, p.WhichOneof("value"))
                                                       if p.WhichOneof("value") else None)
                 points = data.data_points if data is not None else ()
+                temporality = (_TEMPORALITY.get(data.aggregation_temporality, str(data.aggregation_temporality))
+                               if kind in ("sum", "histogram", "exponential_histogram") else None)
                 for p in points:
                     out.rows.append({"time": _time(p.time_unix_nano), "service": service, "name": m.name,
                                      "kind": shown, "unit": m.unit, "attributes": _attrs(p.attributes),
-                                     "value": value_of_point(p)})
+                                     "value": value_of_point(p), "description": m.description,
+                                     "start_time": _time(p.start_time_unix_nano),
+                                     "temporality": temporality, "resource": resource})
                     out.sizes.append(ROW_BYTES["metrics"] + (p.ByteSize() if share is None else share)
                                      + ITEM_BYTES * len(p.attributes))
                 if not points:  # shown too: a metric the SDK declared and has nothing for yet
                     out.rows.append({"time": None, "service": service, "name": m.name, "kind": shown,
-                                     "unit": m.unit, "attributes": {}, "value": None})
+                                     "unit": m.unit, "attributes": {}, "value": None, "description": m.description,
+                                     "start_time": None, "temporality": temporality, "resource": resource})
                     out.sizes.append(ROW_BYTES["metrics"] + (m.ByteSize() if share is None else share))
+        _share_out(out.sizes, first, resource_bytes)
     return out
 
 

@@ -6,8 +6,9 @@
                                  opening its span), the tree the page folds, its service map
                                  (:func:`kit.views.service_map`) and its logs
     span(index, serial)          what the waterfall's details lack: the Process (the resource's
-                                 attributes), the status message, the trace state, the links
-                                 with their attributes, the values cut for display, a permalink
+                                 attributes), the scope's version, the trace state, the links
+                                 with their attributes, dropped counts, the values cut for
+                                 display, a permalink (the status message is beside the status)
     compare(index, a, b)         two traces' spans matched side by side (:mod:`kit.receiver.trace_compare`)
     service_map(index)           the service map of every trace kept, from the index's flows
     summary(receiver)            the totals and the endpoints, for the page's header
@@ -205,29 +206,44 @@ def _item(s, open_id: str) -> str:
             f'<span class="line3">{_dots(s.services)}</span></a></li>')
 
 
+CLOCK_SET_NS = 946_684_800 * 10**9   # 2000-01-01: a start before it is a clock never set, or OTLP's 0 ("unknown")
+
+
 def scatter(traces: list, width: int = 320, open_id: str = "") -> str:
-    """Each trace a dot: when it started (x) and how long it took (y); red when it failed. Click one to open it."""
+    """Each trace a dot: when it started (x) and how long it took (y); red when it failed. Click one to open it.
+
+    The axes are laid out for the traces whose clocks were set (a start from 2000 on): a trace
+    that starts in 1970 (a span sent with no start time, OTLP's 0, or a device whose clock was
+    never set) would stretch the time axis over 56 years and its duration (to a real end) the
+    other axis, squashing every other dot into one. Such traces are drawn at the left edge,
+    behind a dashed line, their dot kept inside the plot, and a note under the axis counts them
+    (their tooltips say when they started and how long they took). When no trace has a set
+    clock the axes cover them all."""
     dots = [t for t in traces if t.start_ns is not None and t.duration_ms is not None]
     width = min(max(int(width), 220), 2000)
-    height, left, right, top, bottom = 150, 60, 12, 10, 36
     if not dots:
         return ""
-    slowest = max(t.duration_ms for t in dots)
+    bulk = [t for t in dots if t.start_ns >= CLOCK_SET_NS]
+    edge = [t for t in dots if t.start_ns < CLOCK_SET_NS] if bulk else []
+    bulk = bulk or dots
+    height, left, right, top, bottom = 150 + 16 * bool(edge), 60, 12, 10, 36 + 16 * bool(edge)
+    inner = left + 16 if edge else left          # where the time axis starts: the edge's dots before it
+    slowest = max(t.duration_ms for t in bulk)
     scale, unit, values = ticks(slowest if slowest > 0 else 1.0, most=4)
     step = values[1] - values[0] if len(values) > 1 else values[0] or 1.0
     while values[-1] * scale < slowest and len(values) < 8:   # an axis that reaches past the slowest
         values.append(round(values[-1] + step, 10))
     y_max = max(values[-1] * scale, 1e-9)
-    t0, t1 = min(t.start_ns for t in dots), max(t.start_ns for t in dots)
+    t0, t1 = min(t.start_ns for t in bulk), max(t.start_ns for t in bulk)
     if t1 - t0 < 1e9:
         t0, t1 = t0 - 5e8, t1 + 5e8
-    plot_w, plot_h = width - left - right, height - top - bottom
+    plot_w, plot_h = width - inner - right, height - top - bottom
 
-    def x(ns):
-        return left + (ns - t0) / (t1 - t0) * plot_w
+    def x(t):
+        return left + 6 if t.start_ns < t0 else inner + (t.start_ns - t0) / (t1 - t0) * plot_w
 
     def y(ms):
-        return top + plot_h - ms / y_max * plot_h
+        return max(top + plot_h - min(ms, y_max) / y_max * plot_h, top)
 
     out = [f'<svg class="scatter" xmlns="http://www.w3.org/2000/svg" width="100%" viewBox="0 0 {width} {height}" '
            f'role="img" aria-label="durations of the traces listed" font-family="Helvetica, Arial, sans-serif" '
@@ -238,18 +254,29 @@ def scatter(traces: list, width: int = 320, open_id: str = "") -> str:
                    f'<text x="{left - 6}" y="{yy + 4:.1f}" text-anchor="end" fill="{DIM}">'
                    f'{html.escape(tick_label(v, unit))}</text>')
     first, last = _when(int(t0)), _when(int(t1))
-    out.append(f'<text x="{left}" y="{height - 20}" fill="{DIM}">{e(first[0][:8])}</text>'
-               f'<text x="{width - right}" y="{height - 20}" text-anchor="end" fill="{DIM}">{e(last[0][:8])}</text>'
-               f'<text x="{width / 2:.1f}" y="{height - 4}" text-anchor="middle" fill="{DIM}">'
+    axis = height - 20 - 16 * bool(edge)
+    out.append(f'<text x="{inner}" y="{axis}" fill="{DIM}">{e(first[0][:8])}</text>'
+               f'<text x="{width - right}" y="{axis}" text-anchor="end" fill="{DIM}">{e(last[0][:8])}</text>'
+               f'<text x="{width / 2:.1f}" y="{axis + 16}" text-anchor="middle" fill="{DIM}">'
                f'{e(fit("started (UTC) · click a dot to open its trace", 12, width - 8))}</text>')
+    if edge:
+        n = len(edge)
+        note = f"◂ {n} trace{'s' * (n != 1)}: no start time (1970)"
+        out.append(f'<line class="edge" x1="{left + 12}" y1="{top}" x2="{left + 12}" y2="{top + plot_h}" '
+                   f'stroke="{DIM}" stroke-dasharray="3 3"/>'
+                   f'<text class="edge-note" x="{width / 2:.1f}" y="{height - 4}" text-anchor="middle" fill="{DIM}">'
+                   f'{e(fit(note, 12, width - 8))}</text>')
     for t in sorted(dots, key=lambda t: t.trace_id == open_id):
         r = 3.5 + min(t.spans, 60) / 12
         fill = ERROR_RED if t.errors else PALETTE[0]
         ring = ' stroke="#111111" stroke-width="2.5"' if t.trace_id == open_id else ' stroke="#ffffff" stroke-width="1"'
         tip = f"{clip(t.root, 120)} · {fmt_ms(t.duration_ms)} · {t.spans} spans" + (f" · ✗ {t.errors}" if t.errors else "")
-        out.append(f'<g class="dot" data-trace-id="{e(clip(t.trace_id, 64))}" style="cursor:pointer"><title>{e(tip)}</title>'
-                   f'<circle cx="{x(t.start_ns):.1f}" cy="{y(t.duration_ms):.1f}" r="{r:.1f}" fill="{fill}"'
-                   f'{ring}/></g>')
+        if t.start_ns < t0:
+            tip += f" · started {_when(t.start_ns)[1]}: off the time axis"
+        cy = min(max(y(t.duration_ms), top + r), top + plot_h - r) if t.start_ns < t0 else y(t.duration_ms)
+        out.append(f'<g class="dot{" edge" * (t.start_ns < t0)}" data-trace-id="{e(clip(t.trace_id, 64))}" '
+                   f'style="cursor:pointer"><title>{e(tip)}</title>'
+                   f'<circle cx="{x(t):.1f}" cy="{cy:.1f}" r="{r:.1f}" fill="{fill}"{ring}/></g>')
     return "".join(out) + "</svg>"
 
 
@@ -404,21 +431,24 @@ def span(index, serial: int) -> str:
     for k, v in list(x["resource"].items())[:page_values.ATTRIBUTES]:
         if k != "service.name":
             process.append(_kv(k, v, serial, [next(key for key in page_values.RESOURCE_KEYS if key in row), k]))
-    if not x["resource"]:
-        process.append('<span class="dim">(the receiver keeps no other resource attribute for this span)</span>')
+    if not any(k != "service.name" for k in x["resource"]):
+        process.append('<span class="dim">(no other resource attribute sent)</span>' if any(
+            key in row for key in page_values.RESOURCE_KEYS) else
+            '<span class="dim">(no other resource attribute in this row)</span>')
     scope = text(row.get("scope"), missing="(none)")
     if x["scope_version"]:
         scope += f" {text(x['scope_version'])}"
     sections = [("Process", "<br>".join(process)), ("scope", e(clip(scope, 200)))]
     status = text(row.get("status"))
     message = x["status_message"]
-    if message is not None:
-        sections.append(("status", f'{e(clip(status, 40))}: <span class="status-message">{e(clip(text(message), 400))}'
+    shown_status = f'<b class="err">ERROR</b>' if status == "ERROR" else e(clip(status, 40))
+    if message is not None and not isinstance(message, str):   # (the views show a text message beside the status)
+        sections.append(("status", f'{shown_status}: <span class="status-message">{e(clip(text(message), 400))}'
                                    f'</span>'))
-    elif status == "ERROR":
+    elif message is None and status == "ERROR":
         why = ("no status message sent" if any(k in row for k in page_values.STATUS_MESSAGE_KEYS)
-               else "no status message: the receiver does not keep it yet")
-        sections.append(("status", f'<b class="err">ERROR</b> <span class="dim">({why})</span>'))
+               else "no status message in this row")
+        sections.append(("status", f'{shown_status} <span class="dim">({why})</span>'))
     if x["trace_state"] is not None:
         sections.append(("trace state", f"<code>{e(clip(text(x['trace_state']), 400))}</code>"))
     if x["links"]:
@@ -430,8 +460,9 @@ def span(index, serial: int) -> str:
                          f'<code>{e(clip(text(sp), 64))}</code></a>{attr}')
         sections.append((f"links ({len(x['links'])})", "<br>".join(lines)))
     if x["dropped"]:
-        sections.append(("dropped", e(", ".join(f"{k.removeprefix('dropped_').replace('_', ' ')}: {text(v)}"
-                                                 for k, v in list(x["dropped"].items())[:10]))))
+        counts = list(x["dropped"].items())[:10]   # "attributes: 1, events: 1, links: 1"
+        sections.append(("dropped", e(", ".join(f"{k.removeprefix('dropped_').removesuffix('_count').replace('_', ' ')}: "
+                                                 f"{text(v)}" for k, v in counts))))
     if row.get("transport") is not None:
         sections.append(("received", e(f"over {text(row.get('transport'))}")))
     cut = page_values.cuts(row)

@@ -8,9 +8,10 @@ kilobytes whatever was sent: a span named with a megabyte of text is drawn with 
 190 characters, and :func:`cuts` lists what was cut, each with the path the page's
 ``/part/value/<serial>?path=…`` answers with the whole value, as text.
 
-The fields the rows do not have yet (the resource's attributes, the status message, the
-trace state, link attributes, dropped counts) are read defensively by :func:`extras`: under
-any of the names they may come with, shown when present, skipped when not.
+What a span's details add to the waterfall's (the resource's attributes, the scope's version,
+the status message, the trace state, link attributes, dropped counts: columns of
+:mod:`kit.rows`) is read by :func:`extras`, defensively: a row of another shape (Zipkin's, one
+a test built, one from an older receiver) shows what it has and skips the rest.
 
     >>> display_row({"name": "x" * 1_000_000, ...})["name"]
     'xxxx…'                                  # 190 characters
@@ -35,6 +36,7 @@ DEPTH = 6            # lists in lists: deeper ones are shown as text
 RESOURCE_KEYS = ("resource", "resource_attributes")
 STATUS_MESSAGE_KEYS = ("status_message", "status_description")
 TRACE_STATE_KEYS = ("trace_state", "tracestate")
+PAGE_ONLY = (*RESOURCE_KEYS, "scope", "scope_version", *TRACE_STATE_KEYS)   # and dropped_*: the span part's
 
 
 def shrink(value, depth: int = 0):
@@ -78,8 +80,13 @@ def _sequence(value) -> list:
 
 
 def display_row(row: dict) -> dict:
-    """A span row cut for display (see the module's docstring); the row itself is left as it is."""
-    out = {k: shrink(v) for k, v in row.items() if k not in ("attributes", "events", "links", "start")}
+    """A span row cut for display (see the module's docstring); the row itself is left as it is.
+    What the page's span part (:func:`kit.receiver.page_parts.span`) shows from the row itself,
+    with its whole values a click away, is left out (the resource, the scope's version, the
+    scope, the trace state, dropped counts, link attributes), so that a span's details show each once;
+    the status message stays, beside the status in the views' details."""
+    out = {k: shrink(v) for k, v in row.items() if k not in ("attributes", "events", "links", "start")
+           and k not in PAGE_ONLY and not (isinstance(k, str) and k.startswith("dropped_"))}
     out["start"] = row.get("start")
     out["attributes"] = _attributes(row.get("attributes"))
     events = []

@@ -46,10 +46,14 @@ class _Store(deque):
 
 
 def _estimate(row: dict) -> int:
-    """The size of a row that came without one (Zipkin's), from its attributes and events."""
+    """The size of a row that came without one (Zipkin's), from its attributes, resource,
+    texts and events."""
     attrs = row.get("attributes") or {}
-    return (decode.ROW_BYTES["spans"] + sum(len(str(k)) + len(str(v)) for k, v in attrs.items())
-            + decode.ITEM_BYTES * (len(attrs) + len(row.get("events") or ())))
+    resource = row.get("resource") or {}
+    texts = sum(len(str(row.get(k) or "")) for k in ("name", "status_message", "trace_state", "scope_version"))
+    return (decode.ROW_BYTES["spans"] + texts
+            + sum(len(str(k)) + len(str(v)) for d in (attrs, resource) for k, v in d.items())
+            + decode.ITEM_BYTES * (len(attrs) + len(resource) + len(row.get("events") or ())))
 
 
 class Received:

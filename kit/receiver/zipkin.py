@@ -14,15 +14,19 @@ Each Zipkin span becomes one row shaped like ``kit.rows.SPAN_COLUMNS``:
     traceId, id, parentId        trace_id (a 16-hex id padded to 32), span_id, parent_span_id
     kind                         kind; absent means a local span: INTERNAL
     timestamp, duration (µs)     start, duration_ms (no timestamp: 1970-01-01)
-    localEndpoint.serviceName    service
+    localEndpoint.serviceName    service, and resource["service.name"]
     tags                         attributes, all strings: Zipkin has no types (1 comes as "1")
     tags otel.status_code, error status: ERROR if there is an error tag
+    tags otel.status_description status_message (else an error tag's text, which stays a tag)
+    tags otel.scope.name/version scope, scope_version (or otel.library.*, the older names)
+    tags otel.dropped_*_count    dropped_attributes_count, dropped_events_count, dropped_links_count
     annotations                  events: {"name": {attributes}} as OpenTelemetry writes them,
                                  else (the text, {})
 
 The tags an OpenTelemetry exporter copies from the resource (``service.*``, ``telemetry.*``,
-``host.*``…) and the scope (``otel.scope.*``, ``otel.library.*``) are not span attributes, and
-are left out, as a collector moves them back. Zipkin has no links; IP addresses are not kept.
+``host.*``…) are not span attributes: they go to ``resource`` (as text), as a collector moves
+them back; the scope's (``otel.scope.*``, ``otel.library.*``) go to ``scope`` and
+``scope_version``. Zipkin has no links and no trace state (``""``); IP addresses are not kept.
 
 A body that is not such an array, or a span with a missing or bad id, an unknown kind or a
 wrong type raises ``ValueError`` saying which span and field; the receiver answers 400 with
@@ -43,6 +47,7 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 _RESOURCE_PREFIXES = ("service.", "telemetry.", "host.", "os.", "process.", "container.", "k8s.",
                       "cloud.", "deployment.", "faas.", "device.", "webengine.")
 _SCOPE_TAGS = {"otel.scope.name", "otel.scope.version", "otel.library.name", "otel.library.version"}
+_DROPPED = ("attributes", "events", "links")
 
 
 def span_rows(body: bytes) -> list[dict]:
@@ -105,11 +110,14 @@ def _row(i: int, span) -> dict:
         tags[_text(key)] = _text(value)
     status = {"OK": "OK", "ERROR": "ERROR"}.get(
         tags.pop("otel.status_code", "").upper().removeprefix("STATUS_CODE_"), "UNSET")
-    tags.pop("otel.status_description", None)
+    message = tags.pop("otel.status_description", "")
     if "error" in tags:
         status = "ERROR"
         if tags["error"] in ("", "true"):  # a flag, not a message
             del tags["error"]
+        else:
+            message = message or tags["error"]
+    dropped = {f"dropped_{what}_count": _count(tags.pop(f"otel.dropped_{what}_count", "0")) for what in _DROPPED}
     service = get("localEndpoint", dict, "an object", {}).get("serviceName") or ""
     if not isinstance(service, str):
         raise bad("localEndpoint.serviceName", "a string")
@@ -118,6 +126,9 @@ def _row(i: int, span) -> dict:
         if not (isinstance(note, dict) and isinstance(note.get("value"), str)):
             raise bad("annotations", "an array of {timestamp, value}")
         events.append(_event(_text(note["value"])))
+    resource = {k: v for k, v in tags.items() if k.startswith(_RESOURCE_PREFIXES)}
+    if service:
+        resource["service.name"] = _text(service)
     return {
         "trace_id": hex_id("traceId", (16, 32)), "span_id": span_id,
         "parent_span_id": None if parent == span_id else parent,
@@ -127,7 +138,15 @@ def _row(i: int, span) -> dict:
         "duration_ms": micros("duration") / 1000, "status": status,
         "attributes": {k: v for k, v in tags.items()
                        if not k.startswith(_RESOURCE_PREFIXES) and k not in _SCOPE_TAGS},
-        "events": events, "links": []}
+        "events": events, "links": [],
+        "scope": tags.get("otel.scope.name") or tags.get("otel.library.name") or None,
+        "scope_version": tags.get("otel.scope.version") or tags.get("otel.library.version") or None,
+        "resource": resource, "status_message": message, "trace_state": "", **dropped}
+
+
+def _count(value: str) -> int:
+    """A dropped count's tag as a number (0 when it is not one: the tag is the sender's text)."""
+    return int(value) if value.isdigit() and len(value) < 19 else 0
 
 
 def _event(value: str) -> tuple[str, dict]:

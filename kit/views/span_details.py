@@ -1,4 +1,7 @@
-"""The details of a waterfall's spans: ids, status, attributes, events and links.
+"""The details of a waterfall's spans: ids, status (and its message), attributes, events,
+links (and their attributes), the process (the resource's attributes the app set: those the
+SDK sets on every span, ``telemetry.sdk.*`` and ``service.instance.id``, are left to the
+DataFrame's ``resource`` column), the trace state and dropped counts when there are any.
 
 In a notebook each row of the waterfall opens onto its span's details (click it: plain
 HTML ``<details>``, no JavaScript); the receiver's page lists them under its picture,
@@ -12,10 +15,11 @@ one more click away.
 from __future__ import annotations
 
 import html
+import numbers
 from typing import TYPE_CHECKING
 
 from kit.views.common import DIM, ERROR_RED, fmt_attrs, fmt_ms, repr_of
-from kit.views.values import clip, text
+from kit.views.values import clip, items, mapping, text
 
 if TYPE_CHECKING:  # names for the annotations only: traces imports this module (Waterfall.details)
     from kit.views.traces import Row, Waterfall
@@ -23,6 +27,19 @@ if TYPE_CHECKING:  # names for the annotations only: traces imports this module 
 CELL = "text-align:left;vertical-align:top;padding:1px 10px 1px 0"
 SHOWN = 200         # characters of a value shown in the table
 WHOLE = 100_000     # characters of a value behind its "show all" (more: read it from the DataFrame)
+
+
+DROPPED = ("dropped_attributes_count", "dropped_events_count", "dropped_links_count")
+# the resource attributes every span of a kernel has, that the SDK (or kit.telemetry.setup) sets:
+# not repeated under each span (the DataFrame's resource column and the receiver's page have them)
+SDK_RESOURCE = {"service.name", "service.instance.id", "telemetry.sdk.language", "telemetry.sdk.name",
+                "telemetry.sdk.version", "telemetry.auto.version", "telemetry.distro.name", "telemetry.distro.version"}
+
+
+def status_message(row: dict) -> str:
+    """A span's status message as text ("" when it has none: an older row or none sent)."""
+    message = row.get("status_message")
+    return text(message) if message is not None and message == message else ""
 
 
 def _e(value) -> str:
@@ -63,8 +80,9 @@ class SpanDetails:
 
     def _text(self, r: Row) -> list[str]:
         s = r.span
+        message = status_message(s.raw)
         lines = [f"  {clip(s.service, 40)} · {clip(s.name, 80)} ({clip(s.kind, 20)}) · span {clip(s.span_id, 40)} "
-                 f"· status {clip(s.status, 20)}"]
+                 f"· status {clip(s.status, 20)}" + (f": {clip(message, 120)}" if message else "")]
         if s.attributes:
             lines.append(f"      attributes: {fmt_attrs(s.attributes)}")
         for ev in r.events:
@@ -97,7 +115,8 @@ class SpanDetails:
                 ("ids", f"span <code>{_e(clip(s.span_id, 64))}</code> of trace <code>{_e(clip(s.trace_id, 64))}</code>"),
                 ("parent", parent),
                 ("timing", timing),
-                ("status", f'<b style="color:{ERROR_RED}">✗ ERROR</b>' if r.error else _e(clip(s.status, 40)))]
+                ("status", (f'<b style="color:{ERROR_RED}">✗ ERROR</b>' if r.error else _e(clip(s.status, 40)))
+                 + (f": {value(status_message(s.raw))}" if status_message(s.raw) else ""))]
         rows.append(("attributes", "<br/>".join(value(v, k)
                                                 for k, v in s.attributes.items()) or "none"))
         if r.events:
@@ -107,9 +126,23 @@ class SpanDetails:
                           for k, v in ev.attributes.items())
                 for ev in r.events)))
         if r.links:
+            sent = items(s.raw.get("links"))
             rows.append(("links", "<br/>".join(
                 f"↗ trace <code>{_e(clip(t, 64))}</code> span <code>{_e(clip(sp, 64))}</code>: {_e(self._link_where(i))}"
-                for t, sp, i in r.links)))
+                + "".join(f"<br/>&#160;&#160;&#160;{value(v, k)}"
+                          for k, v in (mapping(getattr(sent[n], "attributes", None)) if n < len(sent) else {}).items())
+                for n, (t, sp, i) in enumerate(r.links))))
+        process = {k: v for k, v in mapping(s.raw.get("resource")).items() if k not in SDK_RESOURCE}
+        if process:
+            rows.append(("process", "<br/>".join(value(v, k) for k, v in process.items())))
+        trace_state = s.raw.get("trace_state")
+        if isinstance(trace_state, str) and trace_state:   # (a frame without the column has NaN here)
+            rows.append(("trace state", value(trace_state)))
+        dropped = {k: int(s.raw[k]) for k in DROPPED
+                   if isinstance(s.raw.get(k), numbers.Integral) and not isinstance(s.raw[k], bool) and s.raw[k] > 0}
+        if dropped:
+            rows.append(("dropped", _e(", ".join(f"{k.removeprefix('dropped_').replace('_count', '')}: {v}"
+                                                 for k, v in dropped.items()))))
         cells = "".join(f'<tr><th style="{CELL};color:{DIM};font-weight:normal">{k}</th>'
                         f'<td style="{CELL};overflow-wrap:anywhere">{v}</td></tr>' for k, v in rows)
         return (f'<div style="padding:2px 0 8px 22px"><table style="border-collapse:collapse;font-size:12px;'
