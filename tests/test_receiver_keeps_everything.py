@@ -5,6 +5,7 @@ status message, the trace state, a link's attributes, what the SDK's limits drop
 record's severity number, observed time and event name; a metric's description, start time
 and temporality (cumulative and delta)."""
 
+import json
 import re
 import urllib.request
 from datetime import datetime, timezone
@@ -212,6 +213,31 @@ def test_a_log_record_arrives_with_its_event_name_severity_number_and_observed_t
         assert log["resource"]["host.name"] == "lab-3" and log["service"] == "alerter"
         assert list(df.columns[:9]) == ["time", "severity", "body", "logger", "service", "trace_id", "span_id",
                                         "attributes", "transport"]
+
+
+def test_the_pages_logs_show_the_event_name_and_a_severity_sent_only_as_a_number(receiver, otel_env):
+    """A record with no severity text shows its number's name (WARN for 14, the number in the
+    tooltip); its event name stands before its body."""
+    tracer_provider = TracerProvider(resource=Resource.create({"service.name": "alerter"}))
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter("http", "traces", receiver)))
+    provider = LoggerProvider(resource=Resource.create({"service.name": "alerter"}))
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter("http", "logs", receiver)))
+    logger = provider.get_logger("greenhouse.alerts")
+    with tracer_provider.get_tracer("t").start_as_current_span("forward alert") as span:
+        logger.emit(LogRecord(timestamp=T0, observed_timestamp=T0, severity_number=SeverityNumber.WARN2,
+                              body="alert <forwarded>", event_name="greenhouse.alert"))
+        logger.emit(LogRecord(observed_timestamp=T0 + 10**9, severity_number=SeverityNumber.ERROR,
+                              severity_text="", body="no time sent"))
+        trace_id = format(span.get_span_context().trace_id, "032x")
+    provider.shutdown()
+    tracer_provider.shutdown()
+    page = receiver.serve_page(port=0)
+    html = get(f"{page.url}/part/trace/{trace_id}")
+    logs = html[html.index("Logs of this trace (2)"):]
+    assert 'title="severity number 14">WARN</td>' in logs
+    assert 'title="severity number 17">ERROR</td>' in logs
+    assert '<b class="event" title="event.name">greenhouse.alert</b> alert &lt;forwarded&gt;' in logs
+    assert logs.index("alert &lt;forwarded&gt;") < logs.index("no time sent")
 
 
 @pytest.mark.parametrize("kind", KINDS)

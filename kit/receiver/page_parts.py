@@ -360,8 +360,12 @@ def trace(index, trace_id: str) -> str:
             f'<h2>Services in this trace</h2>{services}{logs(index, trace_id, frame)}</article>')
 
 
+_SEVERITY_OF_NUMBER = dict(enumerate(("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL")))  # OTLP's 1-24 in fours
+
+
 def logs(index, trace_id: str, frame: pd.DataFrame) -> str:
-    """The log records written in the trace, oldest first: time (UTC, ms), severity, service, span, body."""
+    """The log records written in the trace, oldest first: time (UTC, ms), severity (its text,
+    else its number's name; the number in its tooltip), service, span, event name and body."""
     pairs = index.logs(trace_id)
     names = {}
     for span_id, name in zip(frame.span_id, frame.name):
@@ -373,7 +377,10 @@ def logs(index, trace_id: str, frame: pd.DataFrame) -> str:
         return '<h2>Logs of this trace (0)</h2><p class="kit-empty">No log records in this trace.</p>'
     body = []
     for t, serial, r in rows[:1000]:
-        sev = text(r.get("severity"))
+        sev, number = text(r.get("severity")), r.get("severity_number")
+        number = number if isinstance(number, int) and not isinstance(number, bool) else 0
+        sev = sev or _SEVERITY_OF_NUMBER.get((number - 1) // 4, "")  # no text sent: the number's range
+        sev_title = f"severity number {number}" if number else "no severity number"
         cls = "sev-err" if sev.upper() in ("ERROR", "FATAL", "CRITICAL") else "sev-warn" if sev.upper().startswith("WARN") else ""
         raw = r.get("body")
         shown = text(raw)
@@ -384,10 +391,12 @@ def logs(index, trace_id: str, frame: pd.DataFrame) -> str:
                     f'characters</a>')
         service = text(r.get("service")) or "(no service.name)"
         span = names.get(text(r.get("span_id")), "") if r.get("span_id") is not None else ""
+        event = text(r.get("event_name"))
+        event = f'<b class="event" title="event.name">{e(clip(event, 80))}</b> ' if event else ""
         body.append(f'<tr><td class="t" title="{e(utc(t))}">{e(utc(t)[11:23] if t is not None else "?")}</td>'
-                    f'<td class="{cls}">{e(clip(sev, 20))}</td><td class="service" title="{e(clip(service, 300))}"><i class="dot" '
+                    f'<td class="{cls}" title="{e(sev_title)}">{e(clip(sev, 20))}</td><td class="service" title="{e(clip(service, 300))}"><i class="dot" '
                     f'style="background:{service_color(service)}"></i>{e(clip(service, 60))}</td>'
-                    f'<td title="{e(clip(span, 300))}">{e(clip(span, 80))}</td><td class="body">{e(clip(shown, LOG_BODY))}{more}</td></tr>')
+                    f'<td title="{e(clip(span, 300))}">{e(clip(span, 80))}</td><td class="body">{event}{e(clip(shown, LOG_BODY))}{more}</td></tr>')
     more_rows = f'<p class="kit-more">… and {len(rows) - 1000:,} more</p>' if len(rows) > 1000 else ""
     return (f'<h2>Logs of this trace ({len(rows):,})</h2><table class="kit-logs tex2jax_ignore mathjax_ignore">'
             f'<colgroup><col class="t"><col class="sev"><col class="service"><col class="span"><col></colgroup>'
