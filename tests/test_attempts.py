@@ -2,6 +2,8 @@
 
 import logging
 
+import pytest
+
 from kit import attempts
 from kit.telemetry import setup
 
@@ -125,6 +127,9 @@ def test_the_watermark_notes_the_context_clients_and_handlers_a_cell_starts_with
     assert attempts.cell_has("check_x( ...)") and not attempts.cell_has("check_y")
 
 
+# the hook passes the error on to the one before it (in a kernel: the traceback the learner sees;
+# here: pytest's, which would report this deliberate error as a warning)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 def test_a_thread_that_dies_of_an_exception_is_noted_for_the_attempt(clean_capture):
     import threading
 

@@ -525,6 +525,23 @@ def test_a_megabyte_string_is_cut_for_display_and_whole_a_click_away():
     assert len(repr(service_map(df))) < 1000
 
 
+def test_the_metrics_chart_takes_the_largest_floats_without_a_traceback_or_a_warning():
+    """Values near the float's limit (±1.7e308: an axis' span overflows) are left out and said so;
+    the rest is drawn; numpy's overflow warnings never reach the learner's cell."""
+    import warnings
+    rows = [(0, "s", "g", "gauge", "1", {}, 1.7e308), (1, "s", "g", "gauge", "1", {}, -1.7e308),
+            (2, "s", "g", "gauge", "1", {}, 21.5),
+            (3, "s", "h", "histogram", "ms", {}, {"bounds": [-1e308, 1e308], "buckets": [1, 2, 3]})]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        chart = metrics_chart(points=points_frame(rows))
+        png = chart._repr_png_()
+        titles = [ax.get_title(loc="left") for ax in chart.figure().axes]
+    assert png.startswith(b"\x89PNG")
+    assert titles[0].startswith("g  (gauge) · 2 points left out") and titles[1].startswith("h  (histogram")
+    assert "21.5" in repr(chart)
+
+
 def test_the_metrics_chart_draws_any_value_as_text():
     rows = [(0, 42, "$\\frac{$", "gauge", "$\\frac{$", {"x": b"\x00"}, 1.5),
             (1, None, "$\\frac{$", "gauge", "$\\frac{$", {}, "not a number"),

@@ -37,8 +37,10 @@ as durations, which nbval's sanitizer blanks).
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from kit import capture
@@ -190,13 +192,22 @@ def _is_summary(v) -> bool:
         number(q) is not None and number(x) is not None for q, x in v["quantiles"].items())
 
 
+LARGEST = 1e300   # beyond this, an axis' span overflows a float (matplotlib's ticks then raise)
+
+
+def _in_range(value) -> bool:
+    v = number(value)
+    return v is not None and abs(v) <= LARGEST
+
+
 def drawable(kind: str, value) -> bool:
-    """Whether a point's value can be drawn for its kind."""
+    """Whether a point's value can be drawn for its kind (numbers finite and within ±LARGEST)."""
     if kind in DISTRIBUTION_KINDS:
-        return _is_histogram(value)
+        return _is_histogram(value) and all(_in_range(b) for b in value["bounds"]) and all(
+            _in_range(c) for c in value["buckets"])
     if kind == "summary":
-        return _is_summary(value)
-    return number(value) is not None
+        return _is_summary(value) and all(_in_range(q) and _in_range(x) for q, x in value["quantiles"].items())
+    return _in_range(value)
 
 
 class MetricsChart:
@@ -231,7 +242,8 @@ class MetricsChart:
         import matplotlib
         from matplotlib.figure import Figure
 
-        with matplotlib.rc_context(STYLE):
+        with matplotlib.rc_context(STYLE), warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)   # numpy's overflow notes: never in a learner's cell
             panels = []
             for name in self.names:
                 df, kind, unit = self._metric(name)
@@ -271,8 +283,15 @@ class MetricsChart:
         fig = self.figure()
         if fig is None:
             return None
-        with matplotlib.rc_context(STYLE):   # (a layout hint is not printed into the notebook)
-            return png.save(fig, dpi=144)
+        with matplotlib.rc_context(STYLE), np.errstate(all="ignore"):   # (a layout hint is not printed into the notebook)
+            try:
+                return png.save(fig, dpi=144)
+            except Exception as err:  # noqa: BLE001  a value matplotlib cannot lay out: say so, in the picture
+                from matplotlib.figure import Figure
+                note = Figure(figsize=(WIDTH_PX / 72, 0.6), dpi=72)
+                note.text(0.01, 0.5, clip(f"The chart could not be drawn ({type(err).__name__}: {err}); "
+                                          f"its values are in repr(chart).", 140), va="center", color="#595959")
+                return png.save(note, dpi=144)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         png = self._repr_png_()
