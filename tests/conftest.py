@@ -8,8 +8,18 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 from kit import capture  # noqa: E402
 from kit.broker import start_broker  # noqa: E402
-from kit.receiver import start_receiver  # noqa: E402
+from kit.receiver import limits, start_receiver  # noqa: E402
 from mqtt_helpers import MOSQUITTO_LIKE_THE_KIT, running_mosquitto  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def quick_server_stops():
+    """The receiver's HTTP servers (OTLP/HTTP, the page) look for ``stop()`` every 0.5 s
+    (socketserver's default), so each ``stop()`` waits up to that; the tests start and stop
+    hundreds of them. Here they look every 20 ms: what a server does while it runs is the same."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(limits, "SERVE_POLL_S", 0.02)
+        yield
 
 
 @pytest.fixture

@@ -100,7 +100,8 @@ class Receiver(ReceivedFrames):
         self.http_port = self._http.server_port
         if self._grpc is not None:
             self._grpc.start()
-        threading.Thread(target=self._http.serve_forever, name="otlp-http", daemon=True).start()
+        threading.Thread(target=self._http.serve_forever, args=(limits.SERVE_POLL_S,), name="otlp-http",
+                         daemon=True).start()
 
     @property
     def grpc_endpoint(self) -> str | None:

@@ -25,3 +25,4 @@ GRPC_MESSAGE_TIMEOUT_S = 10.0          # a gRPC call's message is due within thi
 GRPC_SLOW_MESSAGE_S = 0.25             # a gRPC message still arriving after this gives its place up to a waiting call
 GRPC_SLOW_PEER_S = 10.0                # a connection that had a call cut: its next calls wait behind others
 CHANGES_MAX_WAIT_S = 30.0              # the longest the page's /api/changes holds a question
+SERVE_POLL_S = 0.5                     # how often an HTTP server's thread looks for stop() (socketserver's default)

@@ -248,7 +248,8 @@ class PageServer:
             self._page.index.close()
             raise
         self.host, self.port = host, self._http.server_port
-        threading.Thread(target=self._http.serve_forever, name="receiver-page", daemon=True).start()
+        threading.Thread(target=self._http.serve_forever, args=(limits.SERVE_POLL_S,), name="receiver-page",
+                         daemon=True).start()
 
     @property
     def url(self) -> str:
