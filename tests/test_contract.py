@@ -233,3 +233,24 @@ def test_a_root_that_is_a_child_of_a_leaked_context(tele):
             pass
     assert verdict(Trace(Span("x"))).reason == "span-not-root"
     leaked.end()
+
+
+def test_a_right_answer_never_reads_the_sessions_spans_and_a_parent_from_an_earlier_cell_is_still_found(tele):
+    """Every span recorded so far is read only to place a parent or link the cell did not make
+    (a long session holds up to capture.MAX_ITEMS spans: reading them cost ~0.7 s a check at
+    20,000), so a right answer costs what its own spans cost."""
+    reads = []
+
+    def everything():
+        reads.append(1)
+        return capture.spans_df()
+
+    hello(tele.tracer)
+    assert judge(HELLO, attempts.spans(), everything=everything) is None and reads == []
+    with tele.tracer.start_as_current_span("hello") as old:
+        pass
+    attempts.start()
+    with trace.use_span(old):   # a context left from an earlier cell
+        hello(tele.tracer)
+    result = judge(HELLO, attempts.spans(), everything=everything)
+    assert result.reason == "span-old-parent" and "an earlier cell made" in result.message and reads == [1]

@@ -154,16 +154,49 @@ def _notes(span: Span) -> str:
 
 # ---------------------------------------------------------------- judging
 
-def judge(contract: Trace, here: pd.DataFrame, *, unfinished=(), everything: pd.DataFrame | None = None,
+class Recorded:
+    """Span rows by id: the cell's own at once; every span recorded so far (``everything``, a
+    frame or a function returning one) read only when an id is not among the cell's own — a
+    parent or link from an earlier cell — so a right answer never reads a long session's spans."""
+
+    def __init__(self, here: pd.DataFrame, everything):
+        self._mine = {r["span_id"]: r for r in here.to_dict("records")}
+        self._here, self._everything, self._all = here, everything, None
+
+    def frame(self) -> pd.DataFrame:
+        if self._everything is None:
+            return self._here
+        if callable(self._everything):
+            self._everything = self._everything()
+        return self._everything
+
+    def get(self, span_id, default=None):
+        if span_id in self._mine or span_id is None:
+            return self._mine.get(span_id, default)
+        if self._all is None:
+            self._all = {r["span_id"]: r for r in self.frame().to_dict("records")}
+            self._all.update(self._mine)
+        return self._all.get(span_id, default)
+
+    def __contains__(self, span_id) -> bool:
+        return self.get(span_id) is not None
+
+    def __getitem__(self, span_id):
+        row = self.get(span_id)
+        if row is None:
+            raise KeyError(span_id)
+        return row
+
+
+def judge(contract: Trace, here: pd.DataFrame, *, unfinished=(), everything=None,
           what: str = "This cell") -> Result | None:
     """None when ``here`` (the spans the cell made) is exactly ``contract``; otherwise the
     first difference, as a ✗ in the learner's terms. ``unfinished``: names of spans the
-    cell started and never ended; ``everything``: every span recorded so far (to tell a
-    parent made by an earlier cell from one made elsewhere)."""
+    cell started and never ended; ``everything``: every span recorded so far, or a function
+    that returns them, called only if needed (to tell a parent made by an earlier cell from
+    one made elsewhere)."""
     here = here.reset_index(drop=True)
-    everything = here if everything is None else everything
-    by_id = {r["span_id"]: r for r in everything.to_dict("records")}
-    by_id.update({r["span_id"]: r for r in here.to_dict("records")})
+    by_id = Recorded(here, everything)
     mine = set(here.span_id)
     expected = {s.name: s for s in contract.spans}
 
@@ -173,7 +206,7 @@ def judge(contract: Trace, here: pd.DataFrame, *, unfinished=(), everything: pd.
                          f"Start it with `with tracer.start_as_current_span({name!r}):`, which ends it at the end "
                          f"of the block (or call span.end()).", "span-not-ended")
     for span in contract.spans:
-        found = _missing_or_counted(span, contract, here, everything, what)
+        found = _missing_or_counted(span, contract, here, by_id.frame, what)
         if found is not None:
             return found
     extra = _extra(contract, here, by_id, what)
@@ -190,7 +223,7 @@ def judge(contract: Trace, here: pd.DataFrame, *, unfinished=(), everything: pd.
     return None
 
 
-def _missing_or_counted(span: Span, contract: Trace, here, everything, what) -> Result | None:
+def _missing_or_counted(span: Span, contract: Trace, here, recorded, what) -> Result | None:
     rows = here[here.name == span.name]
     if rows.empty:
         unexpected = [n for n in dict.fromkeys(here.name) if n not in contract.names()]
@@ -200,6 +233,7 @@ def _missing_or_counted(span: Span, contract: Trace, here, everything, what) -> 
         if here.empty:
             return wrong(f"{what} made no span at all, so there is no {span.name!r}. The check judges only the cell "
                          f"it is in: put your code in this cell and run it.", "span-missing")
+        everything = recorded()
         earlier = "" if everything[everything.name == span.name].empty or len(everything) == len(here) else \
             " (an earlier cell made one, but the check judges only this cell)"
         hint = _hint(span, "missing")

@@ -155,7 +155,7 @@ def trace_verdict(received=None) -> Result | None:
         return None
     if received is not None:
         return judge(contract, received, what="This cell (at the receiver)")
-    return judge(contract, attempts.spans(), unfinished=attempts.unfinished_spans(), everything=capture.spans_df())
+    return judge(contract, attempts.spans(), unfinished=attempts.unfinished_spans(), everything=capture.spans_df)
 
 
 def judged(check):

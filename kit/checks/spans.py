@@ -11,6 +11,7 @@ from opentelemetry import trace
 from kit import attempts, capture
 from kit.checks._result import Result, did_you_mean, names, ok, wrong
 from kit.checks.contract import KIND_HINTS  # noqa: F401  (the capstone's checkpoint reads them here too)
+from kit.checks.contract import Recorded
 from kit.checks.exercises import call_learner, judged
 
 
@@ -137,7 +138,7 @@ def check_parent(child: str, parent: str, *, sibling: str | None = None, remote:
     if missing is not None:
         return missing
     here = attempts.spans()
-    by_id = {r["span_id"]: r for r in capture.spans_df().to_dict("records")}
+    by_id = Recorded(here, capture.spans_df)   # the session's spans read only for a parent not made here
     if span.parent_span_id is None:
         linked = [by_id[s]["name"] for _, s in span.links if s in by_id]
         if parent in linked:
@@ -328,7 +329,7 @@ def check_each(name: str, count: int, *, kind: str | None = None, attribute: str
     if len(mine) != count:
         return wrong(f"This cell made {len(mine)} spans called {name!r}, expected {count}: one per message. "
                      f"Did every message arrive before the cell ended (inbox.wait({count}))?", "span-count")
-    by_id = {r["span_id"]: r for r in capture.spans_df().to_dict("records")}
+    by_id = Recorded(spans, capture.spans_df)
     for i, row in enumerate(mine.to_dict("records")):
         if kind and row["kind"] != kind:
             return wrong(f"{name!r} has kind {row['kind']}, expected {kind}.", "span-kind")
