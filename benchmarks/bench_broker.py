@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import paho.mqtt.client as mqtt  # noqa: E402
 
 from kit.broker import Broker, start_broker  # noqa: E402
+from kit.mqtt_broker.codec import varint  # noqa: E402
 from kit.ports import free_port, is_listening  # noqa: E402
 
 MOSQUITTO = shutil.which("mosquitto") or shutil.which("mosquitto", path="/usr/sbin:/usr/local/sbin")
@@ -202,15 +203,6 @@ def subscription_load(topics: int = 50_000, wildcards: int = 5_000) -> list[str]
             + [f"load/floor-{i}/#" for i in range(wildcards - wildcards * 4 // 5)])
 
 
-def remaining_length(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        n, digit = divmod(n, 128)
-        out.append(digit | (128 if n else 0))
-        if not n:
-            return bytes(out)
-
-
 def hold_subscriptions(broker: Broker, filters: list[str], per_packet: int = 1000) -> socket.socket:
     """A client (a bare socket, clean session) subscribed to every filter at QoS 0, each SUBACK read."""
     v5 = broker.protocol != "3.1.1"
@@ -218,7 +210,7 @@ def hold_subscriptions(broker: Broker, filters: list[str], per_packet: int = 100
     reader = sock.makefile("rb")
 
     def send(first: int, body: bytes) -> None:
-        sock.sendall(bytes([first]) + remaining_length(len(body)) + body)
+        sock.sendall(bytes([first]) + varint(len(body)) + body)
 
     def read() -> int:
         """The next packet's type (its body is skipped)."""

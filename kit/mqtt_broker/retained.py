@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
+from kit.mqtt_broker.topics import descend
+
 if TYPE_CHECKING:
     from kit.mqtt_broker.sessions import Message
 
@@ -36,14 +38,7 @@ class RetainedMessages:
 
     def set(self, msg: Message) -> None:
         """Keep ``msg`` as its topic's retained message (replacing the one before)."""
-        node = self.root
-        for level in msg.topic.split("/"):
-            if node.children is None:
-                node.children = {}
-            child = node.children.get(level)
-            if child is None:
-                child = node.children[level] = Node()
-            node = child
+        node = descend(self.root, msg.topic.split("/"), Node)
         if node.message is None:
             self.count += 1
         node.message = msg

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterator
 
+from kit.mqtt_broker.topics import descend
+
 if TYPE_CHECKING:
     from kit.mqtt_broker.sessions import Session, Subscription
 
@@ -57,14 +59,7 @@ class SubscriptionTree:
 
     def add(self, session: Session, sub: Subscription) -> None:
         """Add (or replace) the session's subscription to ``sub.topic_filter`` (in its group, if shared)."""
-        node = self.root
-        for level in sub.topic_filter.split("/"):
-            if node.children is None:
-                node.children = {}
-            child = node.children.get(level)
-            if child is None:
-                child = node.children[level] = Node()
-            node = child
+        node = descend(self.root, sub.topic_filter.split("/"), Node)
         if sub.share is None:
             if node.subscribers is None:
                 node.subscribers = {}

@@ -43,3 +43,17 @@ def matches_levels(f: list[str], t: list[str]) -> bool:
         if i >= len(t) or (level != "+" and level != t[i]):
             return False
     return len(f) == len(t)
+
+
+def descend(root, levels, new_node):
+    """The tree node at ``levels`` below ``root`` (a node has ``children``: None or level → node),
+    made on the way with ``new_node()`` where missing (the subscription and retained trees)."""
+    node = root
+    for level in levels:
+        if node.children is None:
+            node.children = {}
+        child = node.children.get(level)
+        if child is None:
+            child = node.children[level] = new_node()
+        node = child
+    return node
