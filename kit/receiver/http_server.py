@@ -270,7 +270,8 @@ def _handler(received, budget, hosts):
             super().send_error(code, message, explain)
 
         def log_error(self, format, *args):
-            if "timed out" in format:
+            # the socket's own timeout and the reaper fire at the same deadline: one note only
+            if "timed out" in format and self.server.claim_late(self.connection):
                 received.note("http", getattr(self, "path", ""), 408,
                               "the request line or headers did not arrive in time")
 
@@ -334,6 +335,14 @@ class HTTPServer(ThreadingHTTPServer):
             if done:
                 self._late.discard(sock)
 
+    def claim_late(self, sock) -> bool:
+        """Mark ``sock`` as cut at its header deadline; True for the first to mark it (who notes the 408)."""
+        with self._lock:
+            if sock in self._late:
+                return False
+            self._late.add(sock)
+            return True
+
     def was_late(self, sock) -> bool:
         with self._lock:
             return sock in self._late
@@ -344,11 +353,14 @@ class HTTPServer(ThreadingHTTPServer):
             with self._lock:
                 late = [s for s, deadline in self._watched.items() if deadline < now]
             for sock in late:
-                self.received.note("http", "", 408, f"the request line and headers took more than "
-                                                    f"{limits.HEADER_TIMEOUT_S:g} s")
                 with self._lock:
-                    self._watched.pop(sock, None)
+                    if self._watched.pop(sock, None) is None:
+                        continue  # its request ended meanwhile
+                    first = sock not in self._late  # (its own timeout may have noted it first)
                     self._late.add(sock)
+                if first:
+                    self.received.note("http", "", 408, f"the request line and headers took more than "
+                                                        f"{limits.HEADER_TIMEOUT_S:g} s")
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:

@@ -579,7 +579,13 @@ async function follow() {
     } catch (err) { await sleep(2000); }   // the receiver stopped: try again
   }
 }
-later(route).then(follow);
+async function start() {   // the count of requests first, so one arriving while the page loads is followed
+  try { seen = (await (await fetch("/api/changes?after=-1&timeout_s=0", {cache: "no-store"})).json()).requests; }
+  catch (err) { seen = -1; }
+  await later(route);
+  follow();
+}
+start();
 """
 
 PAGE = """<!doctype html>
