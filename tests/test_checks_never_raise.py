@@ -208,3 +208,29 @@ def test_the_printed_end_to_end_time_is_accepted():
     shown = ok.message.split("took ")[1].split(" ms")[0]
     assert ok.passed and shown == "4.5" and check_end_to_end(spans, float(shown), sensor="s-2").passed
     assert check_end_to_end(spans, 4.3, sensor="s-2").reason == "answer-wrong"
+
+
+def test_another_alerts_time_is_caught_even_when_it_is_close_to_the_first():
+    """A CI run once gave ✓ to the last alert's trace: its end-to-end time was within the 0.05 ms
+    allowed for typing the printed value. A computed answer that is exactly another alert's time,
+    and not the first's, is that alert; the printed value typed in still passes."""
+    t = pd.Timestamp("2026-01-01", tz="UTC")
+    rows = []
+    for number, (offset_ms, took_ms) in enumerate([(0, 5.1234), (20, 5.1391), (40, 5.1002)]):
+        trace, reading, alert = f"{number + 1:x}" * 32, f"{2 * number + 1:x}" * 16, f"{2 * number + 2:x}" * 16
+        rows += [(trace, reading, None, "read temperature", "sensor", t + pd.Timedelta(offset_ms, "ms"), 0.5),
+                 (trace, alert, reading, "publish alerts/s-2", "alerter",
+                  t + pd.Timedelta(offset_ms + 1, "ms"), took_ms - 1)]
+    spans = pd.DataFrame(rows, columns=["trace_id", "span_id", "parent_span_id", "name", "service", "start",
+                                        "duration_ms"])
+    from kit.checks.traces import _end_to_end
+    times = [_end_to_end(spans[spans.trace_id == trace]) for trace in spans.trace_id.unique()]
+    assert check_end_to_end(spans, times[0], sensor="s-2").passed
+    assert check_end_to_end(spans, 5.1, sensor="s-2").passed  # the printed value, typed
+    for number in (2, 3):
+        result = check_end_to_end(spans, times[number - 1], sensor="s-2")
+        assert result.reason == "answer-not-first" and f"alert number {number} of 3" in result.message, result
+    # the learner's own arithmetic on nanosecond timestamps is still the first alert's answer
+    first = spans[spans.trace_id == spans.trace_id.iloc[0]]
+    ns = (first.start + pd.to_timedelta(first.duration_ms, unit="ms")).max().value - first.start.min().value
+    assert check_end_to_end(spans, ns / 1e6, sensor="s-2").passed

@@ -93,13 +93,23 @@ def check_end_to_end(spans, answer_ms, sensor: str, tolerance_ms: float = 0.05) 
                      f"{str(answer_ms)[:40]!r}.", "answer-not-a-number")
     answer_ms = float(answer_ms)
     exact = 0.001  # the usual wrong answers are computed, not typed: name one only when it is that number
+    same = 1e-5    # a computed time is one alert's to the nanosecond; alerts can be within the tolerance of each other
+    others = [_end_to_end(spans[spans.trace_id == other]) for other in alerts.trace_id.iloc[1:]]
+
+    def another_alert(within: float) -> Result | None:
+        for number, other in enumerate(others, start=2):
+            if abs(answer_ms - other) <= within:
+                return wrong(f"{answer_ms:.4f} ms is the end-to-end time of alert number {number} of {len(alerts)}, not "
+                             f"of the first: sort the 'publish alerts/{sensor}' spans by start and take the earliest's "
+                             f"trace.", "answer-not-first")
+        return None
+
+    if abs(answer_ms - expected) > same and (taken := another_alert(same)) is not None:
+        return taken
     if abs(answer_ms - expected) <= tolerance_ms:
         return ok(f"The first alert for {sensor} took {expected:.1f} ms from the reading to the alert's processing.")
-    for number, other in enumerate(alerts.trace_id.iloc[1:], start=2):
-        if abs(answer_ms - _end_to_end(spans[spans.trace_id == other])) <= exact:
-            return wrong(f"{answer_ms:.1f} ms is the end-to-end time of alert number {number} of {len(alerts)}, not of the "
-                         f"first: sort the 'publish alerts/{sensor}' spans by start and take the earliest's trace.",
-                         "answer-not-first")
+    if (taken := another_alert(exact)) is not None:
+        return taken
     if abs(answer_ms * 1000 - expected) <= tolerance_ms:  # (in seconds, the printed digits are too few to be exact)
         return wrong(f"{answer_ms!r} looks like seconds: give milliseconds (× 1000).", "answer-seconds")
     if abs(answer_ms - trace.duration_ms.sum()) <= exact:
