@@ -31,14 +31,17 @@ functions return everything captured so far.
 
 from __future__ import annotations
 
+import sys
 import threading
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from kit import capture, running
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["start", "current", "spans", "unfinished_spans", "logs", "metric_points", "metric_changes",
            "read_metrics", "received", "watch_cells", "thread_errors", "paho_clients", "new_clients", "cell_has"]
@@ -156,6 +159,7 @@ def metric_changes(name: str | None = None) -> pd.DataFrame:
             row["buckets_change"] = [a - b for a, b in zip(point["value"]["buckets"], old_buckets)]
             row["sum_change"] = point["value"]["sum"] - (old["value"]["sum"] if old is not None else 0)
         rows.append(row)
+    import pandas as pd
     return pd.DataFrame(rows, columns=["service", "name", "kind", "unit", "attributes", "before", "after",
                                        "change", "sum_change", "bounds", "buckets_change"])
 
@@ -322,6 +326,8 @@ def _execution_count() -> int | None:
 
 
 def _shell():
+    if "IPython" not in sys.modules:  # a running IPython shell has imported it; a script need not pay for it
+        return None
     try:
         from IPython import get_ipython
     except ImportError:

@@ -23,8 +23,8 @@ from __future__ import annotations
 import threading
 from collections import deque
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.metrics.export import (
     Gauge,
@@ -35,6 +35,9 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.trace import format_span_id, format_trace_id
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from kit.rows import (  # noqa: F401  (none_for_missing: kept here too, as before)
     LOG_COLUMNS,

@@ -59,7 +59,10 @@ import base64
 import math
 from datetime import datetime
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: a service that only sends pays nothing for it
+    import pandas as pd
 
 MAX_ITEMS = 50_000  # rows of each signal a store keeps (the newest): the kit's capture and a receiver's
 
@@ -128,6 +131,7 @@ def frame_of(signal: str, rows: list, columns: list | None = None) -> pd.DataFra
     """Rows of ``signal`` (``"spans"``, ``"logs"``, ``"metrics"``, ``"requests"``) as the DataFrame
     the views draw: spans in start order, missing ids as None. ``columns``: a receiver's
     (:data:`RECEIVED_COLUMNS`) unless given."""
+    import pandas as pd
     df = pd.DataFrame(rows, columns=RECEIVED_COLUMNS[signal] if columns is None else columns)
     if signal == "spans":
         df = df.sort_values("start", kind="stable").reset_index(drop=True)

@@ -166,3 +166,24 @@ def test_a_service_stops_within_its_deadline_against_a_black_hole_collector(blac
     assert code == 0 and "telemetry flushed" in out and "Traceback" not in err, err
     assert took < 5 + 2.5, f"the stop took {took:.1f} s"
     assert "failed" in err or "did not finish within 5 s" in err
+
+
+@pytest.mark.parametrize("program", ["services/sensor.py", "services/processor.py", "services/alerter.py",
+                                     "capstone/solution/by_hand/sensor.py", "capstone/solution/by_hand/vent.py",
+                                     "capstone/solution/by_hand/controller.py"])
+def test_a_program_that_sends_telemetry_never_loads_pandas_or_ipython(program):
+    """A service imports the kit's telemetry and propagation helpers; the frames and the kernel's
+    watermark are the notebook's business. Loading pandas and IPython made each program start
+    0.8 s slower (the lab starts three of them at every run)."""
+    import ast
+    path = ROOT / program
+    imports = [ast.unparse(node) for node in ast.parse(path.read_text()).body
+               if isinstance(node, (ast.Import, ast.ImportFrom))]
+    code = "\n".join(["import sys", f"sys.path[:0] = [{str(ROOT)!r}, {str(path.parent)!r}]", *imports,
+                      "from kit.telemetry import setup", "setup('probe')",
+                      "print(sorted(m for m in ('pandas', 'numpy', 'IPython', 'matplotlib') if m in sys.modules))"])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update(OTEL_TRACES_EXPORTER="none", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
