@@ -615,3 +615,42 @@ def test_the_open_page_shows_a_new_trace_within_seconds_and_keeps_what_is_open(c
         page.close()
     finally:
         receiver.stop()
+
+
+def test_a_spans_links_are_listed_once_with_their_attributes_and_lead_to_the_linked_span(chromium):
+    """The waterfall's details list a span's links; the page's extras list them again, clickable
+    and with their attributes. Opened, the span shows each link once (it showed it twice)."""
+    from opentelemetry import trace
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from kit.receiver import start_receiver
+    receiver = start_receiver(grpc_port=0, http_port=0)
+    provider = TracerProvider(resource=Resource.create({"service.name": "batcher"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=receiver.http_endpoint + "/v1/traces")))
+    try:
+        tracer = provider.get_tracer("links")
+        with tracer.start_as_current_span("receive reading") as first:
+            pass
+        with tracer.start_as_current_span("process batch",
+                                          links=[trace.Link(first.get_span_context(), {"batch.reason": "full"})]) as b:
+            pass
+        provider.force_flush()
+        tid, linked = (format(b.get_span_context().trace_id, "032x"), format(first.get_span_context().span_id, "016x"))
+        linked_trace = format(first.get_span_context().trace_id, "032x")
+        page = _page(chromium, receiver.serve_page(port=0).url, (1366, 768), f"#trace={tid}")
+        page.locator("#view .kit-waterfall > details > summary").first.click()
+        page.wait_for_selector("#view details[open] .span-extra")
+        opened = page.locator("#view details[open]").first
+        text = opened.inner_text()
+        assert text.count(linked) == 1 and text.count("batch.reason") == 1, text
+        opened.locator(f"a[href='#trace={linked_trace}&span={linked}']").click()
+        page.wait_for_selector(f"#view .trace-head[data-trace-id='{linked_trace}']")
+        page.wait_for_selector(f"#view details[open][data-span-id='{linked}']")
+        assert not page.errors
+        page.close()
+    finally:
+        provider.shutdown()
+        receiver.stop()

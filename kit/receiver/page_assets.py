@@ -327,6 +327,8 @@ async function loadExtra(d) {
   let html = ui.extras.get(serial);
   if (html === undefined) { html = (await text("/part/span/" + serial)).text; ui.extras.set(serial, html); }
   box.innerHTML = html;
+  if ($("tr.extra-links", box))   // the page's links (each a link, with its attributes) stand for the waterfall's row
+    for (const th of $$("table:not(.span-extra) th", d)) if (th.textContent === "links") th.parentElement.remove();
 }
 function openSpan(spanId) {
   const d = ui.rows.find(r => r.dataset.spanId === spanId);

@@ -480,7 +480,8 @@ def span(index, serial: int) -> str:
             f"{e(label)}: {_whole_link(serial, path, page_values.value_at(row, path))}" for label, path, _ in cut)))
     link = f"#trace={trace_id}&span={span_id}"
     sections.append(("permalink", f'<a class="permalink" href="{e(link)}">{e(link)}</a>'))
-    cells = "".join(f'<tr><th>{e(k)}</th><td>{v}</td></tr>' for k, v in sections)
+    mark = {True: ' class="extra-links"', False: ""}   # the page script drops the waterfall's own links row for it
+    cells = "".join(f'<tr{mark[k.startswith("links (")]}><th>{e(k)}</th><td>{v}</td></tr>' for k, v in sections)
     return f'<table class="span-extra tex2jax_ignore mathjax_ignore" data-serial="{serial}">{cells}</table>'
 
 
