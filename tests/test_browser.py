@@ -654,3 +654,42 @@ def test_a_spans_links_are_listed_once_with_their_attributes_and_lead_to_the_lin
     finally:
         provider.shutdown()
         receiver.stop()
+
+
+def test_a_trace_that_arrives_while_the_page_loads_its_list_is_listed(chromium):
+    """The race CI once lost: the page's first list was made before a trace arrived, and the page
+    began following the receiver after it, so that trace was counted as seen and never listed.
+    Here the first list is fetched, then the trace is sent, then the list reaches the page."""
+    import time
+
+    import page_traffic
+    from kit.receiver import start_receiver
+    receiver = start_receiver(grpc_port=0, http_port=0)
+    page = None
+    try:
+        url = receiver.serve_page(port=0).url
+        page_traffic.lessons(receiver, 2)
+        page = chromium.new_page(viewport={"width": 1366, "height": 768})
+        page.errors, first = [], []
+        page.on("pageerror", lambda err: page.errors.append(str(err)))
+
+        def list_then_trace(route):
+            if first:
+                return route.continue_()
+            first.append(route.request.url)
+            response = route.fetch()                  # the list as it stands: two traces
+            batch = page_traffic.Batch()
+            page_traffic.greenhouse(batch, 30, time.time_ns())
+            page_traffic.send(receiver, batch)          # arrives before the page has the list
+            route.fulfill(response=response)
+
+        page.route("**/part/results?*", list_then_trace)
+        page.goto(url + "/", timeout=30_000)
+        page.wait_for_selector("#results .trace-item", timeout=30_000)
+        assert first, "the page's list was never asked for"
+        page.locator(f"#results .trace-item[data-trace-id='{page_traffic.trace_id(30)}']").wait_for(timeout=15_000)
+        assert not page.errors
+    finally:
+        if page is not None:
+            page.close()
+        receiver.stop()
