@@ -271,6 +271,21 @@ VARIANTS = {
                               (COUNT, COUNT + '            span.set_status(Status(StatusCode.ERROR, '
                                               'state.get("error", "")))\n')]},
     },
+    "forecast_a_client_call": {
+        "why": "complete, with the forecast's span a CLIENT span: fetch_forecast() calls the weather service, "
+               "and CLIENT is the kind of a call out to another service (only a span that wraps a message is "
+               "the 2023 blog's CLIENT)",
+        "wrong": [],
+        "edits": {"controller.py": [('with tracer.start_as_current_span("fetch forecast"):',
+                                     'with tracer.start_as_current_span("fetch forecast", kind=SpanKind.CLIENT):')]},
+    },
+    "client_span_wraps_the_alert": {
+        "why": "everything, but the controller wraps the alert's PRODUCER span in a CLIENT span named as an action",
+        "wrong": ["kinds and parents"], "says": "'raise alarm' is CLIENT",
+        "edits": {"controller.py": [(ALERT_SPAN, ALERT_SPAN.replace(
+            "with tracer.start_as_current_span(", 'with tracer.start_as_current_span("raise alarm", '
+                                                  'kind=SpanKind.CLIENT), tracer.start_as_current_span(', 1))]},
+    },
     "linked_consumers": {
         "why": "complete, the other way the messaging conventions allow: each CONSUMER span starts a trace of its "
                "own, linked to the producer's span, and the baggage still travels",
