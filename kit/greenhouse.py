@@ -83,6 +83,7 @@ class Read:
 
 
 LOGGED = {"sensor": 1, "controller": 2, "vent": 1}   # records each program writes per read request, as given
+LOGGED_ERRORS = {"controller": 1, "vent": 1}       # ERROR records each writes about a failed command, as given
 
 READS = (Read("the morning read", "08:00", 16.5, "close", "ok"),
          Read("the afternoon read", "14:02", 31.5, "open", "failed"))

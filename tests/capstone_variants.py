@@ -286,6 +286,12 @@ VARIANTS = {
             "with tracer.start_as_current_span(", 'with tracer.start_as_current_span("raise alarm", '
                                                   'kind=SpanKind.CLIENT), tracer.start_as_current_span(', 1))]},
     },
+    "failure_logged_as_info": {
+        "why": "everything, but the vent logs its failure with log.info: no ERROR record to search for",
+        "wrong": ["logs"], "says": "the vent wrote 0 ERROR records about the failed command",
+        "edits": {"vent.py": [('log.error("%s failed: %s", command["action"], exc)',
+                               'log.info("%s failed: %s", command["action"], exc)')]},
+    },
     "linked_consumers": {
         "why": "complete, the other way the messaging conventions allow: each CONSUMER span starts a trace of its "
                "own, linked to the producer's span, and the baggage still travels",

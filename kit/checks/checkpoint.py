@@ -43,7 +43,7 @@ import pandas as pd
 
 from kit.checks._result import Result, did_you_mean, names
 from kit.checks.spans import KIND_HINTS
-from kit.greenhouse import HOPS, LOGGED, SERVICES, Hop, Run
+from kit.greenhouse import HOPS, LOGGED, LOGGED_ERRORS, SERVICES, Hop, Run
 
 SLOW_MS = 250          # fetch_forecast() sleeps 300 ms: a span that covers it lasts at least this long
 COUNTER, HISTOGRAM = "greenhouse.commands", "greenhouse.decision.duration"
@@ -862,10 +862,30 @@ def _logs(story: _Story) -> Finding:
             return _wrong(name, f"{said} is in span {span['name']!r}, in a trace that is no read request's: it was "
                           f"written in a span that does not continue the request (see 'one trace').")
         counts[r["service"]] += 1
+    failed = sum(r.read.outcome == "failed" for r in run.requests)
+    for service, per_failure in LOGGED_ERRORS.items():
+        records = ours[ours.service == service]
+        errors = int(sum(_is_error(sev, num) for sev, num in zip(records.severity, records.get(
+            "severity_number", pd.Series([None] * len(records), index=records.index)))))
+        if errors < per_failure * failed:
+            return _wrong(name, f"the {service} wrote {errors} ERROR record{'s' * (errors != 1)} about the failed "
+                          f"command; the app as given writes {per_failure * failed} (log.error): the failure is the "
+                          f"record someone searches for, by its severity. Fix: keep the {service}'s log.error call "
+                          f"for the failure.")
     shown = ", ".join(f"{s} {n}" for s, n in counts.items())
     where = ", each in its read request's trace" if whole else ""
     return _ok(name, f"every one of the app's {sum(counts.values())} log records about the requests carries the trace "
                      f"and span it was written in ({shown}{where}).")
+
+
+def _is_error(severity, number) -> bool:
+    """ERROR or worse, by OTLP's severity number (17-24) or, without one, by its text."""
+    try:
+        if number is not None and not pd.isna(number) and int(number) > 0:
+            return int(number) >= 17
+    except (TypeError, ValueError):
+        pass
+    return str(severity).upper().startswith(("ERROR", "FATAL", "CRITICAL"))
 
 
 def _carries_messages(span: dict, spans) -> bool:

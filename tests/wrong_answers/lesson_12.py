@@ -43,6 +43,8 @@ WRONG = {
         Wrong("the greenhouse id typed into the vent's span", "typed in", edits=half_done("greenhouse_typed_in")),
         Wrong("the command published after the span for the reading ended", "is not inside its span for the reading",
               edits=half_done("publish_outside_consumer")),
+        Wrong("the vent's failure logged with log.info", "the vent wrote 0 ERROR records",
+              edits=half_done("failure_logged_as_info")),
     ],
     "12.2": [
         Wrong("the script started as it is, without opentelemetry-instrument", "start each script under opentelemetry-instrument",
@@ -54,4 +56,9 @@ WRONG = {
         Wrong("no JSON payload option for the 3.1.1 vent", "OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD=true for the vent",
               edits=[('           "OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD": "true"}', "           }")]),
     ],
+}
+
+RIGHT = {
+    "12.1": [Wrong("the forecast's span a CLIENT span: a call out to the weather service", "",
+                   edits=half_done("forecast_a_client_call"))],
 }
