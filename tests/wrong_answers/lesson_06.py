@@ -171,7 +171,7 @@ RIGHT = {
 # repeated key, and a publisher that sends traceparent twice or one it typed with its flags cleared.
 WRONG["6.1"] += [
     Wrong("the setter clears the Properties to write the list back: the message's other properties go too",
-          "the Properties' own properties are gone",
+          "own properties are gone after setter.set",
           edits=[(SETTER, "        pairs = [(k, v) for k, v in getattr(carrier, 'UserProperty', None) or [] if k != key]\n"
                           "        carrier.clear()\n        carrier.UserProperty = pairs + [(key, value)]\n")]),
     Wrong("the setter replaces the first pair of the key only: a key sent twice stays twice",

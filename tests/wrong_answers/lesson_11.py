@@ -99,7 +99,7 @@ WRONG["11.2"] += [
     Wrong("the baggage header split by hand: a percent-encoded value is not decoded", "percent-encoded",
           edits=[("    offered = baggage.get_all(propagate.extract(carrier))  # what the sender put in its baggage\n",
                   "    offered = dict(item.strip().split('=', 1) for item in carrier.get('baggage', '').split(',') if '=' in item)\n")]),
-    Wrong("the trace context extracted on top of the current context", "was current when it was called",
+    Wrong("the trace context extracted on top of the current context", "that was current when it was called",
           edits=[("    ctx = w3c.extract(carrier)  # the trace context only\n",
                   "    ctx = w3c.extract(carrier, context=context.get_current())  # the trace context only\n")],
           before="from opentelemetry import context"),
