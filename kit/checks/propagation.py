@@ -356,6 +356,7 @@ def check_json_propagation(inject, extract) -> Result:
     from opentelemetry.trace import TraceState
 
     rng = drawn.rng("7.1")
+    reading = round(rng.uniform(10, 35), 2)
     tenant = drawn.tenant(rng)
     state = "congo=t61rcWkgMzE"
 
@@ -367,7 +368,6 @@ def check_json_propagation(inject, extract) -> Result:
 
     spans = [_current(_random_span()), _current(_random_span())]
     outs = []
-    reading = round(rng.uniform(10, 35), 2)
     for payload, fields in ((f'{{"t": {reading}, "unit": "C"}}'.encode(), {"t": reading, "unit": "C"}),
                             (b'{"id": 7}', {"id": 7}), (b"{}", {}), (b' {"t": 1}', {"t": 1}),
                             ('{"t": 21.5, "unit": "\u00b0C", "note": "fen\u00eatre ouverte"}'.encode(),
