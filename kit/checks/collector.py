@@ -64,6 +64,15 @@ def check_collector_config(text: str, *, otlp_to: str | None = None, debug: bool
         if (settings.get("tls") or {}).get("insecure") is not True:
             return wrong(f"exporters.{name} has no `tls: insecure: true` (the boolean true): the otlp exporter uses "
                          f"TLS by default, and the Jaeger in the stack speaks plain gRPC, so every export would fail.")
+        if "jaeger" in host:
+            other = [(p, e) for p, pipeline in pipelines.items() if p.split("/")[0] != "traces"
+                     for e in (pipeline or {}).get("exporters") or [] if e in to_host]
+            if other:
+                pipeline, exporter = other[0]
+                return wrong(f"service.pipelines.{pipeline} exports to {exporter}, but Jaeger stores traces only: it "
+                             f"refuses {pipeline.split('/')[0]} (Unimplemented), so every export of them fails and is "
+                             f"logged as an error. Send Jaeger traces only (metrics belong to a metrics back end, such as the "
+                             f"prometheus exporter).")
     if debug and not any(e.split("/")[0] == "debug" for e in used):
         return wrong("The traces pipeline has no console destination any more: keep one, with the debug exporter "
                      "(it replaced logging), in service.pipelines.traces.exporters.")

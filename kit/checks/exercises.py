@@ -308,7 +308,7 @@ def _payloads(rng: random.Random) -> dict:
 def _greenhouse(rng: random.Random) -> dict:
     readings = []
     for i in range(rng.randint(3, 5)):
-        fields = {"t": round(rng.uniform(15, 30), 1)}
+        fields = {"t": round(rng.uniform(15, 30), 1), "unit": '"°C"'}  # UTF-8: '°' is two bytes
         for key in rng.sample(["rh", "co2", "lux", "soil"], rng.randint(0, 3)):
             fields[key] = rng.randint(10, 900)
         readings.append(("{" + ", ".join(f'"{k}": {v}' for k, v in fields.items()) + "}").encode())
@@ -371,6 +371,8 @@ EXERCISES: dict[str, Exercise] = {
                    via=MESSAGE, count=len(d["readings"]),
                    each={"messaging.message.body.size": [len(r) for r in d["readings"]]},
                    hints={"attribute": _body_size_hint,
+                          "value": "The size is in bytes, len(message.payload): the payload's own bytes, not the "
+                                   "decoded text (its '°' is one character but two bytes in UTF-8).",
                           "count": "One per message: did every message arrive before the cell ended "
                                    f"(wait for them: inbox.wait({len(d['readings'])}))?",
                           "missing": "The messages were sent, and none was processed before the cell ended: wait "

@@ -78,6 +78,7 @@ def check_hop(inbox, consumer: str, producer: str, placement: str = "user proper
     (the handler must not raise)."""
     from kit import attempts
     from kit.checks.spans import check_parent, made
+    from kit.propagation import user_properties_getter
 
     from kit.checks.cleanup import _describe
 
@@ -112,6 +113,14 @@ def check_hop(inbox, consumer: str, producer: str, placement: str = "user proper
         return wrong(f"{carried.count(None)} of the {len(messages)} messages this cell received carried no "
                      f"traceparent: every publish must carry the context (was the message published twice, "
                      f"once without it?).", "hop-some-without-context")
+    if placement != "json":
+        repeated = max(len(user_properties_getter.get(m.properties, "traceparent") or []) for m in messages)
+        if repeated > 1:
+            return wrong(f"The message on {messages[-1].topic!r} carried traceparent {repeated} times: "
+                         f"`properties.UserProperty = [...]` appends in paho, so assigning twice sends every pair "
+                         f"twice. OpenTelemetry Python takes the first, other SDKs reject such a message: send "
+                         f"exactly one, propagate.inject(properties, setter=user_properties_setter) into a fresh "
+                         f"Properties.", "hop-repeated-context")
     span, missing = made(producer)
     if missing is not None:
         return missing
@@ -119,6 +128,12 @@ def check_hop(inbox, consumer: str, producer: str, placement: str = "user proper
     if len(parts) < 3 or parts[2] != span.span_id:
         return wrong(f"The message's traceparent ({carried[-1]}) does not name this cell's {producer!r}: inject "
                      f"inside its `with` block, while it is the current span.", "hop-stale-context")
+    if len(parts) >= 4 and not _sampled(parts[3]) and span.trace_id == parts[1]:
+        return wrong(f"The message's traceparent ({carried[-1]}) names {producer!r}, but its flags say the trace "
+                     f"is not sampled ({parts[3]}, bit 01 clear), though {producer!r} was: the consumer follows "
+                     f"the flags and records nothing. Let the propagator write the traceparent, "
+                     f"{'inject_json_payload(payload)' if placement == 'json' else 'propagate.inject(properties, setter=user_properties_setter)'}"
+                     f", rather than typing it.", "hop-unsampled-context")
     whole = trace_verdict()  # every span of the cell, before the check hands the handler messages of its own
     if whole is None and _judging_nothing():
         whole = check_parent(consumer, producer, remote=True)
@@ -161,6 +176,13 @@ def _how_to_continue(placement: str) -> str:
         return ("is the span started with context=ctx inside on_message, from the ctx extracted there (not from a "
                 "variable of the same name in another cell)?")
     return f"in on_message, {where}, then start the span with context=ctx."
+
+
+def _sampled(flags: str) -> bool:
+    try:
+        return bool(int(flags[:2], 16) & 1)
+    except ValueError:
+        return True  # not flags at all: another check says what is wrong
 
 
 def _traceparent(msg, placement: str) -> str | None:
@@ -222,8 +244,10 @@ def _replay(inbox, original, consumer: str, placement: str) -> Result | None:
     _, error = call_learner(handler, None, None, bare, label="your on_message handler")
     if error:
         what = "a payload that is not JSON" if placement == "json" else "no properties (msg.properties is None)"
+        how = ("extract with extract_json_payload(msg.payload) (it gives an empty context for them)"
+               if placement == "json" else "extract with the getter (it returns nothing for them)")
         return wrong(f"Handed a message with {what}, your handler raised {error}. Messages without context "
-                     f"arrive too: extract with the getter (it returns nothing for them).", "handler-raised")
+                     f"arrive too: {how}.", "handler-raised")
     return None
 
 

@@ -218,10 +218,18 @@ def check_getter_setter(getter, setter) -> Result:
                      f"key must be there once (replace the key you are given, keep the others; assign the list "
                      f"when UserProperty is not set yet).", "setter-keys")
     props = _props([("app", "1")])
+    own = {"ContentType": "application/json", "MessageExpiryInterval": 60, "ResponseTopic": "replies/7"}
+    for name, value in own.items():  # what an application sets beside its user properties
+        setattr(props, name, value)
     for value in (TP1, TP2):
         _, error = _call(put, props, "traceparent", value)
         if error:
             return wrong(f"setter.set(properties, 'traceparent', ...) raised {error}.", "setter-raised")
+    gone = [name for name, value in own.items() if not _same(getattr(props, name, None), value)]
+    if gone:
+        return wrong(f"The Properties' own properties are gone after setter.set(...): {', '.join(gone)} (an application "
+                     f"sets them beside its user properties). Touch only UserProperty: store the new list with "
+                     f"object.__setattr__(carrier, 'UserProperty', pairs), never props.clear().", "setter-drops")
     pairs = _pairs(props) or []
     sent = [v for k, v in pairs if k == "traceparent"]
     if len(sent) > 1:
@@ -234,6 +242,21 @@ def check_getter_setter(getter, setter) -> Result:
     if ("app", "1") not in pairs:
         return wrong(f"The application's own user property ('app', '1') is gone ({_short(pairs)}): replace only the "
                      f"key you set, keep the others.", "setter-drops")
+    twice = _props([("traceparent", TP1), ("app", "1"), ("traceparent", TP2)])  # a message that came with it twice
+    _, error = _call(put, twice, "traceparent", TP1)
+    if error:
+        return wrong(f"setter.set(properties, 'traceparent', ...) on properties that hold it twice raised {error}.",
+                     "setter-raised")
+    pairs = _pairs(twice) or []
+    sent = [v for k, v in pairs if k == "traceparent"]
+    if len(sent) > 1:
+        return wrong(f"Setting traceparent on properties that already hold it twice (a message re-published as it "
+                     f"came) left {_short(pairs)}: it still holds it {len(sent)} times. Remove every pair of the "
+                     f"key, then add the new one: [(k, v) for k, v in pairs if k != key] + [(key, value)].",
+                     "setter-appends")
+    if sent != [TP1] or ("app", "1") not in pairs:
+        return wrong(f"Setting traceparent on properties that already hold it twice left {_short(pairs)}: expected it "
+                     f"once, with the value set, and ('app', '1') kept.", "setter-value")
     return _round_trip(get, setter)
 
 
@@ -315,30 +338,49 @@ NOT_OBJECTS = [b"21.5", b"21.50", b"1E2", b"[21.50, 1e3]", b"\x89PNG\r\n\x1a\n",
 
 @judged
 def check_json_propagation(inject, extract) -> Result:
-    """``inject(payload) -> bytes`` adds ``traceparent`` (and ``tracestate``) as fields of a
-    JSON object payload's outermost object, keeping its own fields, and returns every
-    other payload byte for byte (a number written ``21.50`` stays ``21.50``);
-    ``extract(payload) -> Context`` reads them back and gives an empty context for
-    anything else. Neither may raise. The context is a new random one at every run, so a
-    traceparent typed in cannot pass."""
+    """``inject(payload) -> bytes`` adds the current context's fields (``traceparent``,
+    ``tracestate``, ``baggage``) to a JSON object payload's outermost object, keeping its
+    own fields (UTF-8 text included), and returns every other payload byte for byte (a
+    number written ``21.50`` stays ``21.50``); ``extract(payload) -> Context`` reads them
+    all back and gives an empty context for anything else, whatever context is current
+    when it is called. Neither may raise. The context is a new random one at every run,
+    so a traceparent typed in cannot pass."""
     import json
 
     for function, label in ((inject, "inject"), (extract, "extract")):
         if not callable(function):
             return wrong(f"Give the check your two functions themselves, check_json_propagation(inject_json, "
                          f"extract_json): {label} is a {type(function).__name__}.", "not-callable")
-    spans = [_random_span(), _random_span()]
-    outs = []
+    from opentelemetry import context as otel_context
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+    from opentelemetry.trace import TraceState
+
     rng = drawn.rng("7.1")
     reading = round(rng.uniform(10, 35), 2)
+    tenant = drawn.tenant(rng)
+    state = "congo=t61rcWkgMzE"
+
+    def _current(span):  # the context a publisher injects: its span, with a tracestate, and baggage
+        sc = span.get_span_context()
+        span = NonRecordingSpan(SpanContext(sc.trace_id, sc.span_id, is_remote=False, trace_flags=sc.trace_flags,
+                                            trace_state=TraceState.from_header([state])))
+        return span, baggage.set_baggage("tenant.id", tenant, context=trace.set_span_in_context(span))
+
+    spans = [_current(_random_span()), _current(_random_span())]
+    outs = []
     for payload, fields in ((f'{{"t": {reading}, "unit": "C"}}'.encode(), {"t": reading, "unit": "C"}),
                             (b'{"id": 7}', {"id": 7}), (b"{}", {}), (b' {"t": 1}', {"t": 1}),
+                            ('{"t": 21.5, "unit": "\u00b0C", "note": "fen\u00eatre ouverte"}'.encode(),
+                             {"t": 21.5, "unit": "\u00b0C", "note": "fen\u00eatre ouverte"}),
                             (b'{"t": 21.50, "tags": ["a", "b"], "at": {"room": 2}}',
                              {"t": 21.5, "tags": ["a", "b"], "at": {"room": 2}})):
-        span = spans[len(outs) % 2]
+        span, current = spans[len(outs) % 2]
         expected = f"00-{span.get_span_context().trace_id:032x}-{span.get_span_context().span_id:016x}-01"
-        with trace.use_span(span):
+        token = otel_context.attach(current)
+        try:
             out, error = _call(inject, payload)
+        finally:
+            otel_context.detach(token)
         if error:
             return wrong(f"inject({payload!r}) raised {error}.", "inject-raised")
         text = out.decode("utf-8", "replace") if isinstance(out, (bytes, bytearray)) else out
@@ -355,6 +397,10 @@ def check_json_propagation(inject, extract) -> Result:
                 return wrong(f"The traceparent is inside {nested[0]!r}, not at the root of the object: the W3C "
                              f"way puts it beside the application's own fields, {{'traceparent': …, 't': 21.5}}.",
                              "inject-nested")
+            if not payload.isascii() and out == payload:
+                return wrong(f"inject({payload!r}) returned it unchanged, with no traceparent field, though it is a "
+                             f"JSON object: JSON is UTF-8, and this one has a '°'. Parse the bytes as they are, "
+                             f"json.loads(payload) (decoding them as ASCII fails on it).", "inject-no-context")
             return wrong(f"inject({payload!r}) returned {_short(out)}, with no traceparent field: call "
                          f"propagate.inject(obj) on the parsed object and serialize it again.", "inject-no-context")
         if obj["traceparent"] != expected:
@@ -364,12 +410,24 @@ def check_json_propagation(inject, extract) -> Result:
         kept = {k: v for k, v in obj.items() if k not in ("traceparent", "tracestate", "baggage")}
         if kept != fields:
             return wrong(f"The application's own fields changed: {payload!r} became {_short(out)}. Keep them as they "
-                         f"are, add only the context fields.", "inject-changed-fields")
+                         f"are, add only the context fields"
+                         + (", and write the JSON back as UTF-8, json.dumps(obj).encode()." if not payload.isascii()
+                            else "."), "inject-changed-fields")
         if not isinstance(out, (bytes, bytearray)):
             return wrong(f"inject(...) returned a {type(out).__name__}: return bytes, as MQTT payloads are "
                          f"(json.dumps(obj).encode()).", "inject-not-bytes")
+        sent = obj.get("baggage")
+        sent = (baggage.get_all(W3CBaggagePropagator().extract({"baggage": sent}, context=Context()))
+                if isinstance(sent, str) else {})
+        missing = [name for name, there in (("tracestate", obj.get("tracestate") == state),
+                                            ("baggage", sent.get("tenant.id") == tenant)) if not there]
+        if missing:
+            return wrong(f"inject({payload!r}) wrote the traceparent, but wrote no {' and no '.join(missing)}: the "
+                         f"current context also holds a tracestate ({state}) and baggage (tenant.id={tenant}), and "
+                         f"the consumer needs them too. propagate.inject(obj) writes every field of the context (the "
+                         f"trace context propagator alone writes no baggage).", "inject-partial-context")
         outs.append((out, span))
-    with trace.use_span(spans[0]):
+    with trace.use_span(spans[0][0]):
         for payload in NOT_OBJECTS:
             same, error = _call(inject, payload)
             if error and error.startswith(("TypeError", "AttributeError")):
@@ -386,7 +444,10 @@ def check_json_propagation(inject, extract) -> Result:
                        "escapes): return the payload itself, not json.dumps of it." if parsed else "")
                 return wrong(f"inject({payload!r}) returned {_short(same)}: only a JSON *object* gets the fields; "
                              f"leave every other payload byte for byte.{why}", "inject-changed-payload")
-    for out, span in outs[:2]:
+    fields: dict = {}
+    propagate.inject(fields, context=spans[0][1])
+    raw = json.dumps({"t": 21.5, "unit": "°C", **fields}, ensure_ascii=False).encode()  # as a device writes UTF-8
+    for out, span in outs + [(raw, spans[0][0])]:
         ctx, error = _call(extract, out)
         if error:
             return wrong(f"extract(...) of an injected payload raised {error}.", "extract-raised")
@@ -394,16 +455,40 @@ def check_json_propagation(inject, extract) -> Result:
             return wrong(f"extract(...) returned a {type(ctx).__name__}: return the Context that "
                          f"propagate.extract(...) gives, to start the consumer span with context=ctx.",
                          "extract-not-context")
-        if trace.get_current_span(ctx).get_span_context().trace_id != span.get_span_context().trace_id:
+        received = trace.get_current_span(ctx).get_span_context()
+        if received.trace_id != span.get_span_context().trace_id:
+            utf8 = ("" if bytes(out).isascii() else
+                    f" This payload has a '°': JSON is UTF-8, so parse the bytes as they are, json.loads(payload) "
+                    f"(decoding them as ASCII fails on it).")
             return wrong("extract(...) of an injected payload did not give back its context: parse the JSON and "
-                         "pass the object's fields to propagate.extract(...).", "extract-lost-context")
+                         "pass the object's fields to propagate.extract(...)." + utf8, "extract-lost-context")
+        lost = [name for name, there in (("baggage", baggage.get_baggage("tenant.id", ctx) == tenant),
+                                         ("tracestate", received.trace_state.get("congo") == "t61rcWkgMzE"))
+                if not there]
+        if lost:
+            return wrong(f"extract(...) of an injected payload gave back the trace but not its {' and '.join(lost)}: "
+                         f"pass the object's text fields to propagate.extract(...), which reads traceparent, "
+                         f"tracestate and baggage (the trace context propagator alone drops the baggage).",
+                         "extract-partial-context")
+    probe, current = spans[1]
     for payload in NOT_OBJECTS + [b'{"t": 1}', b'{"traceparent": 5}', b'{"traceparent": null}',
                                   b'{"traceparent": ["x"], "tracestate": {"a": 1}}']:
-        ctx, error = _call(extract, payload)
+        token = otel_context.attach(current)  # a consumer is often inside a span of its own when a message comes
+        try:
+            ctx, error = _call(extract, payload)
+        finally:
+            otel_context.detach(token)
         if error:
             return wrong(f"extract({payload!r}) raised {error}: a message without a usable context must still be "
                          f"processed; return an empty context (propagate.extract({{}})), and pass the propagator "
                          f"only text fields (a field can be any JSON value).", "extract-raised")
+        if isinstance(ctx, Context) and (
+                trace.get_current_span(ctx).get_span_context().span_id == probe.get_span_context().span_id
+                or baggage.get_baggage("tenant.id", ctx) == tenant):
+            return wrong(f"extract({payload!r}) gave the span that was current when it was called (and its baggage), "
+                         f"not an empty context: the consumer would join whatever trace it was in, as if the message "
+                         f"had carried it. For a payload with no context, return propagate.extract({{}}).",
+                         "extract-current-context")
         if not isinstance(ctx, Context) or trace.get_current_span(ctx).get_span_context().is_valid:
             return wrong(f"extract({payload!r}) gave {_short(ctx)}, expected an empty Context.", "extract-not-empty")
     return ok("inject adds traceparent at the root of JSON objects and leaves every other payload byte for byte; "
@@ -490,8 +575,12 @@ def check_edge_extract(extract, *, allowed: tuple) -> Result:
     traceparent = f"00-{rng.getrandbits(128) | 1:032x}-{rng.getrandbits(64) | 1:016x}-01"
     smuggled = {"user.role": "admin", "user.email": f"{drawn.token(rng)}%40example.com",
                 f"x.{drawn.token(rng)}": drawn.token(rng), f"{allowed[0]}.{drawn.token(rng)}" if allowed else "z": "1"}
-    entries = [f"{k}={v}" for k, v in smuggled.items()] + [f"{k}={tenant if k == 'tenant.id' else drawn.token(rng)}"
-                                                            for k in allowed]
+    for key in allowed:  # keys that only look allowed: a part of one, or the same letters in other cases
+        smuggled.setdefault(key[:-1] or "z", "1")
+        smuggled.setdefault(key.upper() if key.upper() != key else key.lower(), "1")
+    # a value as W3C baggage writes it: percent-encoded (the propagator decodes it; a hand-made split does not)
+    entries = [f"{k}={v}" for k, v in smuggled.items()] + [
+        f"{k}={tenant.replace('-', '%20') if k == 'tenant.id' else drawn.token(rng)}" for k in allowed]
     rng.shuffle(entries)
     outside = {"traceparent": traceparent, "baggage": ",".join(entries)}
     ctx, error = _call(extract, dict(outside))
@@ -516,25 +605,49 @@ def check_edge_extract(extract, *, allowed: tuple) -> Result:
     if refused:
         return wrong(f"The context keeps baggage the sender had no right to set: {refused} (it has {kept}). Keep "
                      f"only {list(allowed)}: baggage is plain text anyone upstream can write.", "edge-trusts")
-    offered = {pair.split("=")[0]: pair.split("=", 1)[1] for pair in outside["baggage"].split(",")}
+    from opentelemetry.baggage.propagation import W3CBaggagePropagator
+    offered = dict(baggage.get_all(W3CBaggagePropagator().extract(outside, context=Context())))  # decoded
+    written = {pair.split("=")[0]: pair.split("=", 1)[1] for pair in outside["baggage"].split(",")}
     lost = sorted(k for k in allowed if k in offered and k not in kept)
     if lost:
         return wrong(f"The allowed key {lost[0]!r} was dropped too: keep the keys in the allow-list, "
                      f"baggage.set_baggage(key, value, context=ctx).", "edge-drops-allowed")
     changed = sorted(k for k in allowed if k in kept and kept[k] != offered.get(k))
     if changed:
-        return wrong(f"{changed[0]}={kept[changed[0]]!r} in the context, but the message said "
-                     f"{offered[changed[0]]!r}: pass on the value the message carries (a value typed in is right "
-                     f"only by accident).", "edge-value")
+        key = changed[0]
+        if kept[key] == written.get(key):
+            return wrong(f"{key}={kept[key]!r} in the context, as the header spells it: W3C baggage values are "
+                         f"percent-encoded, and the message means {offered[key]!r}. Let the propagator read the "
+                         f"header, baggage.get_all(propagate.extract(carrier)), rather than splitting it by hand.",
+                         "edge-value")
+        return wrong(f"{key}={kept[key]!r} in the context, but the message said {offered[key]!r}: pass on the value "
+                     f"the message carries (a value typed in is right only by accident).", "edge-value")
+    from opentelemetry import context as otel_context
+    edge = _random_span()  # the edge service's own span, current while it takes messages in
+    local = baggage.set_baggage(f"x.{drawn.token(rng)}", "1", context=trace.set_span_in_context(edge))
     quiet = logging.getLogger("opentelemetry.baggage.propagation")  # it warns about each malformed entry sent here
     level, quiet.level = quiet.level, logging.ERROR
     try:
         for odd in ({"traceparent": traceparent, "baggage": "%%%,=,tenant.id"}, {"baggage": f"tenant.id={tenant}"}, {},
                     {"traceparent": "garbage", "baggage": ""}):
-            _, error = _call(extract, odd)
+            token = otel_context.attach(local)
+            try:
+                got, error = _call(extract, odd)
+            finally:
+                otel_context.detach(token)
             if error:
                 return wrong(f"extract({odd!r}) raised {error}: a malformed message must still be processed.",
                              "extract-raised")
+            if not isinstance(got, Context):
+                continue
+            joined = trace.get_current_span(got).get_span_context().span_id == edge.get_span_context().span_id
+            leaked = [k for k in baggage.get_all(got) if k not in allowed]  # none of them is in these messages
+            if joined or leaked:
+                what = ("the span that was current when it was called" if joined else
+                        f"the baggage that was current when it was called ({leaked[0]})")
+                return wrong(f"extract({odd!r}) gave back {what}: the message from outside would join the edge's "
+                             f"own trace and baggage. Build on the message alone: w3c.extract(carrier) starts from "
+                             f"an empty context unless you pass it context=.", "edge-current-context")
     finally:
         quiet.setLevel(level)
     return ok(f"The trace context is kept and only {list(allowed)} of the sender's baggage gets through.")

@@ -19,14 +19,18 @@ PARENTS = {  # (is_remote, sampled): how the check names that case
 }
 
 
-def _decide(sampler, trace_id: int, parent: tuple | None) -> bool:
+def _decision(sampler, trace_id: int, parent: tuple | None):
     context = None
     if parent is not None:
         remote, sampled = parent
         flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
         span = NonRecordingSpan(SpanContext(trace_id, 0x1234567890ABCDEF, is_remote=remote, trace_flags=flags))
         context = trace.set_span_in_context(span)
-    return sampler.should_sample(context, trace_id, "span", SpanKind.INTERNAL).decision.is_sampled()
+    return sampler.should_sample(context, trace_id, "span", SpanKind.INTERNAL).decision
+
+
+def _decide(sampler, trace_id: int, parent: tuple | None) -> bool:
+    return _decision(sampler, trace_id, parent).is_sampled()
 
 
 def _ratio_rule(ratio: float, trace_id: int) -> bool:
@@ -46,7 +50,9 @@ def check_sampler(provider, ratio: float) -> Result:
     rng = random.Random(7)
     ids = [rng.getrandbits(128) or 1 for _ in range(TRIALS)]
     try:
-        roots = [_decide(sampler, t, None) for t in ids]
+        decisions = [_decision(sampler, t, None) for t in ids]
+        roots = [d.is_sampled() for d in decisions]
+        again = [_decide(sampler, t, None) for t in ids]  # the same ids once more: a rule of the id decides the same
         followed = {case: sum(_decide(sampler, t, case) for t in ids) / TRIALS for case in PARENTS}
     except KeyboardInterrupt:
         raise
@@ -71,10 +77,21 @@ def check_sampler(provider, ratio: float) -> Result:
     if agree < 0.999:
         said = f"{configured:g}" if configured is not None else f"{kept:.3g}"
         if configured is None and abs(kept - ratio) <= 0.02:
+            if again == roots:
+                return wrong(f"It keeps about {kept:.0%} of new traces by a rule of the trace id, but not "
+                             f"TraceIdRatioBased's (the low 64 bits of the id below {ratio:g} × 2**64): a service "
+                             f"with the standard sampler would keep other traces, and cut yours apart. Use "
+                             f"TraceIdRatioBased({ratio}).", "sampler-not-by-id")
             return wrong(f"It keeps about {kept:.0%} of new traces, but not by the trace id: another service seeing "
                          f"the same trace id would decide differently. Use TraceIdRatioBased({ratio}).",
                          "sampler-not-by-id")
         return wrong(f"It keeps {kept:.0%} of new traces: {said} ≠ {ratio:g}. The ratio is a fraction: "
                      f"{ratio:g} keeps {ratio:.0%}.", "sampler-ratio")
+    recorded = sum(d.is_recording() and not d.is_sampled() for d in decisions) / TRIALS
+    if recorded:
+        return wrong(f"It keeps {kept:.0%} of new traces, but decides RECORD_ONLY for {recorded:.0%}: their spans are "
+                     f"recorded (every attribute, event and the work to make them) and never exported, so sampling "
+                     f"saves nothing. A trace it does not keep is a DROP, as TraceIdRatioBased({ratio:g}) decides.",
+                     "sampler-records-dropped")
     return ok(f"{kept:.1%} of these 4,000 new traces kept, by TraceIdRatioBased({ratio:g})'s rule (a function of the "
               f"trace id: every service decides the same); children follow their parent, sampled or not.")

@@ -166,3 +166,41 @@ RIGHT = {
         context.detach(token)
 ''')], before="from opentelemetry import context")],
 }
+
+# Written blind by an outside learner (rt2): a setter that wipes the message's other properties or leaves a
+# repeated key, and a publisher that sends traceparent twice or one it typed with its flags cleared.
+WRONG["6.1"] += [
+    Wrong("the setter clears the Properties to write the list back: the message's other properties go too",
+          "own properties are gone after setter.set",
+          edits=[(SETTER, "        pairs = [(k, v) for k, v in getattr(carrier, 'UserProperty', None) or [] if k != key]\n"
+                          "        carrier.clear()\n        carrier.UserProperty = pairs + [(key, value)]\n")]),
+    Wrong("the setter replaces the first pair of the key only: a key sent twice stays twice",
+          "still holds it 2 times",
+          edits=[(SETTER, "        pairs = list(getattr(carrier, 'UserProperty', None) or [])\n"
+                          "        for i, (k, v) in enumerate(pairs):\n"
+                          "            if k == key:\n                pairs[i] = (key, value)\n                break\n"
+                          "        else:\n            pairs.append((key, value))\n"
+                          "        object.__setattr__(carrier, 'UserProperty', pairs)\n")]),
+]
+WRONG["6.3"] += [
+    Wrong("the blog's dict carrier copied into the properties twice: traceparent sent twice",
+          "carried traceparent 2 times",
+          edits=[("    properties = Properties(PacketTypes.PUBLISH)\n"
+                  "    propagate.inject(properties, setter=user_properties_setter)\n",
+                  "    carrier = {}\n    propagate.inject(carrier)\n    properties = Properties(PacketTypes.PUBLISH)\n"
+                  "    properties.UserProperty = list(carrier.items())\n"
+                  "    properties.UserProperty = list(carrier.items())\n")]),
+    Wrong("a traceparent written by hand, with the flags 00 (not sampled)", "its flags say the trace is not sampled",
+          edits=[('with sensor.tracer.start_as_current_span("publish alerts/high", kind=SpanKind.PRODUCER):\n'
+                  '    properties = Properties(PacketTypes.PUBLISH)\n'
+                  '    propagate.inject(properties, setter=user_properties_setter)\n',
+                  'with sensor.tracer.start_as_current_span("publish alerts/high", kind=SpanKind.PRODUCER) as span:\n'
+                  '    sc = span.get_span_context()\n    properties = Properties(PacketTypes.PUBLISH)\n'
+                  '    properties.UserProperty = [("traceparent", f"00-{sc.trace_id:032x}-{sc.span_id:016x}-00")]\n')]),
+]
+RIGHT["6.1"] += [
+    Wrong("the setter edits paho's list in place, and assigns a new one only when there is none", "",
+          edits=[(SETTER, "        pairs = getattr(carrier, 'UserProperty', None)\n        if pairs is None:\n"
+                          "            carrier.UserProperty = [(key, value)]\n        else:\n"
+                          "            pairs[:] = [p for p in pairs if p[0] != key] + [(key, value)]\n")]),
+]

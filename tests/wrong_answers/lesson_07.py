@@ -93,3 +93,34 @@ WRONG["7.2"] += [
           edits=[('processor.tracer.start_as_current_span("process orders/new"',
                   'sensor.tracer.start_as_current_span("process orders/new"')]),
 ]
+
+# Written blind by an outside learner (rt2): the trace context propagator alone (no baggage), the current context
+# for a payload without one, and JSON read or written as something else than UTF-8.
+W3C = "from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator\n\n"
+WRONG["7.1"] += [
+    Wrong("inject with the trace context propagator alone: the baggage stays behind", "wrote no baggage",
+          edits=[("    propagate.inject(obj)  # traceparent (tracestate, baggage) beside the app's own fields\n",
+                  "    TraceContextTextMapPropagator().inject(obj)\n"),
+                 ("import json\n", "import json\n" + W3C)]),
+    Wrong("extract with the trace context propagator alone: the baggage is lost", "gave back the trace but not its baggage",
+          edits=[("    return propagate.extract({k: v for k, v in obj.items() if isinstance(v, str)})",
+                  "    return TraceContextTextMapPropagator().extract({k: v for k, v in obj.items() if isinstance(v, str)})"),
+                 ("import json\n", "import json\n" + W3C)]),
+    Wrong("extract gives the current context for a payload without one", "the span that was current",
+          edits=[("    if not isinstance(obj, dict):\n        return propagate.extract({})",
+                  "    if not isinstance(obj, dict):\n        return context.get_current()")],
+          before="from opentelemetry import context"),
+    Wrong("inject reads the payload as ASCII: a JSON object with a degree sign gets no context", "JSON is UTF-8",
+          edits=[("    try:\n        obj = json.loads(payload)\n    except ValueError:  # not UTF-8, not JSON",
+                  "    try:\n        obj = json.loads(payload.decode('ascii'))\n    except ValueError:  # not UTF-8, not JSON")]),
+    Wrong("extract reads the payload as ASCII: a JSON object with a degree sign loses its context", "JSON is UTF-8",
+          edits=[("    try:\n        obj = json.loads(payload)\n    except ValueError:\n        obj = None",
+                  "    try:\n        obj = json.loads(payload.decode('ascii'))\n    except ValueError:\n        obj = None")]),
+    Wrong("inject writes the JSON back as Latin-1, not UTF-8", "application's own fields changed",
+          edits=[("    return json.dumps(obj).encode()", "    return json.dumps(obj, ensure_ascii=False).encode('latin-1')")]),
+]
+WRONG["7.2"] += [
+    Wrong("json.loads and propagate.extract in on_message: a payload that is not JSON raises", "extract_json_payload(msg.payload)",
+          edits=[("    ctx = extract_json_payload(msg.payload)\n", "    ctx = propagate.extract(json.loads(msg.payload))\n"),
+                 ("def handle_order(", "import json\n\n\ndef handle_order(")]),
+]

@@ -104,3 +104,11 @@ WRONG["8.2"] += [
                  ('greenhouse.wait(len(readings))', 'watcher = connect("greenhouse-watcher", subscribe_to="greenhouse/#", '
                                                     'on_message=greenhouse)\ngreenhouse.wait(len(readings), timeout_s=1)')]),
 ]
+
+# Written blind by an outside learner (rt2): the size of the decoded text, not of the payload's bytes.
+WRONG["8.2"] += [
+    Wrong("a process_hook that counts the characters of the decoded payload, not its bytes", "in bytes",
+          edits=[("PahoMqttInstrumentor().instrument(message_body_size=True)",
+                  "PahoMqttInstrumentor().instrument(process_hook=lambda span, client, message: "
+                  "span.set_attribute('messaging.message.body.size', len(message.payload.decode())))")]),
+]

@@ -84,3 +84,9 @@ WRONG["10.2"] += [
     Wrong("the batch timeout in words", "is not a duration the collector reads",
           edits=[("  batch: {}", "  batch:\n    timeout: 5 seconds")]),
 ]
+
+# Written blind by an outside learner (rt2): the metrics sent to Jaeger too, which takes traces only.
+WRONG["10.2"] += [
+    Wrong("the metrics pipeline exports to Jaeger as well", "Jaeger stores traces only",
+          edits=[("      exporters: [prometheus]", "      exporters: [prometheus, otlp/jaeger]")]),
+]

@@ -70,3 +70,43 @@ RIGHT = {
                            "    ctx = propagate.extract(carrier)\n    for key in list(baggage.get_all(ctx)):\n"
                            "        if key not in ALLOWED:\n            ctx = baggage.remove_baggage(key, context=ctx)\n")])],
 }
+
+# Written blind by an outside learner (rt2): a sampler that records what it does not keep, an allow-list matched
+# as text, a hand-made baggage parser, and a base taken from the current context.
+WRONG["11.1"] += [
+    Wrong("the traces it does not keep recorded anyway (RECORD_ONLY instead of DROP)", "RECORD_ONLY",
+          edits=[("exercise_provider = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.1)))",
+                  "class Tenth(Sampler):\n    inner = TraceIdRatioBased(0.1)\n\n"
+                  "    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None,\n"
+                  "                      trace_state=None):\n"
+                  "        result = self.inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)\n"
+                  "        return result if result.decision.is_sampled() else SamplingResult(Decision.RECORD_ONLY, attributes)\n\n"
+                  "    def get_description(self):\n        return 'Tenth'\n\n\n"
+                  "exercise_provider = TracerProvider(sampler=ParentBased(Tenth()))"),
+                 ("from kit.checks import check_sampler\n",
+                  "from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult\n\n"
+                  "from kit.checks import check_sampler\n")]),
+]
+WRONG["11.2"] += [
+    Wrong("the allow-list's first entry matched as text: a key inside it gets through", "keeps baggage the sender had no right to set",
+          edits=[("    for key in ALLOWED:\n        if key in offered:\n            ctx = baggage.set_baggage(key, offered[key], context=ctx)\n",
+                  "    for key, value in offered.items():\n        if key in ALLOWED[0]:\n"
+                  "            ctx = baggage.set_baggage(key, value, context=ctx)\n")]),
+    Wrong("the allow-list matched without case: TENANT.ID gets through", "keeps baggage the sender had no right to set",
+          edits=[("    for key in ALLOWED:\n        if key in offered:\n            ctx = baggage.set_baggage(key, offered[key], context=ctx)\n",
+                  "    for key, value in offered.items():\n        if key.lower() in ALLOWED:\n"
+                  "            ctx = baggage.set_baggage(key, value, context=ctx)\n")]),
+    Wrong("the baggage header split by hand: a percent-encoded value is not decoded", "percent-encoded",
+          edits=[("    offered = baggage.get_all(propagate.extract(carrier))  # what the sender put in its baggage\n",
+                  "    offered = dict(item.strip().split('=', 1) for item in carrier.get('baggage', '').split(',') if '=' in item)\n")]),
+    Wrong("the trace context extracted on top of the current context", "that was current when it was called",
+          edits=[("    ctx = w3c.extract(carrier)  # the trace context only\n",
+                  "    ctx = w3c.extract(carrier, context=context.get_current())  # the trace context only\n")],
+          before="from opentelemetry import context"),
+]
+RIGHT["11.1"] = [
+    Wrong("ParentBasedTraceIdRatio, the SDK's name for the same sampler", "",
+          edits=[("ParentBased(TraceIdRatioBased(0.1))", "ParentBasedTraceIdRatio(0.1)"),
+                 ("from kit.checks import check_sampler\n",
+                  "from opentelemetry.sdk.trace.sampling import ParentBasedTraceIdRatio\n\nfrom kit.checks import check_sampler\n")]),
+]
