@@ -131,3 +131,14 @@ RIGHT = {
                           "from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator\n\n\n"
                           "def send(order_id):")])],
 }
+
+# Found by trying answers blind (rt1): the check sends every order before receiving any.
+WRONG["4.3"] += [
+    Wrong("receive reads the order id from a variable send left behind, not from the carrier",
+          "is what the last send left behind, not what this carrier holds",
+          edits=[("def send(order_id):\n", "last = {}\n\n\ndef send(order_id):\n    last['order.id'] = order_id\n"),
+                 ('baggage.get_baggage("order.id", ctx)', "last['order.id']")]),
+    Wrong("one carrier dict for every message, made once outside send", "was changed by a later send",
+          edits=[("def send(order_id):\n", "carrier = {}\n\n\ndef send(order_id):\n"),
+                 ("        carrier = {}\n", "")]),
+]
