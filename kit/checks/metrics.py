@@ -209,6 +209,11 @@ def check_console_reader(provider, name: str, expected=None, attributes: dict | 
     if not isinstance(exporter, ConsoleMetricExporter):
         return wrong(f"The PeriodicExportingMetricReader sends to {type(exporter).__name__}, not to a "
                      f"ConsoleMetricExporter: nothing is printed.", "not-console")
+    if not _prints_to_the_cell(exporter):
+        _silence(provider, exporter)
+        return wrong(f"The ConsoleMetricExporter writes into {type(exporter.out).__name__} (its out=), not into the "
+                     f"cell's output: what it prints is never seen. Leave out= out: it prints to sys.stdout. (The "
+                     f"check shut this provider down.)", "console-not-printed")
     every = getattr(reader, "_export_interval_millis", None)
     if not isinstance(every, (int, float)):
         every = None
@@ -230,6 +235,12 @@ def check_console_reader(provider, name: str, expected=None, attributes: dict | 
         exporter.out = saved
     result = _judge_printed(printed.getvalue(), name, expected, attributes, every)
     _silence(provider, exporter)
+    if getattr(result, "reason", "") == "console-no-metric" and not unread and _delta_counters(reader):
+        return wrong(f"This reader sends counters as deltas (preferred_temporality DELTA): what your force_flush() "
+                     f"printed was every count so far, and the check's own print after it has nothing new, so it "
+                     f"cannot read {name!r} to judge it. Deltas are fine for a back end that wants them; here, leave "
+                     f"preferred_temporality out (cumulative, the default) and run the cell again. (The check shut "
+                     f"this provider down.)", "console-delta")
     if result.passed and unread:
         fix = ("force_flush() ran before the counting: call it after the last .add(...), so that it prints them."
                if attempts.cell_has(".force_flush()") else
@@ -239,6 +250,25 @@ def check_console_reader(provider, name: str, expected=None, attributes: dict | 
                      f"{(every or 60_000) / 1000:g} s, into whatever cell runs then. {fix} (The check shut this "
                      f"provider down.)", "not-flushed")
     return result
+
+
+def _prints_to_the_cell(exporter) -> bool:
+    import sys
+
+    from opentelemetry.sdk.metrics._internal import export as sdk_export
+    out = getattr(exporter, "out", None)
+    return any(out is stream for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__,
+                                            getattr(sdk_export, "stdout", None)))
+
+
+def _delta_counters(reader) -> bool:
+    from opentelemetry.sdk.metrics import Counter
+    from opentelemetry.sdk.metrics.export import AggregationTemporality
+    try:
+        return any(issubclass(kind, Counter) and temporality == AggregationTemporality.DELTA
+                   for kind, temporality in reader._instrument_class_temporality.items())
+    except Exception:
+        return False
 
 
 def _silence(provider, exporter) -> None:

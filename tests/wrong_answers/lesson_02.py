@@ -109,3 +109,17 @@ RIGHT = {
                           'from collections import Counter\n\nfor topic, n in Counter(topics).items():\n'
                           '    received.add(n, {"messaging.destination.name": topic})')])],
 }
+
+# Found by trying answers blind (rt1).
+WRONG["2.3"] += [
+    Wrong("the console exporter told to print into a StringIO: nothing shows in the cell", "not into the cell's output",
+          edits=[("PeriodicExportingMetricReader(ConsoleMetricExporter()",
+                  "PeriodicExportingMetricReader(ConsoleMetricExporter(out=__import__('io').StringIO())")]),
+    # Not a mistake in itself, but one the check cannot judge: it said "make the counter from this provider" (false).
+    Wrong("the reader told to send counters as deltas: the check's print after the cell's has nothing to read",
+          "sends counters as deltas (preferred_temporality DELTA)",
+          edits=[("PeriodicExportingMetricReader(ConsoleMetricExporter()",
+                  "PeriodicExportingMetricReader(ConsoleMetricExporter(preferred_temporality={"
+                  "__import__('opentelemetry.sdk.metrics').sdk.metrics.Counter: "
+                  "__import__('opentelemetry.sdk.metrics.export').sdk.metrics.export.AggregationTemporality.DELTA})")]),
+]
