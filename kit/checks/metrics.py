@@ -81,6 +81,12 @@ def check_metric(name: str, expected=None, attributes: dict | None = None, *, ki
         return wrong(f"{name!r}{shown} went up by {_num(row['change'])} in this cell, expected {_num(expected)}.{hint}",
                      "metric-count")
     if total is not None and not math.isclose(row["sum_change"], total):
+        decoded = [p.decode("utf-8", "replace") for p in data.get("payloads") or () if isinstance(p, bytes)]
+        if decoded and math.isclose(row["sum_change"], sum(len(text) for text in decoded)):
+            return wrong(f"The {_num(row['change'])} measurements in {name!r} add up to {_num(row['sum_change'])}, the "
+                         f"number of characters once decoded; in bytes the payloads add up to {_num(total)} ('°' is 2 "
+                         f"bytes in UTF-8). Record len(payload) of the bytes themselves, not of payload.decode().",
+                         "histogram-characters")
         return wrong(f"The {_num(row['change'])} measurements in {name!r} add up to {_num(row['sum_change'])}, but the "
                      f"values to record add up to {_num(total)}: record each value itself (for a size, "
                      f"len(payload)), not a count.", "histogram-values")

@@ -123,3 +123,7 @@ WRONG["2.3"] += [
                   "__import__('opentelemetry.sdk.metrics').sdk.metrics.Counter: "
                   "__import__('opentelemetry.sdk.metrics.export').sdk.metrics.export.AggregationTemporality.DELTA})")]),
 ]
+WRONG["2.2"] += [
+    Wrong("the size of the decoded text: characters, not bytes", "the number of characters once decoded",
+          edits=[("sizes.record(len(payload))", "sizes.record(len(payload.decode()))")]),
+]
