@@ -81,12 +81,12 @@ RIGHT = {
 }
 
 # Found by trying answers blind (rt1).
-WRONG["3.1"] = WRONG.get("3.1", []) + [
+WRONG["3.1"] += [
     Wrong("the warning logged twice in the span", "logged 'temperature too high' 2 times",
           edits=[('        alerts.warning("temperature too high")\n',
                   '        alerts.warning("temperature too high")\n        alerts.warning("temperature too high")\n')]),
 ]
-WRONG["3.2"] = WRONG.get("3.2", []) + [
+WRONG["3.2"] += [
     # (the logger's own level raised to ERROR is told the same way, "lets only ERROR and above through"; not run
     # here, as it would outlive the cell and fail every later attempt in the sweep's kernel)
     Wrong("the handler given level=ERROR: it drops the warning", "has level ERROR, so it drops a .warning(...)",
