@@ -53,9 +53,10 @@ def check_log_in_span(text: str, span_name: str, severity: str | None = None) ->
     if severity and last.severity != severity:
         return wrong(f"The log {text!r} has severity {last.severity}, expected {severity}: use "
                      f".{SEVERITY_CALL.get(severity, severity.lower())}(...).", "log-severity")
-    if len(mine) > 1:
-        return wrong(f"This cell logged {text!r} {len(mine)} times; the task asks for one record: log it once.",
-                     "log-twice")
+    same = mine[mine.span_id == last.span_id]
+    if len(same) > 1:
+        return wrong(f"This cell logged {text!r} {len(same)} times in {span_name!r}; the task asks for one record: "
+                     f"log it once.", "log-twice")
     return ok(f"The log {text!r} carries the trace and span id of {span_name!r}.")
 
 

@@ -82,7 +82,7 @@ RIGHT = {
 
 # Found by trying answers blind (rt1).
 WRONG["3.1"] += [
-    Wrong("the warning logged twice in the span", "logged 'temperature too high' 2 times",
+    Wrong("the warning logged twice in the span", "logged 'temperature too high' 2 times in 'check temperature'",
           edits=[('        alerts.warning("temperature too high")\n',
                   '        alerts.warning("temperature too high")\n        alerts.warning("temperature too high")\n')]),
 ]
