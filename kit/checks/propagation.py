@@ -479,6 +479,12 @@ def check_round_trip(send, receive, *, key: str, values: tuple | None = None, pr
             return wrong(f"{producer!r} is {prod.kind} and {consumer!r} is {cons.kind}: the sending side is a PRODUCER, "
                          f"the receiving side a CONSUMER.", "span-kind")
         if cons.parent_span_id != prod.span_id:
+            every = attempts.spans()
+            parent = every[every.span_id == cons.parent_span_id] if cons.parent_span_id else every.iloc[0:0]
+            if not parent.empty and parent.iloc[-1].parent_span_id == prod.span_id:
+                return wrong(f"{consumer!r} is a child of {parent.iloc[-1]['name']!r}, a span inside {producer!r}: the "
+                             f"carrier was injected while that inner span was current. Inject while {producer!r} "
+                             f"itself is the current span, so the message names it.", "span-parent-wrong")
             return wrong(f"{consumer!r} is not a child of {producer!r}: in receive, extract the carrier and start the "
                          f"span with context=ctx.", "span-no-parent")
         if cons.attributes.get(key) != value:

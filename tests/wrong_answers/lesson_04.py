@@ -142,3 +142,9 @@ WRONG["4.3"] += [
           edits=[("def send(order_id):\n", "carrier = {}\n\n\ndef send(order_id):\n"),
                  ("        carrier = {}\n", "")]),
 ]
+WRONG["4.3"].append(
+    Wrong("the carrier injected inside a span of its own within 'send order'", "a span inside 'send order': the carrier "
+          "was injected while that inner span was current",
+          edits=[("        carrier = {}\n        propagate.inject(carrier, context=baggage.set_baggage(\"order.id\", order_id))\n",
+                  "        with orders.tracer.start_as_current_span('serialize order'):\n            carrier = {}\n"
+                  "            propagate.inject(carrier, context=baggage.set_baggage(\"order.id\", order_id))\n")]))
