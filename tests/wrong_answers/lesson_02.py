@@ -127,3 +127,7 @@ WRONG["2.2"] += [
     Wrong("the size of the decoded text: characters, not bytes", "the number of characters once decoded",
           edits=[("sizes.record(len(payload))", "sizes.record(len(payload.decode()))")]),
 ]
+RIGHT["2.3"] = [
+    Wrong("printed with force_flush(), then the provider shut down by the learner", "",
+          edits=[("console_provider.force_flush()\n", "console_provider.force_flush()\nconsole_provider.shutdown()\n")]),
+]
