@@ -230,10 +230,14 @@ def clients_left(wait_s: float = 1.0) -> Result | None:
     client = left[0]
     name = _variable(client) or "client"
     more = f" (and {names(_client_id(c) for c in left[1:])})" if len(left) > 1 else ""
-    said = wrong(f"{_called_as(client)}{more} is still connected when the exercise ends: call {name}.disconnect() "
-                 f"and {name}.loop_stop() once you are done with it. Left running, each run of the cell adds "
-                 f"another connection and another thread, and a client with the same id takes the next run's "
-                 f"connection away. (The check disconnected it for you.)", "client-connected")
+    fix = (f"call {name}.disconnect() and {name}.loop_stop() once you are done with it"
+           if _variable(client) is None or not attempts.cell_has(f"{name}.disconnect()") else
+           f"the cell calls {name}.disconnect(), yet it is connected: did it run before the connection was up "
+           f"(nothing waited: no wait_for_publish(), no wait for on_connect), so that the broker's answer, coming "
+           f"after it, connected it? Wait until its work is done (info.wait_for_publish(5)) before disconnecting")
+    said = wrong(f"{_called_as(client)}{more} is still connected when the exercise ends: {fix}. Left running, each "
+                 f"run of the cell adds another connection and another thread, and a client with the same id takes "
+                 f"the next run's connection away. (The check disconnected it for you.)", "client-connected")
     for each in left:
         _close(each)
     return said

@@ -380,6 +380,10 @@ def _place(span: Span, contract: Trace, row: dict, here, by_id, mine) -> Result 
     if span.via == HERE and remote is True:
         return wrong(f"{name!r} is a child of {want!r} through an extracted context; the trace to aim for has it "
                      f"started inside the `with ... {want!r}` block, in the same process.", "span-remote")
+    if span.via == HERE and _end(row) > _end(found):
+        return wrong(f"{name!r} ends after {want!r}, its parent, has ended: a span started inside a `with` block "
+                     f"ends inside it too. End it before the block of {want!r} ends (a `with` block of its own "
+                     f"does it).", "span-outlives-parent")
     parents = here[here.name == want]
     if span.count > 1 and len(parents) > 1:
         siblings = here[(here.name == name) & (here.parent_span_id == parent_id)]
@@ -396,6 +400,10 @@ def _place(span: Span, contract: Trace, row: dict, here, by_id, mine) -> Result 
             return wrong(f"{name!r} starts before {span.after!r} ends: the trace to aim for has it after "
                          f"{span.after!r}. Move its `with` block below the one of {span.after!r}.", "span-order")
     return None
+
+
+def _end(row) -> pd.Timestamp:
+    return row["start"] + pd.to_timedelta(row["duration_ms"], unit="ms")
 
 
 def _cell_has(code: str) -> bool:
@@ -463,6 +471,10 @@ def _looks(span: Span, row: dict, number: int, of: int) -> Result | None:
                         "after it ended is dropped." if _cell_has(f"add_event({event!r}") else
                         f" Try span.add_event({event!r}) inside the block."))
             return wrong(f"The span {which} has no event {event!r} (it has {names(event_names)}).{also}", "span-event")
+        if event_names.count(event) > span.events.count(event):
+            return wrong(f"The span {which} has the event {event!r} {event_names.count(event)} times; the trace to aim "
+                         f"for has it {'once' if span.events.count(event) == 1 else span.events.count(event)}: add it "
+                         f"once.", "span-event-twice")
     if span.exception:
         types = [e[1].get("exception.type") for e in row["events"] if e[0] == "exception"]
         if span.exception not in types:

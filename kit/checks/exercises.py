@@ -302,6 +302,8 @@ def _payloads(rng: random.Random) -> dict:
         reading = round(rng.uniform(15, 30), rng.choice([0, 1, 2]))
         extra = f', "note": "{rng.choice(notes)}"' if rng.random() < 0.5 else ""
         payloads.append(f'{{"t": {reading}{extra}}}'.encode())
+    celsius = rng.randrange(len(payloads))  # one in UTF-8 with a 2-byte character: its size in bytes is not len(text)
+    payloads[celsius] = payloads[celsius][:-1] + ', "unit": "°C"}'.encode()
     return {"payloads": payloads}
 
 

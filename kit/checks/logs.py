@@ -53,6 +53,10 @@ def check_log_in_span(text: str, span_name: str, severity: str | None = None) ->
     if severity and last.severity != severity:
         return wrong(f"The log {text!r} has severity {last.severity}, expected {severity}: use "
                      f".{SEVERITY_CALL.get(severity, severity.lower())}(...).", "log-severity")
+    same = mine[mine.span_id == last.span_id]
+    if len(same) > 1:
+        return wrong(f"This cell logged {text!r} {len(same)} times in {span_name!r}; the task asks for one record: "
+                     f"log it once.", "log-twice")
     return ok(f"The log {text!r} carries the trace and span id of {span_name!r}.")
 
 
@@ -106,7 +110,7 @@ def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger:
             break
         time.sleep(0.05)
     if mine.empty:
-        return wrong(_why_nothing_arrived(receiver, text, provider, got), "log-not-arrived")
+        return wrong(_why_nothing_arrived(receiver, text, provider, got, logger, severity), "log-not-arrived")
     last = mine.iloc[-1]
     if len(mine) > 1:
         return wrong(f"The record arrived {len(mine)} times: the logger {logger!r} has {len(mine)} handlers for your "
@@ -146,7 +150,7 @@ def _handlers(logger) -> list:
     return out
 
 
-def _why_nothing_arrived(receiver, text, provider, got) -> str:
+def _why_nothing_arrived(receiver, text, provider, got, logger: str | None = None, severity: str = "WARN") -> str:
     head = f"No log record containing {text!r} reached the receiver in this cell."
     processors = log_processors(provider)
     if not processors:
@@ -170,6 +174,17 @@ def _why_nothing_arrived(receiver, text, provider, got) -> str:
         if not (str(receiver.grpc_port) in endpoint or str(receiver.http_port) in endpoint):
             return (f"{head} The exporter sends to {endpoint or 'its default'}, which is not the receiver: use "
                     f"endpoint=receiver.grpc_endpoint.")
+    level = logging.getLevelName(SEVERITY_CALL.get(severity, "warning").upper())
+    if logger is not None and isinstance(level, int) and not logging.getLogger(logger).isEnabledFor(level):
+        stops = logging.getLevelName(logging.getLogger(logger).getEffectiveLevel())
+        return (f"{head} The logger {logger!r} lets only {stops} and above through (its level, or its parents'), so "
+                f"a .{SEVERITY_CALL.get(severity, 'warning')}(...) is dropped before any handler sees it: set its "
+                f"level back, logging.getLogger({logger!r}).setLevel(logging.NOTSET) (or INFO).")
+    if logger is not None and isinstance(level, int):
+        ours = [h for h in _handlers(logging.getLogger(logger)) if getattr(h, "_logger_provider", None) is provider]
+        if ours and all(h.level > level for h in ours):
+            return (f"{head} The LoggingHandler for your provider has level {logging.getLevelName(ours[0].level)}, "
+                    f"so it drops a .{SEVERITY_CALL.get(severity, 'warning')}(...): leave its level= out.")
     if not got.empty:
         return f"{head} Other records arrived: {names(got.body.astype(str), 4)}."
     return (f"{head} Log it with the logger that has your LoggingHandler, at WARNING or above, and call "

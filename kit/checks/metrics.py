@@ -81,6 +81,12 @@ def check_metric(name: str, expected=None, attributes: dict | None = None, *, ki
         return wrong(f"{name!r}{shown} went up by {_num(row['change'])} in this cell, expected {_num(expected)}.{hint}",
                      "metric-count")
     if total is not None and not math.isclose(row["sum_change"], total):
+        decoded = [p.decode("utf-8", "replace") for p in data.get("payloads") or () if isinstance(p, bytes)]
+        if decoded and math.isclose(row["sum_change"], sum(len(text) for text in decoded)):
+            return wrong(f"The {_num(row['change'])} measurements in {name!r} add up to {_num(row['sum_change'])}, the "
+                         f"number of characters once decoded; in bytes the payloads add up to {_num(total)} ('°' is 2 "
+                         f"bytes in UTF-8). Record len(payload) of the bytes themselves, not of payload.decode().",
+                         "histogram-characters")
         return wrong(f"The {_num(row['change'])} measurements in {name!r} add up to {_num(row['sum_change'])}, but the "
                      f"values to record add up to {_num(total)}: record each value itself (for a size, "
                      f"len(payload)), not a count.", "histogram-values")
@@ -202,13 +208,18 @@ def check_console_reader(provider, name: str, expected=None, attributes: dict | 
                      f"metric_readers=[PeriodicExportingMetricReader(ConsoleMetricExporter(), ...)].",
                      "no-periodic-reader")
     reader = periodic[0]
-    if getattr(reader, "_shutdown", False) or getattr(provider, "_shutdown", False):
+    if getattr(provider, "_kit_silenced", False):  # (one the learner shut down after printing is judged as any)
         return wrong("This provider is shut down (a check shuts it down after judging it): run the whole cell "
                      "again, so that it builds a new one.", "provider-shut-down")
     exporter = getattr(reader, "_exporter", None)
     if not isinstance(exporter, ConsoleMetricExporter):
         return wrong(f"The PeriodicExportingMetricReader sends to {type(exporter).__name__}, not to a "
                      f"ConsoleMetricExporter: nothing is printed.", "not-console")
+    if not _prints_to_the_cell(exporter):
+        _silence(provider, exporter)
+        return wrong(f"The ConsoleMetricExporter writes into {type(exporter.out).__name__} (its out=), not into the "
+                     f"cell's output: what it prints is never seen. Leave out= out: it prints to sys.stdout. (The "
+                     f"check shut this provider down.)", "console-not-printed")
     every = getattr(reader, "_export_interval_millis", None)
     if not isinstance(every, (int, float)):
         every = None
@@ -220,6 +231,7 @@ def check_console_reader(provider, name: str, expected=None, attributes: dict | 
                          f"{interval_ms:g}). The check shut this provider down so it stops printing.", "interval-units")
         return wrong(f"The reader exports every {every!r} ms, expected export_interval_millis={interval_ms:g}. "
                      f"(The check shut this provider down so it stops printing.)", "interval")
+    closed_here = bool(getattr(provider, "_shutdown", False))  # shut down by the cell: its shutdown() printed last
     unread = unread_sums(provider)  # counted, and not printed since? (before the check's own collection)
     printed = io.StringIO()
     saved = exporter.out
@@ -230,6 +242,16 @@ def check_console_reader(provider, name: str, expected=None, attributes: dict | 
         exporter.out = saved
     result = _judge_printed(printed.getvalue(), name, expected, attributes, every)
     _silence(provider, exporter)
+    if result.passed and closed_here:
+        result = ok(result.message.replace("force_flush() printed", "Your cell printed", 1)
+                    .replace("(The check then shut the provider down, so it prints nothing into later cells.)",
+                             "(It is shut down, so it prints nothing into later cells.)"))
+    if getattr(result, "reason", "") == "console-no-metric" and not unread and _delta_counters(reader):
+        return wrong(f"This reader sends counters as deltas (preferred_temporality DELTA): what your force_flush() "
+                     f"printed was every count so far, and the check's own print after it has nothing new, so it "
+                     f"cannot read {name!r} to judge it. Deltas are fine for a back end that wants them; here, leave "
+                     f"preferred_temporality out (cumulative, the default) and run the cell again. (The check shut "
+                     f"this provider down.)", "console-delta")
     if result.passed and unread:
         fix = ("force_flush() ran before the counting: call it after the last .add(...), so that it prints them."
                if attempts.cell_has(".force_flush()") else
@@ -241,9 +263,32 @@ def check_console_reader(provider, name: str, expected=None, attributes: dict | 
     return result
 
 
+def _prints_to_the_cell(exporter) -> bool:
+    import sys
+
+    from opentelemetry.sdk.metrics._internal import export as sdk_export
+    out = getattr(exporter, "out", None)
+    return any(out is stream for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__,
+                                            getattr(sdk_export, "stdout", None)))
+
+
+def _delta_counters(reader) -> bool:
+    from opentelemetry.sdk.metrics import Counter
+    from opentelemetry.sdk.metrics.export import AggregationTemporality
+    try:
+        return any(issubclass(kind, Counter) and temporality == AggregationTemporality.DELTA
+                   for kind, temporality in reader._instrument_class_temporality.items())
+    except Exception:
+        return False
+
+
 def _silence(provider, exporter) -> None:
     """Shut the learner's provider down without a last print (it would land in a later cell)."""
     exporter.out = io.StringIO()
+    try:
+        provider._kit_silenced = True
+    except Exception:  # a provider that takes no new attribute: the SDK's own flag still stops it printing
+        pass
     provider.shutdown(timeout_millis=1000)
 
 

@@ -520,7 +520,8 @@ def check_round_trip(send, receive, *, key: str, values: tuple | None = None, pr
                          "not-callable")
     if values is None:
         values = tuple((current_data() or {}).get("orders") or ("o-1", "o-2"))
-    for value in values:
+    sent_all = []  # every message is sent before any is received, as on a broker: what receive reads must be
+    for value in values:  # in the carrier it is given, not in a variable the last send left behind
         before = attempts.spans().span_id.tolist()
         carrier, error = _call(send, value)
         if error:
@@ -531,34 +532,58 @@ def check_round_trip(send, receive, *, key: str, values: tuple | None = None, pr
         if "traceparent" not in carrier:
             return wrong(f"The carrier send({value!r}) returned has no traceparent (it has {names(carrier)}): call "
                          f"propagate.inject(carrier, ...) inside the {producer!r} span.", "carrier-no-context")
-        sent = baggage.get_all(propagate.extract({k: v for k, v in carrier.items() if isinstance(v, str)})).get(key)
-        if sent != value:
+        if _carried(carrier, key) != value:
+            sent = _carried(carrier, key)
             return wrong(f"The carrier send({value!r}) returned carries {key}={sent!r}, expected {value!r}: inject "
                          f"with context=baggage.set_baggage({key!r}, value)"
                          + (" (the value given to send, not one typed in)." if sent else "."), "baggage-value")
+        new = attempts.spans()
+        prod = new[(new.name == producer) & ~new.span_id.isin(before)]
+        sent_all.append((value, carrier, dict(carrier), None if prod.empty else prod.iloc[-1].span_id))
+    for value, carrier, as_sent, _ in sent_all:
+        if carrier != as_sent:
+            return wrong(f"The carrier send({value!r}) returned was changed by a later send: it now carries "
+                         f"{key}={_carried(carrier, key)!r}. Each call must inject into a dict of its own "
+                         f"(carrier = {{}} inside send), as each message has its own headers.", "carrier-shared")
+    for value, carrier, _, producer_id in sent_all:
+        before = attempts.spans().span_id.tolist()
         _, error = _call(receive, carrier)
         if error:
             return wrong(f"receive(carrier) raised {error}.", "receive-raised")
         new = attempts.spans()
         new = new[~new.span_id.isin(before)]
-        prod, cons = new[new.name == producer], new[new.name == consumer]
-        if prod.empty or cons.empty:
-            missing = producer if prod.empty else consumer
+        cons = new[new.name == consumer]
+        if producer_id is None or cons.empty:
+            missing = producer if producer_id is None else consumer
             return wrong(f"Calling send and receive once made no span {missing!r} (they made {names(new.name)}).",
                          "span-missing")
-        prod, cons = prod.iloc[-1], cons.iloc[-1]
+        cons = cons.iloc[-1]
+        prod = attempts.spans()
+        prod = prod[prod.span_id == producer_id].iloc[-1]
         if prod.kind != "PRODUCER" or cons.kind != "CONSUMER":
             return wrong(f"{producer!r} is {prod.kind} and {consumer!r} is {cons.kind}: the sending side is a PRODUCER, "
                          f"the receiving side a CONSUMER.", "span-kind")
         if cons.parent_span_id != prod.span_id:
+            every = attempts.spans()
+            parent = every[every.span_id == cons.parent_span_id] if cons.parent_span_id else every.iloc[0:0]
+            if not parent.empty and parent.iloc[-1].parent_span_id == prod.span_id:
+                return wrong(f"{consumer!r} is a child of {parent.iloc[-1]['name']!r}, a span inside {producer!r}: the "
+                             f"carrier was injected while that inner span was current. Inject while {producer!r} "
+                             f"itself is the current span, so the message names it.", "span-parent-wrong")
             return wrong(f"{consumer!r} is not a child of {producer!r}: in receive, extract the carrier and start the "
                          f"span with context=ctx.", "span-no-parent")
         if cons.attributes.get(key) != value:
             got = cons.attributes.get(key)
+            tail = (f". The check sends every message before receiving any, as a broker may: {got!r} is what the "
+                    f"last send left behind, not what this carrier holds." if len(sent_all) > 1 and
+                    got == sent_all[-1][0] else " (a value typed in passes only once)." if got else ".")
             return wrong(f"For {value!r}, {consumer!r} has {key}={got!r}: read it from the extracted context, "
-                         f"baggage.get_baggage({key!r}, ctx)" + (" (a value typed in passes only once)." if got else "."),
-                         "span-attribute-value")
+                         f"baggage.get_baggage({key!r}, ctx){tail}", "span-attribute-value")
     return ok(f"{key} travelled as baggage for {names(values)}: {consumer!r} is the child of {producer!r} each time.")
+
+
+def _carried(carrier: dict, key: str):
+    return baggage.get_all(propagate.extract({k: v for k, v in carrier.items() if isinstance(v, str)})).get(key)
 
 
 @judged

@@ -232,6 +232,11 @@ def check_handled_error(function, bad: str, good: str, span_name: str, exception
     if exception not in types:
         return wrong(f"The span {span_name!r} for {bad!r} has no recorded {exception}: call "
                      f"span.record_exception(exc) in the except block.", "span-exception")
+    if types.count(exception) > 1:
+        return wrong(f"The span {span_name!r} for {bad!r} has the {exception} recorded {types.count(exception)} "
+                     f"times: record it once. An exception that escapes the span's `with` block is recorded by the "
+                     f"span itself, so record_exception(exc) followed by a raise records it twice, as the 2023 blog's "
+                     f"snippet did.", "span-exception-twice")
     if bad_span.status != "ERROR":
         return wrong(f"The span {span_name!r} for {bad!r} has status {bad_span.status}, expected ERROR: call "
                      f"span.set_status(Status(StatusCode.ERROR, 'not a number')) in the except block "

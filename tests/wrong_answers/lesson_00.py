@@ -106,3 +106,9 @@ RIGHT = {
                           'with tele.tracer.start_as_current_span("deliver parcel") as delivery:\n'
                           '    with tele.tracer.start_as_current_span("load van"):\n        time.sleep(0.005)\n')])],
 }
+
+# Found by trying answers blind (rt1).
+WRONG["0.1"].append(
+    Wrong("start_span inside 'hello', but end() called after hello's block has ended", "ends after 'hello', its parent",
+          edits=[('    with tele.tracer.start_as_current_span("say goodbye"):\n        pass\n',
+                  '    goodbye = tele.tracer.start_span("say goodbye")\ngoodbye.end()\n')]))

@@ -165,3 +165,48 @@ RIGHT = {
                   edits=[(', attributes={MESSAGING_SYSTEM: "mqtt"}\n):\n    pass', '\n) as span:\n'
                           '    span.set_attribute("messaging.system", "mqtt")')])],
 }
+
+# Found by trying answers blind (rt1).
+WRONG["1.1"].append(
+    Wrong("the event added twice", "has the event 'reading taken' 2 times",
+          edits=[('    span.add_event("reading taken")\n', '    span.add_event("reading taken")\n    span.add_event("reading taken")\n')]))
+WRONG["1.2"] += [
+    Wrong("record_exception called twice", "has the ValueError recorded 2 times",
+          edits=[("            span.record_exception(exc)\n", "            span.record_exception(exc)\n"
+                                                          "            span.record_exception(exc)\n")]),
+    Wrong("the blog's double record: recorded, re-raised out of the `with`, caught around it", "recorded 2 times",
+          code='''from kit.checks import check_handled_error
+
+
+def parse_reading(text):
+    try:
+        with tele.tracer.start_as_current_span("parse reading") as span:
+            try:
+                return float(text)
+            except ValueError as exc:
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, "not a number"))
+                raise
+    except ValueError:
+        return None
+
+
+check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse reading", exercise="1.2")
+'''),
+]
+RIGHT["1.2"] = [
+    Wrong("the exception left to escape the span's `with`, which records it and sets ERROR, and caught around it", "",
+          code='''from kit.checks import check_handled_error
+
+
+def parse_reading(text):
+    try:
+        with tele.tracer.start_as_current_span("parse reading"):
+            return float(text)
+    except ValueError:
+        return None
+
+
+check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse reading", exercise="1.2")
+'''),
+]

@@ -109,3 +109,25 @@ RIGHT = {
                           'from collections import Counter\n\nfor topic, n in Counter(topics).items():\n'
                           '    received.add(n, {"messaging.destination.name": topic})')])],
 }
+
+# Found by trying answers blind (rt1).
+WRONG["2.3"] += [
+    Wrong("the console exporter told to print into a StringIO: nothing shows in the cell", "not into the cell's output",
+          edits=[("PeriodicExportingMetricReader(ConsoleMetricExporter()",
+                  "PeriodicExportingMetricReader(ConsoleMetricExporter(out=__import__('io').StringIO())")]),
+    # Not a mistake in itself, but one the check cannot judge: it said "make the counter from this provider" (false).
+    Wrong("the reader told to send counters as deltas: the check's print after the cell's has nothing to read",
+          "sends counters as deltas (preferred_temporality DELTA)",
+          edits=[("PeriodicExportingMetricReader(ConsoleMetricExporter()",
+                  "PeriodicExportingMetricReader(ConsoleMetricExporter(preferred_temporality={"
+                  "__import__('opentelemetry.sdk.metrics').sdk.metrics.Counter: "
+                  "__import__('opentelemetry.sdk.metrics.export').sdk.metrics.export.AggregationTemporality.DELTA})")]),
+]
+WRONG["2.2"] += [
+    Wrong("the size of the decoded text: characters, not bytes", "the number of characters once decoded",
+          edits=[("sizes.record(len(payload))", "sizes.record(len(payload.decode()))")]),
+]
+RIGHT["2.3"] = [
+    Wrong("printed with force_flush(), then the provider shut down by the learner", "",
+          edits=[("console_provider.force_flush()\n", "console_provider.force_flush()\nconsole_provider.shutdown()\n")]),
+]

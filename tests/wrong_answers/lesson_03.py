@@ -79,3 +79,17 @@ RIGHT = {
     "3.1": [Wrong("the warning logged on the root logger", "",
                   edits=[('        alerts.warning("temperature too high")', '        logging.warning("temperature too high")')])],
 }
+
+# Found by trying answers blind (rt1).
+WRONG["3.1"] += [
+    Wrong("the warning logged twice in the span", "logged 'temperature too high' 2 times in 'check temperature'",
+          edits=[('        alerts.warning("temperature too high")\n',
+                  '        alerts.warning("temperature too high")\n        alerts.warning("temperature too high")\n')]),
+]
+WRONG["3.2"] += [
+    # (the logger's own level raised to ERROR is told the same way, "lets only ERROR and above through"; not run
+    # here, as it would outlive the cell and fail every later attempt in the sweep's kernel)
+    Wrong("the handler given level=ERROR: it drops the warning", "has level ERROR, so it drops a .warning(...)",
+          edits=[('LoggingHandler(logger_provider=disk_provider)', 'LoggingHandler(level=logging.ERROR, '
+                                                               'logger_provider=disk_provider)')]),
+]

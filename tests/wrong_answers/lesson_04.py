@@ -131,3 +131,20 @@ RIGHT = {
                           "from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator\n\n\n"
                           "def send(order_id):")])],
 }
+
+# Found by trying answers blind (rt1): the check sends every order before receiving any.
+WRONG["4.3"] += [
+    Wrong("receive reads the order id from a variable send left behind, not from the carrier",
+          "is what the last send left behind, not what this carrier holds",
+          edits=[("def send(order_id):\n", "last = {}\n\n\ndef send(order_id):\n    last['order.id'] = order_id\n"),
+                 ('baggage.get_baggage("order.id", ctx)', "last['order.id']")]),
+    Wrong("one carrier dict for every message, made once outside send", "was changed by a later send",
+          edits=[("def send(order_id):\n", "carrier = {}\n\n\ndef send(order_id):\n"),
+                 ("        carrier = {}\n", "")]),
+]
+WRONG["4.3"].append(
+    Wrong("the carrier injected inside a span of its own within 'send order'", "a span inside 'send order': the carrier "
+          "was injected while that inner span was current",
+          edits=[("        carrier = {}\n        propagate.inject(carrier, context=baggage.set_baggage(\"order.id\", order_id))\n",
+                  "        with orders.tracer.start_as_current_span('serialize order'):\n            carrier = {}\n"
+                  "            propagate.inject(carrier, context=baggage.set_baggage(\"order.id\", order_id))\n")]))

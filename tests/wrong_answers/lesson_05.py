@@ -84,3 +84,21 @@ RIGHT = {
     "5.1": [Wrong("# after the lab level: the same two topics here", "",
                   edits=[('TOPIC_FILTER = "lab/+"', 'TOPIC_FILTER = "lab/#"')])],
 }
+
+# Found by trying answers blind (rt1).
+WRONG["5.2"] += [
+    Wrong("the sensor disconnects right after publish, without waiting for the broker's PUBACK",
+          "The broker never confirmed the publish of lab_sensor",
+          edits=[('lab_sensor.publish("lab/status", b"online", qos=1, retain=True).wait_for_publish(5)\n'
+                  'lab_sensor.disconnect()\n',
+                  'lab_sensor.publish("lab/status", b"online", qos=1, retain=True)\nlab_sensor.disconnect()\n')]),
+]
+RIGHT["5.2"] = RIGHT.get("5.2", []) + [
+    Wrong("the sensor as paho's one-shot publish.single, with the client id lab-sensor", "",
+          edits=[('lab_sensor = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="lab-sensor")\n'
+                  'lab_sensor.connect(broker.host, broker.port)\nlab_sensor.loop_start()\n'
+                  'lab_sensor.publish("lab/status", b"online", qos=1, retain=True).wait_for_publish(5)\n'
+                  'lab_sensor.disconnect()\nlab_sensor.loop_stop()\n',
+                  'import paho.mqtt.publish\n\npaho.mqtt.publish.single("lab/status", b"online", qos=1, retain=True, '
+                  'hostname=broker.host, port=broker.port, client_id="lab-sensor")\n')]),
+]
