@@ -181,6 +181,23 @@ LABELS = {
     "sampler-orphans": "the sampler keeps orphans",
     "sampler-not-by-id": "not decided by the trace id",
     "sampler-ratio": "the wrong sampling ratio",
+    "sampler-records-dropped": "dropped traces still recorded",
+    # found by a learner's-eye trial of every exercise (wrong answers written without the checks)
+    "span-outlives-parent": "a child span that ends after its parent",
+    "span-event-twice": "an event added twice",
+    "span-exception-twice": "the exception recorded twice",
+    "histogram-characters": "characters counted, not bytes",
+    "console-not-printed": "the console exporter prints elsewhere",
+    "console-delta": "delta counts the check cannot read",
+    "log-twice": "the record logged twice",
+    "carrier-shared": "one carrier shared by every message",
+    "inject-partial-context": "inject leaves out tracestate or baggage",
+    "extract-partial-context": "extract loses tracestate or baggage",
+    "extract-current-context": "extract returns the current context",
+    "edge-current-context": "the edge extracts into its own context",
+    "hop-repeated-context": "traceparent sent twice",
+    "hop-unsampled-context": "the context says not sampled",
+    "publish-unconfirmed": "disconnected before the PUBACK",
 }
 
 
