@@ -47,6 +47,14 @@ def check_otlp_export(receiver, *, grpc_provider, http_provider, grpc_span: str 
         if name not in arrived:
             return wrong(f"{name!r} did not reach the receiver in this cell. " +
                          _why(receiver, name, transport, provider), "export-not-arrived")
+    for name, (transport, provider) in wanted.items():
+        late = _sent_by_timer(receiver, name, provider)
+        if late is not None:
+            label = f"{'grpc' if transport == 'grpc' else 'http'}_provider"
+            return wrong(f"{name!r} reached the receiver {late:.1f} s after it ended: the BatchSpanProcessor's timer "
+                         f"sent it, not a flush. Waiting works in a notebook, but a program that exits before the "
+                         f"timer loses its spans: call {label}.force_flush() after the span ends (it returns once "
+                         f"they are sent).", "export-timer")
     whole = trace_verdict(received=attempts.received(receiver, "spans"))
     if whole is not None:
         return whole
@@ -60,6 +68,29 @@ def _arrivals(receiver) -> dict:
     for name, transport in zip(*(attempts.received(receiver, "spans")[c] for c in ("name", "transport"))):
         out.setdefault(name, set()).add(transport)
     return out
+
+
+def _sent_by_timer(receiver, name: str, provider) -> float | None:
+    """How long after it ended span ``name`` reached the receiver, when that is long enough that a
+    batch processor's timer sent it (half its schedule delay, at least 2 s; a flush takes
+    milliseconds); None otherwise."""
+    import pandas as pd
+
+    delays = [getattr(p, "_batch_processor", p) for p in span_processors(provider)]
+    delays = [getattr(p, "_schedule_delay", None) for p in delays]
+    delays = [d / 1000 if d > 60 else d for d in delays if isinstance(d, (int, float)) and d > 0]
+    if not delays:
+        return None
+    threshold = max(2.0, 0.5 * max(delays))
+    spans = attempts.received(receiver, "spans")
+    rows = spans[spans.name == name]
+    requests = attempts.received(receiver, "requests")
+    times = [t for t, names in zip(requests.time, requests.names) if isinstance(names, list) and name in names]
+    if rows.empty or not times:
+        return None
+    ended = (rows.start + pd.to_timedelta(rows.duration_ms, unit="ms")).min()
+    late = (min(times) - ended).total_seconds()
+    return late if late >= threshold else None
 
 
 def _otlp_kinds(provider) -> list[str]:

@@ -198,6 +198,7 @@ LABELS = {
     "hop-repeated-context": "traceparent sent twice",
     "hop-unsampled-context": "the context says not sampled",
     "publish-unconfirmed": "disconnected before the PUBACK",
+    "export-timer": "waited for the batch timer instead of a flush",
 }
 
 

@@ -210,3 +210,8 @@ def parse_reading(text):
 check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse reading", exercise="1.2")
 '''),
 ]
+
+# Found by an outside learner's trial: the batch timer waited out instead of a flush.
+WRONG["1.4"].append(
+    Wrong("time.sleep(6) instead of force_flush(): the batch timer sends the spans", "the BatchSpanProcessor's timer sent it",
+          edits=[("grpc_provider.force_flush()\nhttp_provider.force_flush()\n", "import time\n\ntime.sleep(6)\n")]))
