@@ -324,6 +324,16 @@ VARIANTS = {
         "edits": {"sensor.py": [('baggage.set_baggage("greenhouse.id", GREENHOUSE, ctx)',
                                  'baggage.set_baggage("greenhouse.id", GREENHOUSE)')]},
     },
+    "vent_not_set_up": {
+        "why": "everything, but the vent takes the global tracer and meter instead of setting up its own providers: "
+               "nothing of the vent leaves its process, and the findings that need its spans say so, not 'attach the "
+               "context'",
+        "wrong": ["services", "one trace", "kinds and parents", "the failure", "baggage", "metrics", "logs"],
+        "says": "no span came from 'vent'",
+        "edits": {"vent.py": [('tele = setup("vent")\ntracer = tele.tracer',
+                               'from opentelemetry import metrics, trace\ntracer = trace.get_tracer("vent")\n'
+                               'tele = type("Global", (), {"meter": metrics.get_meter("vent"), "flush": staticmethod(lambda: None)})')]},
+    },
     "linked_consumers": {
         "why": "complete, the other way the messaging conventions allow: each CONSUMER span starts a trace of its "
                "own, linked to the producer's span, and the baggage still travels",

@@ -342,6 +342,9 @@ class _Story:
         return (f"{hop.name} ({run.topic(hop)}) carries no traceparent: the {producer} sends no context. Fix: in "
                 f"{hop.sends}, inside the span that publishes it, {fix}."), {producer: [call]}
 
+    def _sent_any(self, service: str) -> bool:
+        return "service" not in self.spans or bool((self.spans.service == service).any())
+
     def _not_continued(self, i: int, hop: Hop) -> tuple[str, dict]:
         run, consumer = self.run, hop.consumer
         orphans = self.unended(consumer, i)
@@ -353,6 +356,9 @@ class _Story:
             return (f"{hop.name} carries the context, but no span of the {consumer} continues it. Fix: is the "
                     f"{consumer} instrumented? OTEL_PYTHON_DISABLED_INSTRUMENTATIONS must not name paho_mqtt."), {}
         call, fix = EXTRACT[hop.placement]
+        if not self._sent_any(consumer):
+            return (f"{hop.name} carries the context, but no span at all came from the {consumer} to continue it "
+                    f"(see 'services')."), {}
         if _has(run, consumer, call) and _bare_set_baggage(run.sources.get(consumer, "")):
             return (f"{hop.name} carries the context, and {consumer}.py reads it ({call}...)), but none of the "
                     f"{consumer}'s spans continues it: {consumer}.py calls baggage.set_baggage(key, value) without "
@@ -487,7 +493,11 @@ class _Story:
         context = context or step.elsewhere   # sent where the consumer does not look: 'one trace' says so
         where = f"{hop.name} in {self.name(i)}"
         if context is None:
-            return [(f"{where} carries no context, so no span of the {hop.producer} is named as its sender: every "
+            wrapped = step.message is not None and any(isinstance(v, dict) and "traceparent" in v
+                                                       for v in step.message.json().values())
+            where_not = ("no context where the W3C convention puts it (its traceparent is wrapped in an envelope)"
+                         if wrapped else "no context")
+            return [(f"{where} carries {where_not}, so no span of the {hop.producer} is named as its sender: every "
                      f"message is a PRODUCER span of the program that sends it (see 'one trace').", {})]
         sender = self.by_id.get(context[1])
         if sender is None:
@@ -599,6 +609,9 @@ class _Story:
                        "then start the spans." if carried and not attached else
                        " The command carries the trace context but not the baggage: the context must be current "
                        "(attached) when the controller injects, inside on_reading." if carried else
+                       " It is wrapped in an envelope with the trace context (see 'one trace'): at the root of the "
+                       "object, inject_json_payload(...) writes both." if command is not None and any(
+                           isinstance(v, dict) and "traceparent" in v for v in command.json().values()) else
                        " Fix: inject_json_payload(...) in the controller, with the reading's context current "
                        "(context.attach(ctx)).")
                 return _wrong(name, f"the reading carries {want}, but the command to the vent in {self.name(i)} does "
@@ -611,6 +624,9 @@ class _Story:
                     return _wrong(name, f"none of the {service}'s spans that arrived in {self.name(i)} has the "
                                   f"attribute {key}={run.greenhouse!r}: its span for the message was never ended, so "
                                   f"never exported (see 'one trace'). Fix: {ENDED}.")
+                if run.greenhouse not in values and not self._sent_any(service):
+                    return _wrong(name, f"the baggage reaches the {service} in {self.name(i)}, but no span at all "
+                                  f"came from the {service} to carry {key} (see 'services').")
                 if run.greenhouse not in values:
                     seen = [v for v in values if v is not None]
                     typed = bool(seen)
