@@ -357,8 +357,8 @@ class _Story:
                     f"{consumer} instrumented? OTEL_PYTHON_DISABLED_INSTRUMENTATIONS must not name paho_mqtt."), {}
         call, fix = EXTRACT[hop.placement]
         if not self._sent_any(consumer):
-            return (f"{hop.name} carries the context, but no span at all came from the {consumer} to continue it "
-                    f"(see 'services')."), {}
+            return (f"{hop.name} carries the context, but no span at all came from the {consumer} to continue it. "
+                    f"Fix: first what 'services' says, so that the {consumer}'s spans leave its process."), {}
         if _has(run, consumer, call) and _bare_set_baggage(run.sources.get(consumer, "")):
             return (f"{hop.name} carries the context, and {consumer}.py reads it ({call}...)), but none of the "
                     f"{consumer}'s spans continues it: {consumer}.py calls baggage.set_baggage(key, value) without "
@@ -626,7 +626,8 @@ class _Story:
                                   f"never exported (see 'one trace'). Fix: {ENDED}.")
                 if run.greenhouse not in values and not self._sent_any(service):
                     return _wrong(name, f"the baggage reaches the {service} in {self.name(i)}, but no span at all "
-                                  f"came from the {service} to carry {key} (see 'services').")
+                                  f"came from the {service} to carry {key}. Fix: first what 'services' says, so "
+                                  f"that the {service}'s spans leave its process.")
                 if run.greenhouse not in values:
                     seen = [v for v in values if v is not None]
                     typed = bool(seen)
