@@ -72,6 +72,40 @@ def copy_app(to: str | Path = "my_greenhouse") -> Path:
     return target
 
 
+class LabError(Exception):
+    """What the lab could not do with the command it was given (a Run's problem, not a traceback)."""
+
+
+class _Abandon(Exception):
+    pass
+
+
+def _plan(command, service: str, script: str) -> tuple[list, dict]:
+    """(argv, extra variables) to start ``service``: ``command(service, script)``'s, checked for its shape."""
+    if command is None:
+        return [sys.executable, script], {}
+    got = command(service, script)
+    name = getattr(command, "__name__", "command")
+    how = "return [INSTRUMENT, sys.executable, script], {...}: the command as a list, then the variables as a dict"
+    if not isinstance(got, (tuple, list)) or len(got) != 2:
+        raise LabError(f"{name}({service!r}, script) returned {str(got)[:120]!r}, not two things: {how}.")
+    argv, extra = got
+    if isinstance(argv, dict) and isinstance(extra, (list, tuple, str)):
+        raise LabError(f"{name}({service!r}, script) returned the variables first and the command second: {how}.")
+    if isinstance(argv, str):
+        raise LabError(f"{name}({service!r}, script) returned the command as one string, {argv[:120]!r}: give it "
+                       f"as a list, one item per word, [INSTRUMENT, sys.executable, script] (a path may hold spaces).")
+    if not isinstance(argv, (list, tuple)) or not argv:
+        raise LabError(f"{name}({service!r}, script) returned {str(argv)[:120]!r} as the command: {how}.")
+    if any(a is None for a in argv):
+        raise LabError(f"{name}({service!r}, script) returned a command with None in it, {list(argv)}: "
+                       f"INSTRUMENT is None when opentelemetry-instrument is not installed in this Python's "
+                       f"environment (pip install opentelemetry-distro).")
+    if extra is not None and not isinstance(extra, dict):
+        raise LabError(f"{name}({service!r}, script) returned {str(extra)[:120]!r} as the variables: {how}.")
+    return [str(a) for a in argv], {str(k): str(v) for k, v in (extra or {}).items()}
+
+
 class Greenhouse:
     """Runs a greenhouse app against ``broker`` (MQTT v5, kit.broker) and ``receiver``
     (kit.receiver). One run at a time."""
@@ -124,7 +158,11 @@ class Greenhouse:
         try:
             if not subscribed.wait(10):
                 problems.append("the lab could not subscribe to the broker")
-            processes = self._start(folder, command, greenhouse)
+            try:
+                processes = self._start(folder, command, greenhouse)
+            except LabError as exc:
+                problems.append(str(exc))
+                raise _Abandon from None
             self._wait_ready(processes, problems)
             for i, request in enumerate(requests):
                 with arrived:
@@ -142,6 +180,8 @@ class Greenhouse:
                                     + ("a program stopped (see below)" if stopped else
                                        f"nothing within {self.alert_timeout_s:g} s") if not problems else
                                     f"{awaited} did not come after {request.name} request")
+        except _Abandon:
+            pass
         finally:
             self._stop(processes)
             tap.disconnect()
@@ -168,15 +208,18 @@ class Greenhouse:
         return True
 
     def _start(self, folder: Path, command, greenhouse: str) -> dict:
+        plans = {service: _plan(command, service, str((folder / f"{service}.py").resolve())) for service in SERVICES}
         processes = {}
-        for service in SERVICES:
-            script = str((folder / f"{service}.py").resolve())
-            argv, extra = (command(service, script) if command else ([sys.executable, script], {}))
-            extra = {k: str(v) for k, v in (extra or {}).items()}
+        for service, (argv, extra) in plans.items():
             env = {**self.environment(greenhouse), **extra}
-            proc = Process(service, [str(a) for a in argv], extra)
-            popen = subprocess.Popen(proc.argv, env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
+            proc = Process(service, argv, extra)
+            try:
+                popen = subprocess.Popen(proc.argv, env=env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True, encoding="utf-8", errors="replace")
+            except OSError as exc:  # no such command, not executable: the ones already started must stop
+                self._stop(processes)
+                raise LabError(f"{service} could not start: {exc.strerror or exc}: {proc.argv[0]!r} (the command "
+                               f"was {proc.argv})") from None
             proc._popen, proc._ready, proc._printed = popen, threading.Event(), threading.Event()
             proc._reader = threading.Thread(target=_read, args=(proc,), daemon=True, name=f"lab-{service}")
             proc._reader.start()

@@ -289,6 +289,9 @@ def _batch(c) -> list:
     return out
 
 
+GRPC_SCHEMES = {"passthrough", "unix", "unix-abstract", "xds"}  # grpc-go's resolvers besides dns (stripped)
+
+
 def _grpc_endpoint(endpoint: str) -> str:
     """What gRPC dials: the endpoint without http://, https:// or dns:///."""
     return re.sub(r"^(https?://|dns:///?)", "", endpoint)
@@ -335,6 +338,11 @@ def _otlp_grpc(c) -> list:
                                    "non-empty \"endpoint\"): host:port, e.g. jaeger:4317")]
     if endpoint.startswith("unix://") or "${" in endpoint:
         return out
+    scheme, sep, rest = target.partition("://")
+    if sep and scheme not in GRPC_SCHEMES:  # grpc://, otlp://, tcp://: no resolver of gRPC's has that name
+        return out + [("endpoint", f"{endpoint}: gRPC has no {scheme}:// scheme, so the exporter resolves nothing "
+                                   f"and every export fails. Write host:port, {rest.strip('/') or 'jaeger:4317'} "
+                                   f"(it strips only http://, https:// and dns:///)")]
     problem = _host_port_problem(target)
     if problem:
         return out + [("endpoint", problem + " (gRPC dials host:port)")]

@@ -292,6 +292,48 @@ VARIANTS = {
         "edits": {"vent.py": [('log.error("%s failed: %s", command["action"], exc)',
                                'log.info("%s failed: %s", command["action"], exc)')]},
     },
+    # round 2 (rt4): the 2023 blog's code, and the lesson's wording read carelessly
+    "blog_envelope_to_vent": {
+        "why": "everything, but the command to the vent wraps the context the 2023 blog's way, "
+               "{\"trace_context\": {...}, \"payload\": command}, and the vent unwraps it: the trace goes on, "
+               "but not by the W3C convention, and the app's message changed",
+        "wrong": ["one trace", "kinds and parents", "baggage"], "says": "carries a traceparent inside 'trace_context'",
+        "edits": {"controller.py": [(COMMAND_INJECT,
+                                     "                carrier = {}\n                propagate.inject(carrier)\n"
+                                     "                payload = json.dumps({\"trace_context\": carrier, \"payload\": command})\n"
+                                     "                client.publish(topic, payload, qos=1)\n"),
+                                    ("from opentelemetry import baggage, context\n",
+                                     "from opentelemetry import baggage, context, propagate\n")],
+                  "vent.py": [(COMMAND_EXTRACT,
+                               "    envelope = json.loads(msg.payload)\n"
+                               "    token = context.attach(propagate.extract(envelope.get(\"trace_context\", {})))\n"),
+                              ("            command = json.loads(msg.payload)\n", "            command = envelope[\"payload\"]\n"),
+                              ("from opentelemetry import baggage, context\n",
+                               "from opentelemetry import baggage, context, propagate\n")]},
+    },
+    "baggage_key_misspelt": {
+        "why": "everything, but the sensor puts the greenhouse in the baggage as greenhouse_id, not greenhouse.id",
+        "wrong": ["baggage", "metrics"], "says": "under another key",
+        "edits": {"sensor.py": [('baggage.set_baggage("greenhouse.id", GREENHOUSE, ctx)',
+                                 'baggage.set_baggage("greenhouse_id", GREENHOUSE, ctx)')]},
+    },
+    "baggage_set_without_context": {
+        "why": "everything, but the sensor calls set_baggage(key, value) without ctx: the context it attaches has "
+               "the baggage and not the read request's trace",
+        "wrong": ["one trace", "kinds and parents"], "says": "without a context",
+        "edits": {"sensor.py": [('baggage.set_baggage("greenhouse.id", GREENHOUSE, ctx)',
+                                 'baggage.set_baggage("greenhouse.id", GREENHOUSE)')]},
+    },
+    "vent_not_set_up": {
+        "why": "everything, but the vent takes the global tracer and meter instead of setting up its own providers: "
+               "nothing of the vent leaves its process, and the findings that need its spans say so, not 'attach the "
+               "context'",
+        "wrong": ["services", "one trace", "kinds and parents", "the failure", "baggage", "metrics", "logs"],
+        "says": "no span came from 'vent'",
+        "edits": {"vent.py": [('tele = setup("vent")\ntracer = tele.tracer',
+                               'from opentelemetry import metrics, trace\ntracer = trace.get_tracer("vent")\n'
+                               'tele = type("Global", (), {"meter": metrics.get_meter("vent"), "flush": staticmethod(lambda: None)})')]},
+    },
     "linked_consumers": {
         "why": "complete, the other way the messaging conventions allow: each CONSUMER span starts a trace of its "
                "own, linked to the producer's span, and the baggage still travels",

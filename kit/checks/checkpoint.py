@@ -157,6 +157,29 @@ def _and(items) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _json_option_given(run: Run) -> str:
+    """What the vent was given instead of OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD=true, if anything ("" if nothing)."""
+    import difflib
+    want = "OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD"
+    env = getattr(run.processes.get("vent"), "env", None) or {}
+    if want in env:
+        return (f" It was given {want}={env[want]!r}: the instrumentation reads only true or false, and ignores "
+                f"anything else (with a warning).")
+    near = difflib.get_close_matches(want, [k for k in env if k.startswith("OTEL")], 1, 0.8)
+    return f" It was given {near[0]}, which no instrumentation reads: the name is {want}." if near else ""
+
+
+def _bare_set_baggage(source: str) -> bool:
+    """Does ``source`` call set_baggage(key, value) with no context (so it builds on the current one)?"""
+    import ast
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return False
+    return any(isinstance(n, ast.Call) and getattr(n.func, "attr", getattr(n.func, "id", None)) == "set_baggage"
+               and len(n.args) < 3 and not any(k.arg == "context" for k in n.keywords) for n in ast.walk(tree))
+
+
 def _has(run: Run, service: str, code: str) -> bool:
     """Does ``service``'s program (as it ran) hold ``code`` already? (Spaces do not count.)"""
     return "".join(code.split()) in "".join(run.sources.get(service, "").split())
@@ -264,7 +287,7 @@ class _Story:
         if not continuity:
             return step
         if step.context is None:
-            step.broken, step.suggests = self._no_context(hop, step.elsewhere)
+            step.broken, step.suggests = self._no_context(hop, step.elsewhere, msg)
             return step
         if step.context[0] not in traces:
             step.broken = (f"{hop.name} in {request.name} carries the context of another trace: the "
@@ -279,8 +302,16 @@ class _Story:
             step.broken, step.suggests = self._not_continued(i, hop)
         return step
 
-    def _no_context(self, hop: Hop, elsewhere) -> tuple[str, dict]:
+    def _no_context(self, hop: Hop, elsewhere, msg=None) -> tuple[str, dict]:
         run, producer = self.run, hop.producer
+        wrapper = next((k for k, v in (msg.json() if msg is not None else {}).items()
+                        if isinstance(v, dict) and "traceparent" in v), None)
+        if wrapper is not None and hop.placement == "json":  # the 2023 blog's envelope: {"trace_context": {...}, ...}
+            call, fix = INJECT["json"]
+            return (f"{hop.name} ({run.topic(hop)}) carries a traceparent inside {wrapper!r}, an envelope of the "
+                    f"{producer}'s own, not at the root of the JSON object, where the W3C convention (lesson 07) "
+                    f"puts it and every consumer that follows it reads it. Fix: in {hop.sends}, {fix}: it adds the "
+                    f"fields beside the app's own, and the message stays the app's."), {}
         if self.zero_code:
             return (f"{hop.name} ({run.topic(hop)}) carries no traceparent. Fix: is the {producer} instrumented? "
                     f"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS must not name paho_mqtt."), {}
@@ -311,6 +342,9 @@ class _Story:
         return (f"{hop.name} ({run.topic(hop)}) carries no traceparent: the {producer} sends no context. Fix: in "
                 f"{hop.sends}, inside the span that publishes it, {fix}."), {producer: [call]}
 
+    def _sent_any(self, service: str) -> bool:
+        return "service" not in self.spans or bool((self.spans.service == service).any())
+
     def _not_continued(self, i: int, hop: Hop) -> tuple[str, dict]:
         run, consumer = self.run, hop.consumer
         orphans = self.unended(consumer, i)
@@ -322,6 +356,15 @@ class _Story:
             return (f"{hop.name} carries the context, but no span of the {consumer} continues it. Fix: is the "
                     f"{consumer} instrumented? OTEL_PYTHON_DISABLED_INSTRUMENTATIONS must not name paho_mqtt."), {}
         call, fix = EXTRACT[hop.placement]
+        if not self._sent_any(consumer):
+            return (f"{hop.name} carries the context, but no span at all came from the {consumer} to continue it. "
+                    f"Fix: first what 'services' says, so that the {consumer}'s spans leave its process."), {}
+        if _has(run, consumer, call) and _bare_set_baggage(run.sources.get(consumer, "")):
+            return (f"{hop.name} carries the context, and {consumer}.py reads it ({call}...)), but none of the "
+                    f"{consumer}'s spans continues it: {consumer}.py calls baggage.set_baggage(key, value) without "
+                    f"a context, which starts from the current one (empty in a callback), so the context it "
+                    f"returns has the baggage and no trace. Fix: pass the message's context as its third argument, "
+                    f"ctx = baggage.set_baggage(key, value, ctx), then attach that ctx."), {}
         if _has(run, consumer, call):
             return (f"{hop.name} carries the context, and {consumer}.py reads it ({call}...)), but none of the "
                     f"{consumer}'s spans continues it: make it current before starting the span in "
@@ -444,12 +487,17 @@ class _Story:
             if context is None:
                 if hop.producer == "vent":
                     return [("the vent's report carries no traceparent in its JSON: a 3.1.1 client puts it there "
-                             "only when asked. Fix: OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD=true for the vent.", {})]
+                             "only when asked. Fix: OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD=true for the vent."
+                             + _json_option_given(run), {})]
                 return []
         context = context or step.elsewhere   # sent where the consumer does not look: 'one trace' says so
         where = f"{hop.name} in {self.name(i)}"
         if context is None:
-            return [(f"{where} carries no context, so no span of the {hop.producer} is named as its sender: every "
+            wrapped = step.message is not None and any(isinstance(v, dict) and "traceparent" in v
+                                                       for v in step.message.json().values())
+            where_not = ("no context where the W3C convention puts it (its traceparent is wrapped in an envelope)"
+                         if wrapped else "no context")
+            return [(f"{where} carries {where_not}, so no span of the {hop.producer} is named as its sender: every "
                      f"message is a PRODUCER span of the program that sends it (see 'one trace').", {})]
         sender = self.by_id.get(context[1])
         if sender is None:
@@ -534,6 +582,12 @@ class _Story:
                                   f"baggage.set_baggage({key!r}, GREENHOUSE, ctx), GREENHOUSE from common.py, not a "
                                   f"value typed in.")
                 extra = f" (it carries {got})" if got else ""
+                other_key = next((k for k, v in got.items() if v == run.greenhouse), None)
+                if other_key is not None:
+                    return _wrong(name, f"the reading in {self.name(i)} carries the greenhouse as {other_key}="
+                                  f"{run.greenhouse}, not {want}: the baggage travels, but under another key, and "
+                                  f"the controller and the vent ask for {key!r}. Fix: in the sensor, "
+                                  f"baggage.set_baggage({key!r}, GREENHOUSE, ctx).")
                 has_set = _has(run, "sensor", "set_baggage(")
                 fix = ("the sensor calls set_baggage, but the context it returns must be the one made current "
                        "(token = context.attach(ctx)) before its spans, so inject_user_properties sends it along"
@@ -555,6 +609,9 @@ class _Story:
                        "then start the spans." if carried and not attached else
                        " The command carries the trace context but not the baggage: the context must be current "
                        "(attached) when the controller injects, inside on_reading." if carried else
+                       " It is wrapped in an envelope with the trace context (see 'one trace'): at the root of the "
+                       "object, inject_json_payload(...) writes both." if command is not None and any(
+                           isinstance(v, dict) and "traceparent" in v for v in command.json().values()) else
                        " Fix: inject_json_payload(...) in the controller, with the reading's context current "
                        "(context.attach(ctx)).")
                 return _wrong(name, f"the reading carries {want}, but the command to the vent in {self.name(i)} does "
@@ -567,6 +624,10 @@ class _Story:
                     return _wrong(name, f"none of the {service}'s spans that arrived in {self.name(i)} has the "
                                   f"attribute {key}={run.greenhouse!r}: its span for the message was never ended, so "
                                   f"never exported (see 'one trace'). Fix: {ENDED}.")
+                if run.greenhouse not in values and not self._sent_any(service):
+                    return _wrong(name, f"the baggage reaches the {service} in {self.name(i)}, but no span at all "
+                                  f"came from the {service} to carry {key}. Fix: first what 'services' says, so "
+                                  f"that the {service}'s spans leave its process.")
                 if run.greenhouse not in values:
                     seen = [v for v in values if v is not None]
                     typed = bool(seen)

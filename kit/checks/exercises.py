@@ -265,7 +265,25 @@ def _paho_span(operation: str, topic: str, kind: str, parent: tuple[str, str] | 
                 parent=_paho.span_name(*parent) if parent else None, **more)
 
 
+def _misspelt_option(*options: str) -> str:
+    """A keyword of the cell's instrument(...) call that looks like one of ``options`` and is not (instrument()
+    takes any keyword and ignores those it does not know, without a word): "" if none."""
+    import difflib
+    import re
+    mark = attempts.current()
+    for call in re.findall(r"instrument\(([^()]*)\)", getattr(mark, "source", None) or ""):
+        for given in re.findall(r"(\w+)\s*=(?!=)", call):
+            near = difflib.get_close_matches(given, options, 1, 0.75)
+            if near and given != near[0]:
+                return (f"instrument() was given {given}=, which it does not know, so it ignored it without a word: "
+                        f"the option is {near[0]}=.")
+    return ""
+
+
 def _hook_hint() -> str:
+    misspelt = _misspelt_option("publish_hook", "process_hook")
+    if misspelt:
+        return misspelt
     if attempts.cell_has("process_hook=") and not attempts.cell_has("publish_hook="):
         return ("A process_hook is called with the spans of delivered messages (the receiving side); the publish "
                 "span's hook is the publish_hook: instrument(publish_hook=...).")
@@ -278,6 +296,9 @@ def _hook_hint() -> str:
 
 
 def _body_size_hint() -> str:
+    misspelt = _misspelt_option("message_body_size", "process_hook", "publish_hook")
+    if misspelt:
+        return misspelt
     if attempts.cell_has("message_body_size=True") or attempts.cell_has("process_hook="):
         return ("The option (or hook) given to instrument(...) did not set it: was paho not instrumented already when "
                 "that instrument(...) ran? A second instrument() does nothing: uninstrument() first. A process_hook "

@@ -4,6 +4,8 @@ awkward ones included, and says which one went wrong."""
 
 from __future__ import annotations
 
+import re
+
 from opentelemetry import baggage, propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
@@ -401,6 +403,16 @@ def check_json_propagation(inject, extract) -> Result:
                 return wrong(f"inject({payload!r}) returned it unchanged, with no traceparent field, though it is a "
                              f"JSON object: JSON is UTF-8, and this one has a '°'. Parse the bytes as they are, "
                              f"json.loads(payload) (decoding them as ASCII fails on it).", "inject-no-context")
+            import difflib
+            misspelt = difflib.get_close_matches("traceparent", [k for k in obj if isinstance(k, str)], 1, 0.75)
+            if misspelt:
+                return wrong(f"inject({payload!r}) wrote {misspelt[0]!r}, not 'traceparent': a consumer's "
+                             f"propagator reads only the exact, lower-case name. Let propagate.inject(obj) write "
+                             f"the fields rather than naming them by hand.", "inject-no-context")
+            if outs and out == payload:
+                return wrong(f"inject({payload!r}) returned it unchanged, though it is a JSON object too, like the "
+                             f"ones it added the fields to: every object gets them, whatever it holds (even {{}}) "
+                             f"and however it is spaced. Test only isinstance(obj, dict).", "inject-no-context")
             return wrong(f"inject({payload!r}) returned {_short(out)}, with no traceparent field: call "
                          f"propagate.inject(obj) on the parsed object and serialize it again.", "inject-no-context")
         if obj["traceparent"] != expected:
@@ -595,6 +607,14 @@ def check_edge_extract(extract, *, allowed: tuple) -> Result:
 
     if not callable(extract):
         return wrong(f"Give the check your function itself, not a {type(extract).__name__}.", "not-callable")
+    # ALLOWED = ("tenant.id") is a string, not a tuple: it names one key (a loop over it goes letter by letter)
+    one_string = isinstance(allowed, str)
+    allowed = (allowed,) if one_string else tuple(allowed)
+    odd_key = next((k for k in allowed if not isinstance(k, str) or not _BAGGAGE_KEY.fullmatch(k)), None)
+    if odd_key is not None:
+        return wrong(f"The allow-list has {odd_key!r}, which no baggage key can be (a key is one word of letters, "
+                     f"digits and !#$%&'*+-.^_`|~, no spaces): keep the exercise's ALLOWED = ('tenant.id',).",
+                     "edge-allowed-key")
     rng = drawn.rng("11.2")
     tenant = drawn.tenant(rng)
     traceparent = f"00-{rng.getrandbits(128) | 1:032x}-{rng.getrandbits(64) | 1:016x}-01"
@@ -635,8 +655,10 @@ def check_edge_extract(extract, *, allowed: tuple) -> Result:
     written = {pair.split("=")[0]: pair.split("=", 1)[1] for pair in outside["baggage"].split(",")}
     lost = sorted(k for k in allowed if k in offered and k not in kept)
     if lost:
+        letters = (f" ALLOWED = ({allowed[0]!r}) is a string, not a tuple: `for key in ALLOWED` goes letter by "
+                   f"letter; write ({allowed[0]!r},), with the comma." if one_string else "")
         return wrong(f"The allowed key {lost[0]!r} was dropped too: keep the keys in the allow-list, "
-                     f"baggage.set_baggage(key, value, context=ctx).", "edge-drops-allowed")
+                     f"baggage.set_baggage(key, value, context=ctx).{letters}", "edge-drops-allowed")
     changed = sorted(k for k in allowed if k in kept and kept[k] != offered.get(k))
     if changed:
         key = changed[0]
@@ -667,6 +689,13 @@ def check_edge_extract(extract, *, allowed: tuple) -> Result:
                 continue
             joined = trace.get_current_span(got).get_span_context().span_id == edge.get_span_context().span_id
             leaked = [k for k in baggage.get_all(got) if k not in allowed]  # none of them is in these messages
+            carried = baggage.get_all(W3CBaggagePropagator().extract(odd, context=Context()))
+            invented = [k for k in baggage.get_all(got) if k in allowed and k not in carried]
+            if not joined and not leaked and invented:
+                return wrong(f"extract({odd!r}) gave {invented[0]}={baggage.get_baggage(invented[0], got)!r}, which "
+                             f"the message does not carry: downstream services would read it as the sender's. Add "
+                             f"an allowed key only when the message has it (if key in offered: ...).",
+                             "edge-invents-baggage")
             if joined or leaked:
                 what = ("the span that was current when it was called" if joined else
                         f"the baggage that was current when it was called ({leaked[0]})")
@@ -676,6 +705,9 @@ def check_edge_extract(extract, *, allowed: tuple) -> Result:
     finally:
         quiet.setLevel(level)
     return ok(f"The trace context is kept and only {list(allowed)} of the sender's baggage gets through.")
+
+
+_BAGGAGE_KEY = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a W3C baggage key: an HTTP token
 
 
 def _source_mentions(function, text: str) -> bool:

@@ -85,6 +85,12 @@ def check_sampler(provider, ratio: float) -> Result:
             return wrong(f"It keeps about {kept:.0%} of new traces, but not by the trace id: another service seeing "
                          f"the same trace id would decide differently. Use TraceIdRatioBased({ratio}).",
                          "sampler-not-by-id")
+        if configured is None and kept in (0, 1):  # no ratio at all: ALWAYS_ON (the default) or ALWAYS_OFF
+            root = getattr(getattr(sampler, "_root", sampler), "get_description", lambda: "")() or "its root sampler"
+            return wrong(f"It keeps {kept:.0%} of new traces: its new traces are decided by {root}, which "
+                         f"{'keeps every one' if kept else 'keeps none'}, with no ratio at all (a TracerProvider() "
+                         f"with no sampler keeps every trace). Give the root a ratio: "
+                         f"ParentBased(TraceIdRatioBased({ratio})).", "sampler-ratio")
         return wrong(f"It keeps {kept:.0%} of new traces: {said} ≠ {ratio:g}. The ratio is a fraction: "
                      f"{ratio:g} keeps {ratio:.0%}.", "sampler-ratio")
     recorded = sum(d.is_recording() and not d.is_sampled() for d in decisions) / TRIALS

@@ -138,6 +138,8 @@ LABELS = {
     "edge-trusts": "the edge keeps untrusted baggage",
     "edge-drops-allowed": "the edge drops allowed baggage",
     "edge-value": "the edge changes a baggage value",
+    "edge-allowed-key": "an allow-list key no baggage can have",
+    "edge-invents-baggage": "the edge adds baggage the message lacks",
     # mqtt.py
     "filter-invalid": "an invalid topic filter",
     "filter-misses": "the filter misses a topic",

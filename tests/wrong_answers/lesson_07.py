@@ -124,3 +124,17 @@ WRONG["7.2"] += [
           edits=[("    ctx = extract_json_payload(msg.payload)\n", "    ctx = propagate.extract(json.loads(msg.payload))\n"),
                  ("def handle_order(", "import json\n\n\ndef handle_order(")]),
 ]
+
+# Round 2 (rt4): the learner of the guide. Objects skipped by a test other than isinstance, and a field named by hand.
+WRONG["7.1"] += [
+    Wrong("an empty object {} left without context ('if not obj')", "it is a JSON object too",
+          edits=[("    if not isinstance(obj, dict):  # a number, a string, an array: nowhere to put fields",
+                  "    if not obj or not isinstance(obj, dict):")]),
+    Wrong("only payloads starting with '{' parsed: a leading space skips one", "it is a JSON object too",
+          edits=[("    try:\n        obj = json.loads(payload)\n    except ValueError:  # not UTF-8, not JSON",
+                  "    if not payload.startswith(b'{'):\n        return payload\n"
+                  "    try:\n        obj = json.loads(payload)\n    except ValueError:  # not UTF-8, not JSON")]),
+    Wrong("the field named by hand, misspelt", "not 'traceparent'",
+          edits=[("    propagate.inject(obj)  # traceparent (tracestate, baggage) beside the app's own fields\n",
+                  "    carrier = {}\n    propagate.inject(carrier)\n    obj['tracepraent'] = carrier['traceparent']\n")]),
+]

@@ -112,3 +112,13 @@ WRONG["8.2"] += [
                   "PahoMqttInstrumentor().instrument(process_hook=lambda span, client, message: "
                   "span.set_attribute('messaging.message.body.size', len(message.payload.decode())))")]),
 ]
+
+# Round 2 (rt4): an option's name mistyped: instrument() takes any keyword and says nothing of one it ignores.
+WRONG["8.1"] += [
+    Wrong("publish_hook mistyped publishhook", "which it does not know",
+          edits=[("instrument(publish_hook=add_sensor_id)", "instrument(publishhook=add_sensor_id)")]),
+]
+WRONG["8.2"] += [
+    Wrong("message_body_size mistyped", "the option is message_body_size=",
+          edits=[("instrument(message_body_size=True)", "instrument(message_body_sise=True)")]),
+]

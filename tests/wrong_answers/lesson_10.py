@@ -90,3 +90,9 @@ WRONG["10.2"] += [
     Wrong("the metrics pipeline exports to Jaeger as well", "Jaeger stores traces only",
           edits=[("      exporters: [prometheus]", "      exporters: [prometheus, otlp/jaeger]")]),
 ]
+
+# Round 2 (rt4): a scheme of its own on the gRPC exporter's endpoint passed for jaeger:4317.
+WRONG["10.1"] += [
+    Wrong("grpc:// written before the endpoint, as if it were a URL", "gRPC has no grpc:// scheme",
+          edits=[("endpoint: jaeger:4317", "endpoint: grpc://jaeger:4317")]),
+]

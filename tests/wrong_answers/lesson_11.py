@@ -110,3 +110,36 @@ RIGHT["11.1"] = [
                  ("from kit.checks import check_sampler\n",
                   "from opentelemetry.sdk.trace.sampling import ParentBasedTraceIdRatio\n\nfrom kit.checks import check_sampler\n")]),
 ]
+
+# Round 2 (rt4): the learner of the guide, the lesson read carelessly.
+WRONG["11.1"] += [
+    Wrong("ParentBased around ALWAYS_ON: no ratio anywhere", "decided by AlwaysOnSampler, which keeps every one",
+          edits=[("ParentBased(TraceIdRatioBased(0.1))", "ParentBased(ALWAYS_ON)"),
+                 ("from kit.checks import check_sampler\n",
+                  "from opentelemetry.sdk.trace.sampling import ALWAYS_ON\n\nfrom kit.checks import check_sampler\n")]),
+]
+WRONG["11.2"] += [
+    Wrong("the allowed key set even when the message has none: tenant.id=None sent on", "which the message does not carry",
+          code='''from kit.checks import check_edge_extract
+
+ALLOWED = ("tenant.id",)
+
+
+def extract_at_edge(carrier):
+    ctx = w3c.extract(carrier)
+    return baggage.set_baggage("tenant.id", baggage.get_baggage("tenant.id", propagate.extract(carrier)), context=ctx)
+
+
+check_edge_extract(extract_at_edge, allowed=ALLOWED, exercise="11.2")
+'''),
+    Wrong("ALLOWED = ('tenant.id') without the comma: a string, looped letter by letter", "is a string, not a tuple",
+          edits=[('ALLOWED = ("tenant.id",)', 'ALLOWED = ("tenant.id")')]),
+    Wrong("a space typed into the allow-list's key", "which no baggage key can be",
+          edits=[('ALLOWED = ("tenant.id",)', 'ALLOWED = ("tenant.id ",)')]),
+]
+RIGHT["11.2"] = RIGHT.get("11.2", []) + [
+    Wrong("ALLOWED a string, compared with ==", "",
+          edits=[('ALLOWED = ("tenant.id",)', 'ALLOWED = ("tenant.id")'),
+                 ("    for key in ALLOWED:\n        if key in offered:\n            ctx = baggage.set_baggage(key, offered[key], context=ctx)\n",
+                  "    for key, value in offered.items():\n        if key == ALLOWED:\n            ctx = baggage.set_baggage(key, value, context=ctx)\n")]),
+]

@@ -45,6 +45,13 @@ WRONG = {
               edits=half_done("publish_outside_consumer")),
         Wrong("the vent's failure logged with log.info", "the vent wrote 0 ERROR records",
               edits=half_done("failure_logged_as_info")),
+        # round 2 (rt4): the blog's envelope, and the lesson's wording read carelessly
+        Wrong("the command's context in the 2023 blog's envelope", "carries a traceparent inside 'trace_context'",
+              edits=half_done("blog_envelope_to_vent")),
+        Wrong("the greenhouse in the baggage as greenhouse_id", "under another key",
+              edits=half_done("baggage_key_misspelt")),
+        Wrong("set_baggage(key, value) without ctx: the trace is lost", "without a context",
+              edits=half_done("baggage_set_without_context")),
     ],
     "12.2": [
         Wrong("the script started as it is, without opentelemetry-instrument", "start each script under opentelemetry-instrument",
@@ -55,6 +62,14 @@ WRONG = {
               edits=[('"OTEL_SERVICE_NAME": service,', '"OTEL_SERVICE_NAME": "greenhouse",')]),
         Wrong("no JSON payload option for the 3.1.1 vent", "OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD=true for the vent",
               edits=[('           "OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD": "true"}', "           }")]),
+        # round 2 (rt4): a command line as the shell writes it, the pair the other way round, a flag as 1
+        Wrong("the command as one string, as typed in a shell", "returned the command as one string",
+              edits=[("    command = [INSTRUMENT, sys.executable, script]",
+                      '    command = f"{INSTRUMENT} {sys.executable} {script}"')]),
+        Wrong("the variables returned first, the command second", "returned the variables first",
+              edits=[("    return command, env", "    return env, command")]),
+        Wrong("the JSON option switched on with 1, not true", "OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD='1'",
+              edits=[('"OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD": "true"}', '"OTEL_PYTHON_PAHO_MQTT_JSON_PAYLOAD": "1"}')]),
     ],
 }
 
