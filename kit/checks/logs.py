@@ -9,7 +9,7 @@ import pandas as pd
 
 from kit import attempts
 from kit.checks._inspect import exporter_of, log_processors, queued
-from kit.checks._result import Result, names, ok, wrong
+from kit.checks._result import Result, did_you_mean, names, ok, wrong
 from kit.checks.exercises import judged
 from kit.checks.spans import made
 
@@ -54,6 +54,16 @@ def check_log_in_span(text: str, span_name: str, severity: str | None = None) ->
         return wrong(f"The log {text!r} has severity {last.severity}, expected {severity}: use "
                      f".{SEVERITY_CALL.get(severity, severity.lower())}(...).", "log-severity")
     same = mine[mine.span_id == last.span_id]
+    doubled = _doubled_on_the_way(last.logger) if len(same) > 1 and isinstance(last.logger, str) else []
+    if doubled:
+        lower, handler, upper = doubled[0]
+        lower.removeHandler(handler)
+        above = "the root logger" if upper is logging.getLogger() else f"the logger {upper.name!r}"
+        return wrong(f"{text!r} arrived {len(same)} times in {span_name!r}: the logger {lower.name!r} has a "
+                     f"LoggingHandler of its own that sends to the same LoggerProvider as the one on {above}, so "
+                     f"every record it logs goes through both (an addHandler(LoggingHandler()) of an earlier cell, "
+                     f"as the blog does? The kit bridges logging already). The check took it off for you: run "
+                     f"the cell again.", "handler-twice")
     if len(same) > 1:
         return wrong(f"This cell logged {text!r} {len(same)} times in {span_name!r}; the task asks for one record: "
                      f"log it once.", "log-twice")
@@ -91,6 +101,12 @@ def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger:
                      f"[LoggingHandler(logger_provider=provider)], and take it off {label}.", "handler-on-root")
     if not handled_by:
         from opentelemetry._logs import get_logger_provider
+        elsewhere = [lg for lg in list(logging.Logger.manager.loggerDict.values()) if isinstance(lg, logging.Logger)
+                     and any(getattr(h, "_logger_provider", None) is provider for h in lg.handlers)]
+        if elsewhere:
+            return wrong(f"The LoggingHandler for your provider is on the logger {elsewhere[0].name!r}, not on "
+                         f"{logger!r}, the logger the task names.{did_you_mean(logger, [elsewhere[0].name])} Log "
+                         f"with logging.getLogger({logger!r}), and put the handler there.", "log-logger")
         own = [h for h in logging.getLogger(logger).handlers if hasattr(h, "_logger_provider")]
         if any(h._logger_provider is get_logger_provider() for h in own):
             why = (f" Its LoggingHandler was made without logger_provider=, so it sends to the global provider "
@@ -113,9 +129,17 @@ def check_otlp_logs(receiver, text: str, *, service: str, severity: str, logger:
         return wrong(_why_nothing_arrived(receiver, text, provider, got, logger, severity), "log-not-arrived")
     last = mine.iloc[-1]
     if len(mine) > 1:
-        return wrong(f"The record arrived {len(mine)} times: the logger {logger!r} has {len(mine)} handlers for your "
-                     f"provider (a cell with addHandler run again adds one each time). Replace them instead: "
-                     f"logger.handlers[:] = [LoggingHandler(logger_provider=provider)].", "log-arrived-twice")
+        if len(handled_by) > 1:
+            return wrong(f"The record arrived {len(mine)} times: the logger {logger!r} has {len(handled_by)} handlers "
+                         f"for your provider (a cell with addHandler run again adds one each time). Replace them "
+                         f"instead: logger.handlers[:] = [LoggingHandler(logger_provider=provider)].",
+                         "log-arrived-twice")
+        if len(processors) > 1:
+            return wrong(f"The record arrived {len(mine)} times: your provider has {len(processors)} log record "
+                         f"processors, and each sends every record. Give it one: one "
+                         f"add_log_record_processor(BatchLogRecordProcessor(...)).", "log-arrived-twice")
+        return wrong(f"The record arrived {len(mine)} times, through the one handler for your provider: the cell "
+                     f"logged {text!r} {len(mine)} times. Log it once.", "log-twice")
     ways = set(mine.transport.dropna())
     if ways and transport not in ways:
         return wrong(f"The record came over {'/'.join(sorted(ways))}, not {transport}: the task asks for the "
@@ -138,6 +162,22 @@ def _loggers_up(logger) -> list:
     while logger is not None:
         out.append(logger)
         logger = logger.parent if logger.propagate else None
+    return out
+
+
+def _doubled_on_the_way(name: str) -> list:
+    """(logger, handler, upper logger) for each LoggingHandler on the way up from the logger
+    ``name`` that sends to the same LoggerProvider as a handler higher up (the upper logger's):
+    a record logged there is then sent once per handler."""
+    if name != "root" and not isinstance(logging.Logger.manager.loggerDict.get(name), logging.Logger):
+        return []  # not a logger of the logging module (nor one to make now)
+    pairs = [(lg, h) for lg in _loggers_up(logging.getLogger(name)) for h in lg.handlers
+             if getattr(h, "_logger_provider", None) is not None]
+    out = []
+    for i, (lg, h) in enumerate(pairs):
+        upper = next((up for up, h2 in pairs[i + 1:] if h2._logger_provider is h._logger_provider), None)
+        if upper is not None:
+            out.append((lg, h, upper))
     return out
 
 

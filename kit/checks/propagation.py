@@ -49,6 +49,9 @@ def check_baggage(carrier, key: str, value: str | None, span_name: str, service:
     if service and span.service != service:
         return wrong(f"The span {span_name!r} comes from {span.service!r}, not {service!r}.", "span-service")
     if span.attributes.get(key) is None:
+        other = _under_other_key(span.attributes, key, value)
+        if other is not None:
+            return wrong(_other_key_message(span_name, key, value, other), "span-attribute")
         return wrong(f"The baggage travelled, but {span_name!r} has no value for {key!r}: read it from the "
                      f"extracted context, span.set_attribute({key!r}, baggage.get_baggage({key!r}, ctx)). "
                      f"Without ctx, get_baggage reads the current context, which has none.", "span-attribute")
@@ -61,6 +64,13 @@ def check_baggage(carrier, key: str, value: str | None, span_name: str, service:
         if missing is not None:
             return missing
         parent = (carrier.get("traceparent") or "").split("-") if isinstance(carrier.get("traceparent"), str) else []
+        if not carrier.get("traceparent"):
+            return wrong(f"The carrier holds the baggage but no traceparent: the context you injected holds no span. "
+                         f"One built by baggage.set_baggage(...) before {producer!r} started, or on a context of your "
+                         f"own, has no span in it; inside the `with` block, set_baggage without context= adds to "
+                         f"the current context, span included: "
+                         f"propagate.inject(carrier, context=baggage.set_baggage({key!r}, ...)).",
+                         "carrier-no-context")
         if len(parent) < 3 or parent[2] != sender.span_id:
             return wrong(f"The carrier's traceparent does not name the {producer!r} this cell made: inject into a new "
                          f"carrier inside its `with` block (an old carrier, or one injected outside the span, "
@@ -586,12 +596,26 @@ def check_round_trip(send, receive, *, key: str, values: tuple | None = None, pr
                          f"span with context=ctx.", "span-no-parent")
         if cons.attributes.get(key) != value:
             got = cons.attributes.get(key)
+            other = _under_other_key(cons.attributes, key, value) if got is None else None
+            if other is not None:
+                return wrong(_other_key_message(consumer, key, value, other), "span-attribute")
             tail = (f". The check sends every message before receiving any, as a broker may: {got!r} is what the "
                     f"last send left behind, not what this carrier holds." if len(sent_all) > 1 and
                     got == sent_all[-1][0] else " (a value typed in passes only once)." if got else ".")
             return wrong(f"For {value!r}, {consumer!r} has {key}={got!r}: read it from the extracted context, "
                          f"baggage.get_baggage({key!r}, ctx){tail}", "span-attribute-value")
     return ok(f"{key} travelled as baggage for {names(values)}: {consumer!r} is the child of {producer!r} each time.")
+
+
+def _under_other_key(attributes, key: str, value):
+    """The name of another attribute holding ``value``, when ``key`` has none: the value was read right,
+    and set under another name."""
+    return next((k for k, v in dict(attributes).items() if k != key and v == value), None) if value else None
+
+
+def _other_key_message(span_name: str, key: str, value, other: str) -> str:
+    return (f"{span_name!r} has {value!r} under the attribute {other!r}, not {key!r}: the value is the right one, "
+            f"its name is not. Set it as span.set_attribute({key!r}, ...), with the key exactly {key!r}.")
 
 
 def _carried(carrier: dict, key: str):

@@ -93,3 +93,24 @@ WRONG["3.2"] += [
           edits=[('LoggingHandler(logger_provider=disk_provider)', 'LoggingHandler(level=logging.ERROR, '
                                                                'logger_provider=disk_provider)')]),
 ]
+
+# Found by trying answers blind, as the learner of the guide (rt3).
+WRONG["3.1"] += [
+    Wrong("a LoggingHandler of the blog's added to the logger, besides the kit's", "has a LoggingHandler of its own "
+          "that sends to the same LoggerProvider as the one on the root logger",
+          edits=[('alerts = logging.getLogger("myapp.alerts")\n',
+                  'alerts = logging.getLogger("myapp.alerts")\nalerts.addHandler(LoggingHandler())\n')]),
+    Wrong("the solution, after an earlier cell added a LoggingHandler to the logger", "The check took it off for you",
+          before='logging.getLogger("myapp.alerts").addHandler(LoggingHandler())'),
+]
+WRONG["3.2"] += [
+    Wrong("the warning logged twice, through one handler", "the cell logged 'disk almost full' 2 times",
+          edits=[('disk.warning("disk almost full")\n', 'disk.warning("disk almost full")\ndisk.warning("disk almost full")\n')]),
+    Wrong("two processors on the provider", "has 2 log record processors",
+          edits=[("set_logger_provider(disk_provider)",
+                  "disk_provider.add_log_record_processor(\n"
+                  "    BatchLogRecordProcessor(OTLPLogExporter(endpoint=receiver.grpc_endpoint, insecure=True))\n)\n"
+                  "set_logger_provider(disk_provider)")]),
+    Wrong("a typo in the logger's name", "is on the logger 'myapp.disks', not on 'myapp.disk'",
+          edits=[('logging.getLogger("myapp.disk")', 'logging.getLogger("myapp.disks")')]),
+]

@@ -148,3 +148,19 @@ WRONG["4.3"].append(
           edits=[("        carrier = {}\n        propagate.inject(carrier, context=baggage.set_baggage(\"order.id\", order_id))\n",
                   "        with orders.tracer.start_as_current_span('serialize order'):\n            carrier = {}\n"
                   "            propagate.inject(carrier, context=baggage.set_baggage(\"order.id\", order_id))\n")]))
+
+# Found by trying answers blind, as the learner of the guide (rt3).
+WRONG["4.2"] += [
+    Wrong("the baggage read right, but set as the attribute 'tenant_id'",
+          "under the attribute 'tenant_id', not 'tenant.id'", edits=[('span.set_attribute("tenant.id"', 'span.set_attribute("tenant_id"')]),
+    Wrong("the baggage context built before the producer's span, and injected inside it",
+          "holds the baggage but no traceparent",
+          edits=[('with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):\n'
+                  '    carrier = {}\n    propagate.inject(carrier, context=baggage.set_baggage("tenant.id", tenant))',
+                  'bctx = baggage.set_baggage("tenant.id", tenant)\n'
+                  'with orders.tracer.start_as_current_span("place order", kind=SpanKind.PRODUCER):\n'
+                  '    carrier = {}\n    propagate.inject(carrier, context=bctx)')]),
+]
+WRONG["4.3"].append(
+    Wrong("the baggage read right, but set as the attribute 'order_id'", "under the attribute 'order_id', not 'order.id'",
+          edits=[('span.set_attribute("order.id"', 'span.set_attribute("order_id"')]))
