@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from kit.checks._result import Result, ok, wrong
+from kit.checks._result import Result, names, ok, wrong
 from kit.checks.exercises import call_learner, judged, trace_verdict
 
 
@@ -66,6 +66,35 @@ def _filter_hint(topic_filter) -> str:
     return ""
 
 
+def _other_inbox_got(inbox) -> list:
+    """The messages that arrived in this attempt in another Inbox (one with ``messages``) of a connected
+    client, when no client has ``inbox`` as its on_message: [] otherwise."""
+    from datetime import datetime, timezone
+
+    from kit import attempts
+    mark = attempts.current()
+    if mark is None:
+        return []
+    clients = [c for c in attempts.paho_clients() if _is_connected(c)]
+    if any(getattr(c, "on_message", None) is inbox for c in clients):
+        return []
+    from paho.mqtt.client import time_func  # the clock paho stamps a message with when it arrives
+    started = time_func() - (datetime.now(timezone.utc) - mark.time).total_seconds()
+    out = []
+    for client in clients:
+        other = getattr(client, "on_message", None)
+        if other is not None and other is not inbox and isinstance(getattr(other, "messages", None), list):
+            out += [m for m in list(other.messages) if getattr(m, "timestamp", 0) >= started]
+    return out
+
+
+def _is_connected(client) -> bool:
+    try:
+        return bool(client.is_connected())
+    except Exception:
+        return False
+
+
 @judged
 def check_hop(inbox, consumer: str, producer: str, placement: str = "user properties") -> Result:
     """The messages ``inbox`` received in this cell carried the context of the span
@@ -99,6 +128,13 @@ def check_hop(inbox, consumer: str, producer: str, placement: str = "user proper
                      f"client stays connected; with a plain on_message, paho's network thread would stop and "
                      f"receive nothing more.) Fix the handler.", "handler-raised")
     if not messages:
+        elsewhere = _other_inbox_got(inbox)
+        if elsewhere:
+            return wrong(f"No message arrived in the Inbox you gave the check, but another Inbox got "
+                         f"{len(elsewhere)} in this cell (on {names(sorted({m.topic for m in elsewhere}))}): the "
+                         f"subscriber's on_message is that other one (a line copied from an earlier exercise?). "
+                         f"Make the Inbox you wait for and check its on_message: subscriber.on_message = <it>.",
+                         "hop-nothing")
         return wrong("No message arrived in this cell: is the subscriber's on_message the Inbox (Inbox(then=...)), "
                      "and did you wait for it (inbox.wait(1))? A plain on_message that raised stops paho's network "
                      "thread: run the cell that connects the subscriber again.", "hop-nothing")

@@ -204,3 +204,9 @@ RIGHT["6.1"] += [
                           "            carrier.UserProperty = [(key, value)]\n        else:\n"
                           "            pairs[:] = [p for p in pairs if p[0] != key] + [(key, value)]\n")]),
 ]
+
+# Found by trying answers blind, as the learner of the guide (rt3).
+WRONG["6.3"].append(
+    Wrong("the on_message line copied from exercise 6.2: the subscriber feeds the other Inbox",
+          "another Inbox got 1 in this cell", edits=[("subscriber.on_message = alerts", "subscriber.on_message = orders")],
+          before="orders = Inbox()"))
