@@ -16,6 +16,9 @@ def check_received(messages, topics: list[str], topic_filter=None, unwanted: tup
     copies an earlier run left on the broker are not counted."""
     from paho.mqtt.client import topic_matches_sub
 
+    if (isinstance(topic_filter, tuple) and len(topic_filter) == 2 and isinstance(topic_filter[0], str)
+            and isinstance(topic_filter[1], int) and not isinstance(topic_filter[1], bool)):
+        topic_filter = topic_filter[0]  # (filter, qos), which subscribe() takes too: still one filter
     if topic_filter is not None:
         hint = _filter_hint(topic_filter)
         if hint:
@@ -52,7 +55,7 @@ def check_received(messages, topics: list[str], topic_filter=None, unwanted: tup
 
 def _filter_hint(topic_filter) -> str:
     if isinstance(topic_filter, (list, tuple)):
-        return (f"TOPIC_FILTER is a list ({topic_filter!r}): the task asks for one filter, a string, that matches "
+        return (f"TOPIC_FILTER is a {type(topic_filter).__name__} ({topic_filter!r}): the task asks for one filter, a string, that matches "
                 f"both topics with a wildcard.")
     if not isinstance(topic_filter, str) or not topic_filter:
         return f"The filter is {topic_filter!r}: give a topic filter such as 'lab/temp'."

@@ -102,3 +102,14 @@ RIGHT["5.2"] = RIGHT.get("5.2", []) + [
                   'import paho.mqtt.publish\n\npaho.mqtt.publish.single("lab/status", b"online", qos=1, retain=True, '
                   'hostname=broker.host, port=broker.port, client_id="lab-sensor")\n')]),
 ]
+
+# Found by trying answers blind, as the learner of the guide (rt3).
+RIGHT["5.1"] += [
+    Wrong("the filter given with its QoS, a (filter, qos) pair subscribe() takes as one subscription", "",
+          edits=[('TOPIC_FILTER = "lab/+"', 'TOPIC_FILTER = ("lab/+", 1)')]),
+]
+WRONG["5.1"] += [
+    Wrong("two filters in a tuple", "TOPIC_FILTER is a tuple",
+          edits=[('TOPIC_FILTER = "lab/+"', 'TOPIC_FILTER = ("lab/temp", "lab/humidity")'),
+                 ("c.subscribe(TOPIC_FILTER)", "c.subscribe([(t, 0) for t in TOPIC_FILTER])")]),
+]
