@@ -273,8 +273,8 @@ def _duplicate(span: Span, rows, here) -> Result:
     nested = rows[rows.parent_span_id.isin(ids)]
     if not nested.empty:
         return wrong(f"{span.name!r} appears {seen}, one inside the other: the cell started a second "
-                     f"{span.name!r} within the first. Add to the span you were given (the `as span` of its `with`) "
-                     f"instead of starting another; the trace to aim for has it {times}.", "span-duplicate")
+                     f"{span.name!r} within the first. Add to the span you were given (kind= and attributes= in its own "
+                     f"`with` line, the rest through its `as span`) instead of starting another; the trace to aim for has it {times}.", "span-duplicate")
     scope = span.scope() if callable(span.scope) else span.scope
     strangers = rows[~rows.scope.fillna("").astype(str).str.startswith(scope)] if scope else rows.iloc[0:0]
     if not strangers.empty:

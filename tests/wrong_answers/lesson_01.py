@@ -215,3 +215,12 @@ check_handled_error(parse_reading, bad="twenty", good="21.5", span_name="parse r
 WRONG["1.4"].append(
     Wrong("time.sleep(6) instead of force_flush(): the batch timer sends the spans", "the BatchSpanProcessor's timer sent it",
           edits=[("grpc_provider.force_flush()\nhttp_provider.force_flush()\n", "import time\n\ntime.sleep(6)\n")]))
+# Found by trying answers blind, as the learner of the guide (rt3).
+WRONG["1.3"].append(
+    Wrong("a second 'publish sensors/temp', the right one, started inside the span given",
+          "kind= and attributes= in its own `with` line",
+          edits=[('with tele.tracer.start_as_current_span(\n    "publish sensors/temp", kind=SpanKind.PRODUCER, '
+                  'attributes={MESSAGING_SYSTEM: "mqtt"}\n):\n    pass\n',
+                  'with tele.tracer.start_as_current_span("publish sensors/temp"):\n'
+                  '    with tele.tracer.start_as_current_span("publish sensors/temp", kind=SpanKind.PRODUCER, '
+                  'attributes={MESSAGING_SYSTEM: "mqtt"}):\n        pass\n')]))
