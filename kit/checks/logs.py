@@ -56,14 +56,17 @@ def check_log_in_span(text: str, span_name: str, severity: str | None = None) ->
     same = mine[mine.span_id == last.span_id]
     doubled = _doubled_on_the_way(last.logger) if len(same) > 1 and isinstance(last.logger, str) else []
     if doubled:
-        lower, handler, upper = doubled[0]
-        lower.removeHandler(handler)
-        above = "the root logger" if upper is logging.getLogger() else f"the logger {upper.name!r}"
-        return wrong(f"{text!r} arrived {len(same)} times in {span_name!r}: the logger {lower.name!r} has a "
-                     f"LoggingHandler of its own that sends to the same LoggerProvider as the one on {above}, so "
-                     f"every record it logs goes through both (an addHandler(LoggingHandler()) of an earlier cell, "
-                     f"as the blog does? The kit bridges logging already). The check took it off for you: run "
-                     f"the cell again.", "handler-twice")
+        lower, _, upper = doubled[0]
+        for logger, handler, _ in doubled:
+            logger.removeHandler(handler)
+        above = ("another one on it" if upper is lower else
+                 "the one on the root logger" if upper is logging.getLogger() else f"the one on {upper.name!r}")
+        which = "the root logger" if lower is logging.getLogger() else f"the logger {lower.name!r}"
+        return wrong(f"{text!r} arrived {len(same)} times in {span_name!r}: {which} has a "
+                     f"LoggingHandler of its own that sends to the same LoggerProvider as {above}, so every "
+                     f"record it logs goes through both (an addHandler(LoggingHandler()), in this cell or an "
+                     f"earlier one, as the blog does? The kit bridges logging already). The check took it off "
+                     f"for you: run the cell again.", "handler-twice")
     if len(same) > 1:
         return wrong(f"This cell logged {text!r} {len(same)} times in {span_name!r}; the task asks for one record: "
                      f"log it once.", "log-twice")
@@ -171,13 +174,15 @@ def _doubled_on_the_way(name: str) -> list:
     a record logged there is then sent once per handler."""
     if name != "root" and not isinstance(logging.Logger.manager.loggerDict.get(name), logging.Logger):
         return []  # not a logger of the logging module (nor one to make now)
-    pairs = [(lg, h) for lg in _loggers_up(logging.getLogger(name)) for h in lg.handlers
+    # the one kept for each provider: the highest up (the root's, the kit's), on a logger the first added
+    pairs = [(lg, h) for lg in reversed(_loggers_up(logging.getLogger(name))) for h in lg.handlers
              if getattr(h, "_logger_provider", None) is not None]
-    out = []
-    for i, (lg, h) in enumerate(pairs):
-        upper = next((up for up, h2 in pairs[i + 1:] if h2._logger_provider is h._logger_provider), None)
-        if upper is not None:
-            out.append((lg, h, upper))
+    kept, out = {}, []
+    for lg, h in pairs:
+        if id(h._logger_provider) in kept:
+            out.append((lg, h, kept[id(h._logger_provider)]))
+        else:
+            kept[id(h._logger_provider)] = lg
     return out
 
 

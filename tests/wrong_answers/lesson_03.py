@@ -114,3 +114,8 @@ WRONG["3.2"] += [
     Wrong("a typo in the logger's name", "is on the logger 'myapp.disks', not on 'myapp.disk'",
           edits=[('logging.getLogger("myapp.disk")', 'logging.getLogger("myapp.disks")')]),
 ]
+WRONG["3.1"].append(
+    Wrong("the blog's LoggingHandler() added to the root logger, which has the kit's already",
+          "the root logger has a LoggingHandler of its own that sends to the same LoggerProvider as another one on it",
+          edits=[('alerts = logging.getLogger("myapp.alerts")\n',
+                  'alerts = logging.getLogger("myapp.alerts")\nlogging.getLogger().addHandler(LoggingHandler())\n')]))
