@@ -51,13 +51,15 @@ def check_metric(name: str, expected=None, attributes: dict | None = None, *, ki
                      f"(histogram) on it, in this cell; the check judges only the cell it is in.", "metric-nothing")
     kinds = sorted(set(changes.kind))
     if len(kinds) > 1:
-        return wrong(f"Two instruments called {name!r} changed in this cell, a {' and a '.join(kinds)}: an earlier "
+        both = " and ".join(("an " if k[:1] in "aeiou" else "a ") + k.replace("_", "-") for k in kinds)
+        return wrong(f"Two instruments called {name!r} changed in this cell, {both}: an earlier "
                      f"attempt made the other kind under the same name. Give one a new name, or restart the kernel.",
                      "metric-two-kinds")
     if kind and kinds[0] != kind:
         fix = {"counter": "create_counter(...) and .add(1, ...)", "histogram": "create_histogram(...) and "
                ".record(value)"}.get(kind, kind)
-        return wrong(f"{name!r} is a {kinds[0].replace('_', '-')} here, not a {kind}: use {fix}."
+        found = kinds[0].replace('_', '-')
+        return wrong(f"{name!r} is {'an' if found[:1] in 'aeiou' else 'a'} {found} here, not a {kind}: use {fix}."
                      + (" A counter only sums; a histogram keeps the distribution of the values."
                         if kind == "histogram" else ""), "metric-kind")
     if by is not None:
