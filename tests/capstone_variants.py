@@ -80,6 +80,13 @@ COMMAND_PUBLISH = '''            topic = f"greenhouse/{greenhouse}/vent/command"
 '''
 READING_SPAN = ALERT_SPAN  # the sensor's publish of the reading starts the same way
 
+
+def in_a_client_span(text: str, name: str) -> str:
+    """``text``'s first ``with`` also opens a CLIENT span ``name`` around it (the 2023 blog's nesting)."""
+    return text.replace("with tracer.start_as_current_span(", f'with tracer.start_as_current_span("{name}", '
+                        'kind=SpanKind.CLIENT), tracer.start_as_current_span(', 1)
+
+
 TODO = "    token = context.attach(context.get_current())  # TODO: the message's context\n"
 
 VARIANTS = {
@@ -227,9 +234,7 @@ VARIANTS = {
     "client_around_producer": {
         "why": "everything, but the sensor wraps its PRODUCER span in a CLIENT span, as the 2023 blog nested them",
         "wrong": ["kinds and parents"], "says": "is CLIENT",
-        "edits": {"sensor.py": [(READING_SPAN, READING_SPAN.replace(
-            "with tracer.start_as_current_span(", 'with tracer.start_as_current_span("send reading", '
-                                                  'kind=SpanKind.CLIENT), tracer.start_as_current_span(', 1))]},
+        "edits": {"sensor.py": [(READING_SPAN, in_a_client_span(READING_SPAN, "send reading"))]},
     },
     "sensor_consumer_internal": {
         "why": "everything, but the sensor's span for the read request is INTERNAL, not CONSUMER",
@@ -282,9 +287,7 @@ VARIANTS = {
     "client_span_wraps_the_alert": {
         "why": "everything, but the controller wraps the alert's PRODUCER span in a CLIENT span named as an action",
         "wrong": ["kinds and parents"], "says": "'raise alarm' is CLIENT",
-        "edits": {"controller.py": [(ALERT_SPAN, ALERT_SPAN.replace(
-            "with tracer.start_as_current_span(", 'with tracer.start_as_current_span("raise alarm", '
-                                                  'kind=SpanKind.CLIENT), tracer.start_as_current_span(', 1))]},
+        "edits": {"controller.py": [(ALERT_SPAN, in_a_client_span(ALERT_SPAN, "raise alarm"))]},
     },
     "failure_logged_as_info": {
         "why": "everything, but the vent logs its failure with log.info: no ERROR record to search for",

@@ -33,6 +33,13 @@ def queued(processor) -> int:
     return len(getattr(batch, "_queue", ()) or ())
 
 
+def schedule_delay_s(processor) -> float | None:
+    """How often a Batch processor sends on its own, in seconds (None for others)."""
+    batch = getattr(processor, "_batch_processor", None)
+    delay = getattr(batch, "_schedule_delay", None)
+    return float(delay) if isinstance(delay, (int, float)) and delay > 0 else None
+
+
 def endpoint_of(exporter) -> str | None:
     """Where an OTLP exporter sends: ``host:port`` for gRPC, the URL for HTTP."""
     return getattr(exporter, "_endpoint", None)

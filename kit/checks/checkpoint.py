@@ -457,12 +457,12 @@ class _Story:
             if not self.zero_code:
                 wrong += self._contract(i, steps)
         if not self.zero_code:
-            odd = [s for s in self.spans[self.spans.kind.isin(["CLIENT", "SERVER"])].to_dict("records")
-                   if s["kind"] == "SERVER" or _carries_messages(s, self.spans)]
-            for s in odd[:1]:
-                want = "PRODUCER" if s["kind"] == "CLIENT" else "CONSUMER"
-                wrong.append((f"the {s['service']}'s span {s['name']!r} is {s['kind']}: "
-                              f"{KIND_HINTS.get((want, s['kind']), '')}", {}))
+            odd = next((s for s in self.records if s["kind"] == "SERVER"
+                        or (s["kind"] == "CLIENT" and _carries_messages(s, self))), None)
+            if odd is not None:
+                want = "PRODUCER" if odd["kind"] == "CLIENT" else "CONSUMER"
+                wrong.append((f"the {odd['service']}'s span {odd['name']!r} is {odd['kind']}: "
+                              f"{KIND_HINTS.get((want, odd['kind']), '')}", {}))
         if wrong:
             more = f" ({len(wrong) - 1} more like it.)" if len(wrong) > 1 else ""
             return _wrong(name, wrong[0][0] + more, wrong[0][1])
@@ -926,8 +926,8 @@ def _logs(story: _Story) -> Finding:
     failed = sum(r.read.outcome == "failed" for r in run.requests)
     for service, per_failure in LOGGED_ERRORS.items():
         records = ours[ours.service == service]
-        errors = int(sum(_is_error(sev, num) for sev, num in zip(records.severity, records.get(
-            "severity_number", pd.Series([None] * len(records), index=records.index)))))
+        numbers = records["severity_number"] if "severity_number" in records else [None] * len(records)
+        errors = sum(_is_error(severity, number) for severity, number in zip(records.severity, numbers))
         if errors < per_failure * failed:
             return _wrong(name, f"the {service} wrote {errors} ERROR record{'s' * (errors != 1)} about the failed "
                           f"command; the app as given writes {per_failure * failed} (log.error): the failure is the "
@@ -949,7 +949,7 @@ def _is_error(severity, number) -> bool:
     return str(severity).upper().startswith(("ERROR", "FATAL", "CRITICAL"))
 
 
-def _carries_messages(span: dict, spans) -> bool:
+def _carries_messages(span: dict, story) -> bool:
     """A CLIENT span that wraps a publish or a delivery, or says it is messaging (the 2023 blog's
     nesting): not a call out to another service, such as fetch_forecast()'s weather service,
     for which CLIENT is the right kind."""
@@ -958,17 +958,5 @@ def _carries_messages(span: dict, spans) -> bool:
         return True
     if str(span.get("name", "")).split(" ")[0].lower() in ("publish", "send", "process", "receive", "deliver"):
         return True
-    same = spans[spans.trace_id == span["trace_id"]]
-    children = {}
-    for row in same[["span_id", "parent_span_id", "kind"]].itertuples(index=False):
-        children.setdefault(row.parent_span_id, []).append(row)
-    below, seen = list(children.get(span["span_id"], [])), set()
-    while below:
-        row = below.pop()
-        if row.span_id in seen:
-            continue
-        seen.add(row.span_id)
-        if row.kind in ("PRODUCER", "CONSUMER"):
-            return True
-        below += children.get(row.span_id, [])
-    return False
+    return any(s["kind"] in ("PRODUCER", "CONSUMER") and s is not span and story.descends(s, span)
+               for s in story.records)
