@@ -224,3 +224,7 @@ WRONG["1.3"].append(
                   'with tele.tracer.start_as_current_span("publish sensors/temp"):\n'
                   '    with tele.tracer.start_as_current_span("publish sensors/temp", kind=SpanKind.PRODUCER, '
                   'attributes={MESSAGING_SYSTEM: "mqtt"}):\n        pass\n')]))
+RIGHT["1.4"] = RIGHT.get("1.4", []) + [
+    Wrong("a 3 s pause between the spans and the flush (the flush still sends them)", "",
+          edits=[("grpc_provider.force_flush()\nhttp_provider.force_flush()\n",
+                  "import time\n\ntime.sleep(3)\ngrpc_provider.force_flush()\nhttp_provider.force_flush()\n")])]
